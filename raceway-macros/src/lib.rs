@@ -1,0 +1,1 @@
+//! Procedural macros for `raceway`. Use them through the `raceway` crate.

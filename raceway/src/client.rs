@@ -1,0 +1,306 @@
+//! The client: configuration plus a running pipeline, and the tracking
+//! methods with the names the other Raceway SDKs use.
+
+use crate::config::{Config, ConfigError};
+use crate::event::{AccessType, ErrorEvent, HttpRequestEvent, HttpResponseEvent, Kind, LockRef, LockType, Name};
+use crate::pipeline::{self, Shared};
+use crate::stats::Stats;
+use crate::value::Value;
+use serde::Serialize;
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running Raceway client: a background sender and the tracking methods
+/// that feed it.
+///
+/// Cheap to clone; the pipeline shuts down (flushing what it holds) when
+/// [`shutdown`](RacewayClient::shutdown) is called or the last clone is
+/// dropped. Most programs call [`crate::init`] instead, which installs a
+/// client for the macros and wrappers to use.
+#[derive(Clone)]
+pub struct RacewayClient {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    shared: Arc<Shared>,
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        let _ = self.shared.shutdown();
+    }
+}
+
+impl fmt::Debug for RacewayClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RacewayClient").field("config", self.config()).finish_non_exhaustive()
+    }
+}
+
+/// Why [`flush`](RacewayClient::flush) or
+/// [`shutdown`](RacewayClient::shutdown) returned before everything was
+/// delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// The sender did not finish within `flush_timeout`; it goes on in the
+    /// background.
+    TimedOut(Duration),
+    /// The client was shut down.
+    Closed,
+}
+
+impl fmt::Display for FlushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlushError::TimedOut(t) => write!(f, "events were not delivered within flush_timeout ({t:?})"),
+            FlushError::Closed => f.write_str("the raceway client was shut down"),
+        }
+    }
+}
+
+impl std::error::Error for FlushError {}
+
+/// Header names whose values are never recorded.
+const SECRET_HEADERS: &[&str] =
+    &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-raceway-key", "x-api-key"];
+
+fn headers<H, K, V>(headers: H) -> Vec<(String, String)>
+where
+    H: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    headers
+        .into_iter()
+        .map(|(k, v)| {
+            let k = k.into();
+            let secret = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s));
+            (k, if secret { "<redacted>".to_string() } else { v.into() })
+        })
+        .collect()
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl RacewayClient {
+    /// Validates `config` and starts the background sender.
+    ///
+    /// Fails with a [`ConfigError`] naming the setting when the
+    /// configuration cannot work (for instance a `file://` endpoint that
+    /// cannot be opened).
+    pub fn new(config: Config) -> Result<RacewayClient, ConfigError> {
+        let shared = Shared::start(config)?;
+        Ok(RacewayClient { inner: Arc::new(ClientInner { shared }) })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
+    }
+
+    pub(crate) fn same_as(&self, other: &RacewayClient) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The configuration this client runs with.
+    pub fn config(&self) -> &Config {
+        &self.inner.shared.config
+    }
+
+    /// Delivery counters.
+    pub fn stats(&self) -> Stats {
+        self.inner.shared.stats()
+    }
+
+    /// Returns once every event accepted before the call was delivered or
+    /// given up on, or after `flush_timeout`.
+    ///
+    /// Blocks the calling thread, not the host's runtime machinery: it works
+    /// from plain threads and from inside any tokio runtime, the
+    /// current-thread one included, because delivery runs on the client's
+    /// own thread.
+    pub fn flush(&self) -> Result<(), FlushError> {
+        self.inner.shared.flush()
+    }
+
+    /// Flushes, then stops and joins the background thread. Events recorded
+    /// afterwards are ignored. Calling it again does nothing.
+    pub fn shutdown(&self) -> Result<(), FlushError> {
+        self.inner.shared.shutdown()
+    }
+
+    /// The events held by the embedded collector (the default when no
+    /// endpoint is configured), oldest first, at most `embedded_capacity`.
+    /// Empty for other endpoints. Call [`flush`](RacewayClient::flush) first
+    /// to include the most recent events.
+    pub fn collected_events(&self) -> Vec<crate::wire::Event> {
+        self.inner.shared.embedded.as_ref().map(|store| store.snapshot()).unwrap_or_default()
+    }
+
+    fn emit(&self, kind: Kind, duration_ns: Option<u64>) {
+        pipeline::emit(&self.inner.shared, kind, duration_ns);
+    }
+
+    /// Records a read or write of shared state: `variable` names it
+    /// (the Raceway server compares accesses by this name), `old` and `new`
+    /// are its values before and after (pass `None::<()>` for `old` on a
+    /// read).
+    #[track_caller]
+    pub fn track_state_change<O: Serialize, N: Serialize>(
+        &self,
+        variable: impl Into<Name>,
+        old: O,
+        new: N,
+        access_type: AccessType,
+    ) {
+        self.emit(
+            Kind::StateChange {
+                variable: variable.into(),
+                old: Some(Value::capture(&old)),
+                new: Value::capture(&new),
+                access: access_type,
+                site: Location::caller(),
+            },
+            None,
+        );
+    }
+
+    /// Records a call of `function` with `args` (any `Serialize` value, such
+    /// as a tuple or a map of argument names to values).
+    #[track_caller]
+    pub fn track_function_call<A: Serialize>(&self, function: impl Into<Name>, args: A) {
+        let site = Location::caller();
+        self.emit(
+            Kind::FunctionCall {
+                function: function.into(),
+                module: Name::Borrowed(site.file()),
+                args: Value::capture(&args),
+                site,
+            },
+            None,
+        );
+    }
+
+    /// Records the return of `function` with its value and how long the call
+    /// took.
+    #[track_caller]
+    pub fn track_function_return<R: Serialize>(&self, function: impl Into<Name>, value: R, duration: Duration) {
+        let site = Location::caller();
+        self.emit(
+            Kind::FunctionReturn {
+                function: function.into(),
+                module: Name::Borrowed(site.file()),
+                value: Value::capture(&value),
+                site,
+            },
+            Some(nanos(duration)),
+        );
+    }
+
+    /// Records an outgoing or incoming HTTP request. Values of credential
+    /// headers (`Authorization`, `Cookie`, `X-Raceway-Key`, …) are redacted.
+    #[track_caller]
+    pub fn track_http_request<H, K, V, B>(&self, method: &str, url: &str, headers: H, body: B)
+    where
+        H: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+        B: Serialize,
+    {
+        self.emit(
+            Kind::HttpRequest(Box::new(HttpRequestEvent {
+                method: method.to_string(),
+                url: url.to_string(),
+                headers: self::headers(headers),
+                body: Value::capture(&body),
+            })),
+            None,
+        );
+    }
+
+    /// Records an HTTP response and how long the exchange took.
+    #[track_caller]
+    pub fn track_http_response<H, K, V, B>(&self, status: u16, headers: H, body: B, duration: Duration)
+    where
+        H: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+        B: Serialize,
+    {
+        self.emit(
+            Kind::HttpResponse(Box::new(HttpResponseEvent {
+                status,
+                headers: self::headers(headers),
+                body: Value::capture(&body),
+                duration_ms: millis(duration),
+            })),
+            Some(nanos(duration)),
+        );
+    }
+
+    /// Records that the current execution acquired the lock `lock_id`. Every
+    /// event recorded until the matching
+    /// [`track_lock_release`](RacewayClient::track_lock_release) lists the
+    /// lock in its lock set.
+    #[track_caller]
+    pub fn track_lock_acquire(&self, lock_id: impl Into<Name>, lock_type: impl Into<LockType>) {
+        self.emit(
+            Kind::LockAcquire { lock: LockRef::named(lock_id.into()), lock_type: lock_type.into(), site: Location::caller() },
+            None,
+        );
+    }
+
+    /// Records that the current execution released the lock `lock_id`.
+    #[track_caller]
+    pub fn track_lock_release(&self, lock_id: impl Into<Name>, lock_type: impl Into<LockType>) {
+        self.emit(
+            Kind::LockRelease { lock: LockRef::named(lock_id.into()), lock_type: lock_type.into(), site: Location::caller() },
+            None,
+        );
+    }
+
+    /// Records an error by type name and message. The stack trace is
+    /// captured when `RUST_BACKTRACE` or `RUST_LIB_BACKTRACE` enables it.
+    #[track_caller]
+    pub fn track_error(&self, error_type: impl Into<Name>, message: impl fmt::Display) {
+        self.emit(
+            Kind::Error(Box::new(ErrorEvent {
+                error_type: error_type.into(),
+                message: message.to_string(),
+                stack_trace: backtrace_lines(),
+            })),
+            None,
+        );
+    }
+
+    /// Records `error` with its type name, its message and its chain of
+    /// sources.
+    #[track_caller]
+    pub fn track_error_value<E: std::error::Error + ?Sized>(&self, error: &E) {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        self.track_error(std::any::type_name::<E>(), message);
+    }
+}
+
+pub(crate) fn backtrace_lines() -> Vec<String> {
+    let trace = std::backtrace::Backtrace::capture();
+    if trace.status() != std::backtrace::BacktraceStatus::Captured {
+        return Vec::new();
+    }
+    trace.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+}

@@ -1,0 +1,221 @@
+//! Execution contexts: who is recording an event.
+//!
+//! Every event belongs to an execution (a thread, later an async task or a
+//! request). The current execution lives in one thread-local, [`ThreadState`],
+//! together with the thread's connection to the pipeline; every tracking call
+//! goes through [`with_thread`], the one context lookup.
+
+use crate::clock::VectorClock;
+use crate::event::{ContextDelta, Kind, LockRef, Record};
+use crate::pipeline::{Outlet, Shared};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+static NEXT_EXEC: AtomicU64 = AtomicU64::new(1);
+
+/// The identity of an execution, sent to the background thread once per
+/// pipeline (and again if records were lost).
+#[derive(Debug)]
+pub(crate) struct ExecInfo {
+    pub id: u64,
+    /// A human name: the thread's name, a task's spawn site, a request.
+    pub name: String,
+    /// The trace the execution belongs to.
+    pub trace_id: u128,
+}
+
+/// The trace that executions outside any request belong to: one per process.
+pub(crate) fn process_trace_id() -> u128 {
+    static TRACE: OnceLock<u128> = OnceLock::new();
+    *TRACE.get_or_init(|| uuid::Uuid::new_v4().as_u128())
+}
+
+/// The state of one execution, owned by whoever runs it.
+pub(crate) struct ExecContext {
+    info: Arc<ExecInfo>,
+    /// Own clock component: the number of events recorded so far.
+    seq: u64,
+    /// What happens before this execution, learnt from other executions.
+    clock: VectorClock,
+    /// Locks held, in acquisition order.
+    locks: Vec<LockRef>,
+    /// The pipeline (and its loss generation) that last received this
+    /// execution's identity; 0 for none.
+    announced: (usize, u64),
+    clock_dirty: bool,
+    locks_dirty: bool,
+}
+
+impl ExecContext {
+    pub(crate) fn new(name: String, trace_id: u128) -> Self {
+        let id = NEXT_EXEC.fetch_add(1, Ordering::Relaxed);
+        ExecContext {
+            info: Arc::new(ExecInfo { id, name, trace_id }),
+            seq: 0,
+            clock: VectorClock::new(),
+            locks: Vec::new(),
+            announced: (0, 0),
+            clock_dirty: false,
+            locks_dirty: false,
+        }
+    }
+
+    /// The implicit execution of the calling OS thread.
+    fn for_current_thread() -> Self {
+        let thread = std::thread::current();
+        let name = match thread.name() {
+            Some(name) => name.to_string(),
+            None => format!("{:?}", thread.id()),
+        };
+        ExecContext::new(name, process_trace_id())
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.info.id
+    }
+
+    /// Advances the execution's own clock component: the one place where an
+    /// execution's clock moves forward.
+    fn tick(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Applies what an event does to the execution's lock set before it is
+    /// recorded. Acquire and release events both list the lock they name.
+    fn before(&mut self, kind: &Kind) {
+        if let Kind::LockAcquire { lock, .. } = kind {
+            self.locks.push(lock.clone());
+            self.locks_dirty = true;
+        }
+    }
+
+    fn after(&mut self, kind: &Kind) {
+        if let Kind::LockRelease { lock, .. } = kind {
+            // Release the most recent acquisition of that lock (re-entrant
+            // and out-of-order releases both work).
+            if let Some(i) = self.locks.iter().rposition(|l| l == lock) {
+                self.locks.remove(i);
+                self.locks_dirty = true;
+            }
+        }
+    }
+
+    /// What the pipeline `pipeline` (at loss generation `generation`) has
+    /// not seen yet of this execution.
+    fn delta_for(&mut self, pipeline: usize, generation: u64) -> Option<Box<ContextDelta>> {
+        let fresh = self.announced != (pipeline, generation);
+        if !(fresh || self.clock_dirty || self.locks_dirty) {
+            return None;
+        }
+        let delta = ContextDelta {
+            info: fresh.then(|| self.info.clone()),
+            clock: (fresh || self.clock_dirty).then(|| Arc::new(self.clock.clone())),
+            locks: (fresh || self.locks_dirty).then(|| Arc::from(self.locks.as_slice())),
+        };
+        self.announced = (pipeline, generation);
+        self.clock_dirty = false;
+        self.locks_dirty = false;
+        Some(Box::new(delta))
+    }
+}
+
+/// Everything a thread keeps for instrumentation.
+pub(crate) struct ThreadState {
+    /// The execution currently running on this thread.
+    pub(crate) current: ExecContext,
+    /// This thread's buffer in the pipeline it last recorded to.
+    outlet: Option<Outlet>,
+    /// The process-wide client as of `global_generation`.
+    pub(crate) global: Option<Arc<Shared>>,
+    pub(crate) global_generation: u64,
+}
+
+impl ThreadState {
+    fn new() -> Self {
+        ThreadState {
+            current: ExecContext::for_current_thread(),
+            outlet: None,
+            global: None,
+            global_generation: u64::MAX,
+        }
+    }
+
+    /// Records one event of the current execution into `shared`'s pipeline.
+    pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, kind: Kind, duration_ns: Option<u64>) {
+        let outlet = match &mut self.outlet {
+            Some(outlet) if outlet.is_for(shared) => outlet,
+            slot => slot.insert(Outlet::attach(shared)),
+        };
+        let ctx = &mut self.current;
+        ctx.before(&kind);
+        let seq = ctx.tick();
+        let delta = ctx.delta_for(shared.id, shared.loss_generation());
+        let record = Record { ts, exec: ctx.id(), seq, delta, duration_ns, kind };
+        ctx.after(&record.kind);
+        outlet.push(record);
+    }
+}
+
+impl ThreadState {
+    /// Hands this thread's buffered records to `pipeline`'s channel, so that
+    /// a flush requested from this thread covers them.
+    pub(crate) fn hand_off_if_attached(&self, pipeline: usize) {
+        if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == pipeline) {
+            outlet.hand_off();
+        }
+    }
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        // The thread is exiting: tell the pipeline that its execution ended,
+        // and hand over what is still buffered.
+        if let Some(outlet) = self.outlet.take() {
+            let (pipeline, _) = self.current.announced;
+            if outlet.pipeline_id() == pipeline {
+                let ts = crate::clock::Timebase::get().now();
+                let ctx = &mut self.current;
+                let seq = ctx.seq;
+                outlet.push(Record { ts, exec: ctx.id(), seq, delta: None, duration_ns: None, kind: Kind::ExecEnd });
+            }
+            outlet.detach();
+        }
+    }
+}
+
+thread_local! {
+    static THREAD: RefCell<ThreadState> = RefCell::new(ThreadState::new());
+}
+
+/// Runs `f` with this thread's instrumentation state: the one context lookup.
+///
+/// Returns `None`, without running `f`, while the thread is being torn down
+/// or when called re-entrantly; instrumentation never panics into the host.
+#[inline]
+pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    THREAD.try_with(|cell| cell.try_borrow_mut().ok().map(|mut state| f(&mut state))).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_thread_is_its_own_execution() {
+        let here = with_thread(|t| t.current.id()).unwrap();
+        let there = std::thread::spawn(|| with_thread(|t| t.current.id()).unwrap()).join().unwrap();
+        assert_ne!(here, there);
+        assert_eq!(here, with_thread(|t| t.current.id()).unwrap());
+    }
+
+    #[test]
+    fn delta_is_sent_once_per_pipeline_and_generation() {
+        let mut ctx = ExecContext::new("t".into(), 1);
+        assert!(ctx.delta_for(7, 0).unwrap().info.is_some());
+        assert!(ctx.delta_for(7, 0).is_none());
+        assert!(ctx.delta_for(7, 1).unwrap().info.is_some(), "records were lost: announce again");
+        assert!(ctx.delta_for(8, 1).unwrap().info.is_some(), "another pipeline");
+    }
+}

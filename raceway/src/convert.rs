@@ -1,0 +1,219 @@
+//! Turns hot-path [`Record`]s into wire [`Event`]s, on the background thread:
+//! event ids, RFC 3339 timestamps, parent links, the execution's identity,
+//! vector clock and lock set.
+
+use crate::clock::{Timebase, VectorClock};
+use crate::config::Config;
+use crate::context::ExecInfo;
+use crate::event::{Kind, LockRef, Record, Site};
+use crate::value::Value;
+use crate::wire::{self, Event, EventKind, Metadata};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What the converter remembers of a live execution.
+struct ExecState {
+    thread_id: String,
+    trace_id: Uuid,
+    clock: Arc<VectorClock>,
+    locks: Vec<String>,
+    last_event: Option<Uuid>,
+}
+
+pub(crate) struct Converter {
+    service_name: String,
+    environment: String,
+    instance_id: String,
+    process_id: u32,
+    tags: BTreeMap<String, String>,
+    /// Random per converter; event ids are this mixed with a counter, so they
+    /// are unique without calling the RNG per event.
+    id_seed: (u64, u64),
+    next_id: u64,
+    execs: HashMap<u64, ExecState>,
+}
+
+/// The UUID that names execution `exec` of this process in `AsyncSpawn` and
+/// `AsyncAwait` events.
+pub(crate) fn exec_uuid(exec: u64) -> Uuid {
+    let (hi, lo) = process_seed();
+    uuid::Builder::from_u128(((hi as u128) << 64 | (lo ^ exec) as u128) ^ 0x5a5a).into_uuid()
+}
+
+fn process_seed() -> (u64, u64) {
+    static SEED: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| Uuid::new_v4().as_u64_pair())
+}
+
+fn location(site: Site) -> String {
+    format!("{}:{}", site.file(), site.line())
+}
+
+impl Converter {
+    pub(crate) fn new(config: &Config) -> Self {
+        let mut tags = BTreeMap::new();
+        tags.insert("sdk_language".to_string(), "rust".to_string());
+        Converter {
+            service_name: config.service_name.clone(),
+            environment: config.environment.clone(),
+            instance_id: config.instance_id.clone(),
+            process_id: std::process::id(),
+            tags,
+            id_seed: Uuid::new_v4().as_u64_pair(),
+            next_id: 0,
+            execs: HashMap::new(),
+        }
+    }
+
+    fn event_id(&mut self) -> Uuid {
+        self.next_id += 1;
+        // The counter stays below 2^62, so the variant bits set by the
+        // builder never collide two ids.
+        let lo = self.id_seed.1 ^ (self.next_id & (u64::MAX >> 2));
+        uuid::Builder::from_random_bytes(((self.id_seed.0 as u128) << 64 | lo as u128).to_be_bytes()).into_uuid()
+    }
+
+    /// Converts one record; `None` for records that are not exported.
+    pub(crate) fn convert(&mut self, record: Record) -> Option<Event> {
+        let Record { ts, exec, seq, delta, duration_ns, kind } = record;
+        if let Some(info) = delta.as_ref().and_then(|d| d.info.clone()) {
+            self.execs.insert(exec, ExecState::new(&info, &self.service_name, &self.instance_id));
+        }
+        let Some(kind) = wire_kind(kind) else {
+            // The execution ended: forget it.
+            self.execs.remove(&exec);
+            return None;
+        };
+        let id = self.event_id();
+        let timestamp = humantime::format_rfc3339_micros(Timebase::get().wall(ts)).to_string();
+        let (service, instance) = (&self.service_name, &self.instance_id);
+        let state = self.execs.entry(exec).or_insert_with(|| {
+            // The record that announced this execution was lost: carry on
+            // with what can be derived.
+            let info = ExecInfo {
+                id: exec,
+                name: format!("execution-{exec}"),
+                trace_id: crate::context::process_trace_id(),
+            };
+            ExecState::new(&info, service, instance)
+        });
+        if let Some(delta) = delta {
+            if let Some(clock) = delta.clock {
+                state.clock = clock;
+            }
+            if let Some(locks) = delta.locks {
+                state.locks = locks.iter().map(|l: &LockRef| l.id.to_string()).collect();
+            }
+        }
+        let mut causality_vector: Vec<(String, u64)> = state
+            .clock
+            .entries()
+            .iter()
+            .filter(|&&(e, _)| e != exec)
+            .map(|&(e, n)| (component(service, instance, e), n))
+            .collect();
+        causality_vector.push((component(service, instance, exec), seq));
+        Some(Event {
+            id,
+            trace_id: state.trace_id,
+            parent_id: state.last_event.replace(id),
+            timestamp,
+            kind,
+            metadata: Metadata {
+                thread_id: state.thread_id.clone(),
+                process_id: self.process_id,
+                service_name: service.clone(),
+                environment: self.environment.clone(),
+                tags: self.tags.clone(),
+                duration_ns,
+                instance_id: Some(instance.clone()),
+                distributed_span_id: None,
+                upstream_span_id: None,
+            },
+            causality_vector,
+            lock_set: state.locks.clone(),
+        })
+    }
+}
+
+/// The component that names an execution of this process in vector clocks.
+fn component(service: &str, instance: &str, exec: u64) -> String {
+    format!("{service}#{instance}/{exec}")
+}
+
+/// The wire form of a kind; `None` for kinds that are not exported.
+fn wire_kind(kind: Kind) -> Option<EventKind> {
+    Some(match kind {
+        Kind::StateChange { variable, old, new, access, site } => EventKind::StateChange {
+            variable: variable.into_owned(),
+            old_value: old,
+            new_value: new,
+            location: location(site),
+            access_type: access,
+        },
+        Kind::FunctionCall { function, module, args, site } => EventKind::FunctionCall {
+            function_name: function.into_owned(),
+            module: module.into_owned(),
+            args,
+            file: site.file().to_string(),
+            line: site.line(),
+        },
+        Kind::FunctionReturn { function, module, value, site } => EventKind::Custom {
+            name: wire::FUNCTION_RETURN.to_string(),
+            data: Value::Json(Box::new(serde_json::json!({
+                "function_name": function,
+                "module": module,
+                "return_value": value,
+                "file": site.file(),
+                "line": site.line(),
+            }))),
+        },
+        Kind::AsyncSpawn { child, site } => {
+            EventKind::AsyncSpawn { task_id: exec_uuid(child), spawned_by: location(site) }
+        }
+        Kind::AsyncAwait { awaited, site } => {
+            EventKind::AsyncAwait { future_id: exec_uuid(awaited), awaited_at: location(site) }
+        }
+        Kind::LockAcquire { lock, lock_type, site } => EventKind::LockAcquire {
+            lock_id: lock.id.to_string(),
+            lock_type: lock_type.as_str().to_string(),
+            location: location(site),
+        },
+        Kind::LockRelease { lock, lock_type, site } => EventKind::LockRelease {
+            lock_id: lock.id.to_string(),
+            lock_type: lock_type.as_str().to_string(),
+            location: location(site),
+        },
+        Kind::Error(e) => EventKind::Error {
+            error_type: e.error_type.into_owned(),
+            message: e.message,
+            stack_trace: e.stack_trace,
+        },
+        Kind::HttpRequest(r) => EventKind::HttpRequest {
+            method: r.method,
+            url: r.url,
+            headers: r.headers.into_iter().collect(),
+            body: r.body,
+        },
+        Kind::HttpResponse(r) => EventKind::HttpResponse {
+            status: r.status,
+            headers: r.headers.into_iter().collect(),
+            body: r.body,
+            duration_ms: r.duration_ms,
+        },
+        Kind::ExecEnd => return None,
+    })
+}
+
+impl ExecState {
+    fn new(info: &ExecInfo, service: &str, instance: &str) -> Self {
+        ExecState {
+            thread_id: format!("{}#{}@{}/{}", info.name, info.id, service, instance),
+            trace_id: Uuid::from_u128(info.trace_id),
+            clock: Arc::new(VectorClock::new()),
+            locks: Vec::new(),
+            last_event: None,
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The background thread: receives chunks of records, converts them to the
+//! wire format, batches them by `batch_size` and `flush_interval`, and hands
+//! the batches to the sink.
+
+use crate::convert::Converter;
+use crate::pipeline::{Chunk, Control, Shared};
+use crate::sink::Sink;
+use crate::stats::Stats;
+use crate::wire::Event;
+use crossbeam_channel::{select, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+struct Exporter {
+    shared: Arc<Shared>,
+    data: Receiver<Chunk>,
+    sink: Box<dyn Sink>,
+    converter: Converter,
+    pending: Vec<Event>,
+    logged: Stats,
+}
+
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    data: Receiver<Chunk>,
+    control: Receiver<Control>,
+    sink: Box<dyn Sink>,
+) -> std::io::Result<JoinHandle<()>> {
+    let converter = Converter::new(&shared.config);
+    let batch_size = shared.config.batch_size;
+    let exporter = Exporter {
+        shared,
+        data,
+        sink,
+        converter,
+        pending: Vec::with_capacity(batch_size),
+        logged: Stats::default(),
+    };
+    std::thread::Builder::new().name("raceway-exporter".into()).spawn(move || exporter.run(control))
+}
+
+impl Exporter {
+    fn run(mut self, control: Receiver<Control>) {
+        let tick = self.shared.tick_interval();
+        let mut next_tick = Instant::now() + tick;
+        loop {
+            let wake = self.sink.wake_at().map_or(next_tick, |at| at.min(next_tick));
+            let timeout = wake.saturating_duration_since(Instant::now());
+            select! {
+                recv(self.data) -> chunk => {
+                    if let Ok(chunk) = chunk {
+                        self.take(chunk);
+                    }
+                }
+                recv(control) -> request => match request {
+                    Ok(Control::Flush(done)) => {
+                        self.flush_all();
+                        let _ = done.send(());
+                    }
+                    Ok(Control::Shutdown(done)) => {
+                        self.collect();
+                        self.ship_pending();
+                        let deadline = Instant::now() + self.shared.config.flush_timeout.mul_f64(0.9);
+                        self.sink.close(&self.shared.counters, deadline);
+                        self.log_stats();
+                        let _ = done.send(());
+                        return;
+                    }
+                    Err(_) => return,
+                },
+                default(timeout) => {}
+            }
+            let now = Instant::now();
+            if now >= next_tick {
+                // Threads that went idle still hold records: collect them, and
+                // ship the partial batch.
+                self.collect();
+                self.ship_pending();
+                self.sink.pump(&self.shared.counters, false);
+                self.log_stats();
+                next_tick = now + tick;
+            } else if self.sink.wake_at().is_some_and(|at| now >= at) {
+                self.sink.pump(&self.shared.counters, false);
+            }
+        }
+    }
+
+    /// Converts a chunk, shipping every full batch.
+    fn take(&mut self, Chunk(records): Chunk) {
+        for record in records {
+            if let Some(event) = self.converter.convert(record) {
+                self.pending.push(event);
+                if self.pending.len() >= self.shared.config.batch_size {
+                    self.ship_pending();
+                }
+            }
+        }
+    }
+
+    fn ship_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(self.shared.config.batch_size));
+        self.sink.submit(batch, &self.shared.counters);
+    }
+
+    /// Receives every chunk in the channel, then every thread's buffer.
+    fn collect(&mut self) {
+        self.drain();
+        let mut backlog = Vec::new();
+        let data = &self.data;
+        self.shared.collect_buffers(|| {
+            let before = backlog.len();
+            backlog.extend(data.try_iter());
+            backlog.len() > before
+        });
+        for chunk in backlog {
+            self.take(chunk);
+        }
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        while let Ok(chunk) = self.data.try_recv() {
+            self.take(chunk);
+        }
+    }
+
+    /// Everything accepted before the request, delivered or given up on.
+    fn flush_all(&mut self) {
+        self.collect();
+        self.ship_pending();
+        self.sink.pump(&self.shared.counters, true);
+    }
+
+    fn log_stats(&mut self) {
+        if !self.shared.config.debug {
+            return;
+        }
+        let stats = self.shared.stats();
+        if stats != self.logged {
+            crate::sink::warn(format_args!("{stats}"));
+            self.logged = stats;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Raceway for Rust: find logical race conditions at run time, and trace
+//! them across services.
+//!
+//! Rust rules out data races on memory; it does not rule out two requests
+//! that each read a balance under a lock, and each write back
+//! `balance - amount` under the lock again, losing one update. Raceway
+//! records what a program does to its shared state, orders it by causality,
+//! and reports the accesses that nothing ordered.
+//!
+//! # Data flow
+//!
+//! A tracking call builds a small record (one TSC read, no I/O, no lock
+//! shared between threads) and appends it to its thread's buffer. Full
+//! buffers travel over a bounded channel to one background thread, which
+//! turns records into the Raceway wire format and delivers them in batches:
+//! to a Raceway server over HTTP, to a JSON-lines file, or, by default, to
+//! the embedded collector. When the channel is full, events are dropped and
+//! counted; the host program never waits.
+//!
+//! ```
+//! use raceway::{AccessType, Config};
+//!
+//! let guard = raceway::init(Config::default()).expect("valid configuration");
+//! guard.track_state_change("account.balance", 100, 70, AccessType::Write);
+//! guard.flush().unwrap();
+//! assert_eq!(guard.collected_events().len(), 1);
+//! ```
+
+#![warn(missing_docs)]
+
+mod client;
+mod clock;
+mod config;
+mod context;
+mod convert;
+mod event;
+mod exporter;
+mod global;
+mod pipeline;
+mod sink;
+mod stats;
+mod value;
+pub mod wire;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use client::{FlushError, RacewayClient};
+pub use clock::VectorClock;
+pub use config::{Config, ConfigError, Endpoint};
+pub use event::{AccessType, LockType};
+pub use global::{client, init, InitError, RacewayGuard};
+pub use stats::Stats;
+pub use value::Value;

@@ -1,0 +1,264 @@
+//! The hand-off from instrumented threads to the background thread.
+//!
+//! ```text
+//! tracking call ──> per-thread buffer ──(chunks)──> bounded crossbeam channel ──> exporter thread
+//!                   (uncontended lock)               (try_send: drop + count when full)
+//! ```
+//!
+//! Each thread appends records to its own buffer, guarded by a lock that only
+//! the exporter ever contends for (when it collects the buffers of idle
+//! threads, once per flush interval or on `flush()`). A full buffer goes to
+//! the channel as one message, so the shared channel is touched once per
+//! chunk rather than once per event. The channel is bounded in events: when
+//! it is full, the chunk is dropped and counted, and the caller never waits.
+
+use crate::config::Config;
+use crate::context::with_thread;
+use crate::event::{Kind, Record};
+use crate::exporter;
+use crate::sink::EmbeddedStore;
+use crate::stats::{Counters, Stats};
+use crossbeam_channel::{Sender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Largest number of records a thread buffers before handing them over.
+const MAX_CHUNK: usize = 64;
+
+static NEXT_PIPELINE: AtomicUsize = AtomicUsize::new(1);
+
+/// A message on the data channel.
+pub(crate) struct Chunk(pub Vec<Record>);
+
+/// A request to the exporter on the control channel.
+pub(crate) enum Control {
+    /// Deliver everything accepted so far, then answer.
+    Flush(Sender<()>),
+    /// Deliver everything, answer, and stop.
+    Shutdown(Sender<()>),
+}
+
+/// What the instrumented threads and the exporter share.
+pub(crate) struct Shared {
+    pub(crate) id: usize,
+    pub(crate) config: Config,
+    data: Sender<Chunk>,
+    control: Sender<Control>,
+    chunk: usize,
+    buffers: Mutex<Vec<Arc<Mutex<LocalBuffer>>>>,
+    /// Bumped whenever records are lost, so that executions announce their
+    /// identity again (the lost chunk may have carried it).
+    loss_generation: AtomicU64,
+    closed: AtomicBool,
+    pub(crate) counters: Counters,
+    /// Events accepted by buffers that are gone.
+    retired_accepted: AtomicU64,
+    exporter: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) embedded: Option<Arc<EmbeddedStore>>,
+}
+
+/// One thread's records, not yet handed over.
+pub(crate) struct LocalBuffer {
+    records: Vec<Record>,
+    accepted: u64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves consistent data
+    // (pushes and swaps only): carry on rather than propagate the poison.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    /// Builds the pipeline and starts its exporter thread.
+    pub(crate) fn start(config: Config) -> Result<Arc<Shared>, crate::ConfigError> {
+        config.validate()?;
+        let chunk = config.channel_capacity.clamp(1, MAX_CHUNK);
+        let (data, data_rx) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk));
+        let (control, control_rx) = crossbeam_channel::unbounded();
+        let sink = crate::sink::open(&config)?;
+        let embedded = sink.embedded_store();
+        let shared = Arc::new(Shared {
+            id: NEXT_PIPELINE.fetch_add(1, Ordering::Relaxed),
+            config,
+            data,
+            control,
+            chunk,
+            buffers: Mutex::new(Vec::new()),
+            loss_generation: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            counters: Counters::default(),
+            retired_accepted: AtomicU64::new(0),
+            exporter: Mutex::new(None),
+            embedded,
+        });
+        let handle = exporter::spawn(shared.clone(), data_rx, control_rx, sink)
+            .map_err(|e| crate::ConfigError::new("exporter thread", "", e.to_string()))?;
+        *lock(&shared.exporter) = Some(handle);
+        Ok(shared)
+    }
+
+    pub(crate) fn loss_generation(&self) -> u64 {
+        self.loss_generation.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    /// Sends a full or final buffer to the exporter; drops and counts it
+    /// when the channel is full. Called with the buffer's lock held, so that
+    /// one thread's chunks enter the channel in program order.
+    fn hand_off(&self, buffer: &mut LocalBuffer) {
+        self.hand_off_or(buffer, || false);
+    }
+
+    /// Like [`hand_off`](Shared::hand_off); when the channel is full,
+    /// `make_room` may take chunks out of it (returning true) for one retry.
+    fn hand_off_or(&self, buffer: &mut LocalBuffer, mut make_room: impl FnMut() -> bool) {
+        if buffer.records.is_empty() {
+            return;
+        }
+        let records = std::mem::replace(&mut buffer.records, Vec::with_capacity(self.chunk));
+        let lost = match self.data.try_send(Chunk(records)) {
+            Ok(()) => return,
+            Err(TrySendError::Full(chunk)) if make_room() => match self.data.try_send(chunk) {
+                Ok(()) => return,
+                Err(e) => e.into_inner().0,
+            },
+            Err(e) => e.into_inner().0,
+        };
+        self.counters.dropped.fetch_add(lost.len() as u64, Ordering::Relaxed);
+        self.loss_generation.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Hands over the buffers of every thread, idle ones included. Called by
+    /// the exporter, which passes `make_room` to move chunks out of a full
+    /// channel into its own backlog (quickly: a thread's buffer stays locked).
+    pub(crate) fn collect_buffers(&self, mut make_room: impl FnMut() -> bool) {
+        let buffers: Vec<_> = lock(&self.buffers).clone();
+        for buffer in buffers {
+            self.hand_off_or(&mut lock(&buffer), &mut make_room);
+        }
+    }
+
+    /// Counters of this pipeline.
+    pub(crate) fn stats(&self) -> Stats {
+        let buffered: u64 = lock(&self.buffers).iter().map(|b| lock(b).accepted).sum();
+        self.counters.snapshot(buffered + self.retired_accepted.load(Ordering::Relaxed))
+    }
+
+    /// Hands over the calling thread's buffer, then asks the exporter to
+    /// deliver everything, waiting at most `flush_timeout`.
+    pub(crate) fn flush(&self) -> Result<(), crate::FlushError> {
+        if self.is_closed() {
+            return Err(crate::FlushError::Closed);
+        }
+        self.hand_off_current_thread();
+        self.request(Control::Flush)
+    }
+
+    /// Flushes, stops the exporter and joins it. Later events are dropped.
+    pub(crate) fn shutdown(&self) -> Result<(), crate::FlushError> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.hand_off_current_thread();
+        let result = self.request(Control::Shutdown);
+        let handle = lock(&self.exporter).take();
+        if let Some(handle) = handle {
+            if result.is_ok() {
+                // The exporter answered and is returning: joining is quick.
+                let _ = handle.join();
+            }
+        }
+        result
+    }
+
+    fn hand_off_current_thread(&self) {
+        with_thread(|thread| thread.hand_off_if_attached(self.id));
+    }
+
+    fn request(&self, make: fn(Sender<()>) -> Control) -> Result<(), crate::FlushError> {
+        let (ack, done) = crossbeam_channel::bounded(1);
+        if self.control.send(make(ack)).is_err() {
+            return Err(crate::FlushError::Closed);
+        }
+        let deadline = Instant::now() + self.config.flush_timeout;
+        match done.recv_deadline(deadline) {
+            Ok(()) => Ok(()),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                Err(crate::FlushError::TimedOut(self.config.flush_timeout))
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(crate::FlushError::Closed),
+        }
+    }
+
+    /// How often the exporter collects idle buffers and ships partial batches.
+    pub(crate) fn tick_interval(&self) -> Duration {
+        self.config.flush_interval
+    }
+}
+
+/// A thread's attachment to one pipeline.
+pub(crate) struct Outlet {
+    shared: Arc<Shared>,
+    buffer: Arc<Mutex<LocalBuffer>>,
+}
+
+impl Outlet {
+    pub(crate) fn attach(shared: &Arc<Shared>) -> Outlet {
+        let buffer = Arc::new(Mutex::new(LocalBuffer { records: Vec::with_capacity(shared.chunk), accepted: 0 }));
+        lock(&shared.buffers).push(buffer.clone());
+        Outlet { shared: shared.clone(), buffer }
+    }
+
+    pub(crate) fn is_for(&self, shared: &Arc<Shared>) -> bool {
+        Arc::ptr_eq(&self.shared, shared)
+    }
+
+    pub(crate) fn pipeline_id(&self) -> usize {
+        self.shared.id
+    }
+
+    #[inline]
+    pub(crate) fn push(&self, record: Record) {
+        let mut buffer = lock(&self.buffer);
+        buffer.records.push(record);
+        buffer.accepted += 1;
+        if buffer.records.len() >= self.shared.chunk {
+            self.shared.hand_off(&mut buffer);
+        }
+    }
+
+    pub(crate) fn hand_off(&self) {
+        self.shared.hand_off(&mut lock(&self.buffer));
+    }
+
+    /// Hands over what is left and leaves the pipeline.
+    pub(crate) fn detach(self) {
+        let accepted = {
+            let mut buffer = lock(&self.buffer);
+            self.shared.hand_off(&mut buffer);
+            std::mem::take(&mut buffer.accepted)
+        };
+        self.shared.retired_accepted.fetch_add(accepted, Ordering::Relaxed);
+        lock(&self.shared.buffers).retain(|b| !Arc::ptr_eq(b, &self.buffer));
+    }
+}
+
+/// Records one event into `shared`'s pipeline: the one constructor every
+/// tracking method, macro and wrapper ends in.
+#[inline]
+pub(crate) fn emit(shared: &Arc<Shared>, kind: Kind, duration_ns: Option<u64>) {
+    if shared.is_closed() {
+        return;
+    }
+    let ts = crate::clock::Timebase::get().now();
+    if with_thread(|thread| thread.record(shared, ts, kind, duration_ns)).is_none() {
+        // Re-entrant call or thread teardown: never panic into the host.
+        shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,142 @@
+//! The Raceway server's ingest format (`POST {endpoint}/events`), shared by
+//! the HTTP sink, the JSON-lines file sink and the embedded collector.
+//!
+//! These types are exactly what an unmodified Raceway server accepts: ids are
+//! typed as UUIDs, `lock_set` and `metadata.tags` are always present, optional
+//! metadata is omitted rather than `null`, and the one kind the server does
+//! not know, `FunctionReturn`, travels as
+//! `Custom { name: "FunctionReturn", data: {…} }` with `metadata.duration_ns`.
+//! Reading them back (from a file or a server export) accepts every variant
+//! the server accepts.
+
+use crate::event::AccessType;
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The `Custom` name under which function returns travel.
+pub const FUNCTION_RETURN: &str = "FunctionReturn";
+
+/// One event as the server ingests it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique per event.
+    pub id: Uuid,
+    /// The trace this event belongs to.
+    pub trace_id: Uuid,
+    /// The previous event of the same execution.
+    pub parent_id: Option<Uuid>,
+    /// RFC 3339, UTC.
+    pub timestamp: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who recorded it.
+    pub metadata: Metadata,
+    /// The event's vector clock: `[component, count]` pairs.
+    pub causality_vector: Vec<(String, u64)>,
+    /// Ids of the locks held by the execution at the event.
+    pub lock_set: Vec<String>,
+}
+
+/// Who recorded an event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The execution (thread, task or request) that recorded the event.
+    pub thread_id: String,
+    /// The operating-system process id.
+    pub process_id: u32,
+    /// The recording service.
+    pub service_name: String,
+    /// Deployment environment.
+    pub environment: String,
+    /// Free-form tags; the SDKs set `sdk_language`.
+    pub tags: BTreeMap<String, String>,
+    /// Duration of the operation the event closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ns: Option<u64>,
+    /// Identifies the process among the instances of the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// The span of the request this event belongs to, across services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed_span_id: Option<String>,
+    /// The caller's span, when the request came from another service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_span_id: Option<String>,
+}
+
+/// What happened: externally tagged, one key per event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum EventKind {
+    FunctionCall { function_name: String, module: String, args: Value, file: String, line: u32 },
+    AsyncSpawn { task_id: Uuid, spawned_by: String },
+    AsyncAwait { future_id: Uuid, awaited_at: String },
+    StateChange {
+        variable: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old_value: Option<Value>,
+        new_value: Value,
+        location: String,
+        access_type: AccessType,
+    },
+    LockAcquire { lock_id: String, lock_type: String, location: String },
+    LockRelease { lock_id: String, lock_type: String, location: String },
+    MemoryFence { ordering: MemoryOrdering, location: String },
+    HttpRequest { method: String, url: String, headers: BTreeMap<String, String>, body: Value },
+    HttpResponse { status: u16, headers: BTreeMap<String, String>, body: Value, duration_ms: u64 },
+    DatabaseQuery { query: String, database: String, duration_ms: u64 },
+    DatabaseResult { rows_affected: usize },
+    Error { error_type: String, message: String, stack_trace: Vec<String> },
+    Custom { name: String, data: Value },
+}
+
+/// The orderings of a `MemoryFence` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum MemoryOrdering {
+    Relaxed,
+    Acquire,
+    Release,
+    AcqRel,
+    SeqCst,
+}
+
+/// The body of a batch: `{"events": [...]}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The events of the batch.
+    pub events: Vec<Event>,
+}
+
+impl Event {
+    /// For a function return carried as `Custom`, its payload.
+    pub fn function_return(&self) -> Option<&Value> {
+        match &self.kind {
+            EventKind::Custom { name, data } if name == FUNCTION_RETURN => Some(data),
+            _ => None,
+        }
+    }
+
+    /// The name of the kind, with `FunctionReturn` recognised.
+    pub fn kind_name(&self) -> &str {
+        match &self.kind {
+            EventKind::FunctionCall { .. } => "FunctionCall",
+            EventKind::AsyncSpawn { .. } => "AsyncSpawn",
+            EventKind::AsyncAwait { .. } => "AsyncAwait",
+            EventKind::StateChange { .. } => "StateChange",
+            EventKind::LockAcquire { .. } => "LockAcquire",
+            EventKind::LockRelease { .. } => "LockRelease",
+            EventKind::MemoryFence { .. } => "MemoryFence",
+            EventKind::HttpRequest { .. } => "HttpRequest",
+            EventKind::HttpResponse { .. } => "HttpResponse",
+            EventKind::DatabaseQuery { .. } => "DatabaseQuery",
+            EventKind::DatabaseResult { .. } => "DatabaseResult",
+            EventKind::Error { .. } => "Error",
+            EventKind::Custom { name, .. } if name == FUNCTION_RETURN => FUNCTION_RETURN,
+            EventKind::Custom { .. } => "Custom",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Compile-time tests of the raceway macros (trybuild).
