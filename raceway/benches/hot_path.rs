@@ -1,1 +1,99 @@
-fn main() {}
+//! The cost of one tracking call on the calling thread, with the pipeline
+//! running (embedded collector: no server needed).
+//!
+//! Figures: `cargo bench -p raceway --bench hot_path`; see BENCHMARKS.md.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use raceway::{AccessType, Config, RacewayClient};
+use std::time::{Duration, Instant};
+
+fn client() -> RacewayClient {
+    RacewayClient::new(Config {
+        flush_interval: Duration::from_millis(100),
+        ..Config::default()
+    })
+    .unwrap()
+}
+
+fn state_change(c: &mut Criterion) {
+    let client = client();
+    let mut n = 0i64;
+    c.bench_function("track_state_change i64, 1 thread", |b| {
+        b.iter(|| {
+            n += 1;
+            client.track_state_change(
+                "account.balance",
+                black_box(n - 1),
+                black_box(n),
+                AccessType::Write,
+            );
+        })
+    });
+
+    // Two threads recording at once, each its own execution: each thread's
+    // cost per event, taken as the slower of the two. The threads live across
+    // samples, as a service's threads do.
+    c.bench_function("track_state_change i64, 2 threads (per thread)", |b| {
+        let workers = Workers::start(2, client.clone(), |client, i| {
+            client.track_state_change(
+                "account.balance",
+                black_box(i),
+                black_box(i + 1),
+                AccessType::Write,
+            );
+        });
+        b.iter_custom(|iters| workers.run(iters));
+    });
+    client.flush().unwrap();
+    eprintln!("pipeline counters after the benches: {}", client.stats());
+}
+
+/// Long-lived threads that run `op` a given number of times on request and
+/// report how long it took.
+struct Workers {
+    start: Vec<crossbeam_channel::Sender<u64>>,
+    done: crossbeam_channel::Receiver<Duration>,
+}
+
+impl Workers {
+    fn start(n: usize, client: RacewayClient, op: fn(&RacewayClient, i64)) -> Workers {
+        let (done_tx, done) = crossbeam_channel::unbounded();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+        let start = (0..n)
+            .map(|_| {
+                let (tx, rx) = crossbeam_channel::unbounded::<u64>();
+                let (client, done_tx, barrier) = (client.clone(), done_tx.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    for iters in rx {
+                        barrier.wait();
+                        let t = Instant::now();
+                        for i in 0..iters as i64 {
+                            op(&client, i);
+                        }
+                        done_tx.send(t.elapsed()).unwrap();
+                    }
+                });
+                tx
+            })
+            .collect();
+        Workers { start, done }
+    }
+
+    /// The slowest thread's time for `iters` operations each.
+    fn run(&self, iters: u64) -> Duration {
+        for tx in &self.start {
+            tx.send(iters).unwrap();
+        }
+        (0..self.start.len())
+            .map(|_| self.done.recv().unwrap())
+            .max()
+            .unwrap()
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = state_change
+}
+criterion_main!(benches);

@@ -2,7 +2,9 @@
 //! methods with the names the other Raceway SDKs use.
 
 use crate::config::{Config, ConfigError};
-use crate::event::{AccessType, ErrorEvent, HttpRequestEvent, HttpResponseEvent, Kind, LockRef, LockType, Name};
+use crate::event::{
+    AccessType, ErrorEvent, HttpRequestEvent, HttpResponseEvent, Kind, LockRef, LockType, Name,
+};
 use crate::pipeline::{self, Shared};
 use crate::stats::Stats;
 use crate::value::Value;
@@ -36,7 +38,9 @@ impl Drop for ClientInner {
 
 impl fmt::Debug for RacewayClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RacewayClient").field("config", self.config()).finish_non_exhaustive()
+        f.debug_struct("RacewayClient")
+            .field("config", self.config())
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,7 +60,9 @@ pub enum FlushError {
 impl fmt::Display for FlushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FlushError::TimedOut(t) => write!(f, "events were not delivered within flush_timeout ({t:?})"),
+            FlushError::TimedOut(t) => {
+                write!(f, "events were not delivered within flush_timeout ({t:?})")
+            }
             FlushError::Closed => f.write_str("the raceway client was shut down"),
         }
     }
@@ -65,8 +71,14 @@ impl fmt::Display for FlushError {
 impl std::error::Error for FlushError {}
 
 /// Header names whose values are never recorded.
-const SECRET_HEADERS: &[&str] =
-    &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-raceway-key", "x-api-key"];
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-raceway-key",
+    "x-api-key",
+];
 
 fn headers<H, K, V>(headers: H) -> Vec<(String, String)>
 where
@@ -79,7 +91,14 @@ where
         .map(|(k, v)| {
             let k = k.into();
             let secret = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s));
-            (k, if secret { "<redacted>".to_string() } else { v.into() })
+            (
+                k,
+                if secret {
+                    "<redacted>".to_string()
+                } else {
+                    v.into()
+                },
+            )
         })
         .collect()
 }
@@ -100,7 +119,9 @@ impl RacewayClient {
     /// cannot be opened).
     pub fn new(config: Config) -> Result<RacewayClient, ConfigError> {
         let shared = Shared::start(config)?;
-        Ok(RacewayClient { inner: Arc::new(ClientInner { shared }) })
+        Ok(RacewayClient {
+            inner: Arc::new(ClientInner { shared }),
+        })
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -143,7 +164,12 @@ impl RacewayClient {
     /// Empty for other endpoints. Call [`flush`](RacewayClient::flush) first
     /// to include the most recent events.
     pub fn collected_events(&self) -> Vec<crate::wire::Event> {
-        self.inner.shared.embedded.as_ref().map(|store| store.snapshot()).unwrap_or_default()
+        self.inner
+            .shared
+            .embedded
+            .as_ref()
+            .map(|store| store.snapshot())
+            .unwrap_or_default()
     }
 
     fn emit(&self, kind: Kind, duration_ns: Option<u64>) {
@@ -193,7 +219,12 @@ impl RacewayClient {
     /// Records the return of `function` with its value and how long the call
     /// took.
     #[track_caller]
-    pub fn track_function_return<R: Serialize>(&self, function: impl Into<Name>, value: R, duration: Duration) {
+    pub fn track_function_return<R: Serialize>(
+        &self,
+        function: impl Into<Name>,
+        value: R,
+        duration: Duration,
+    ) {
         let site = Location::caller();
         self.emit(
             Kind::FunctionReturn {
@@ -229,8 +260,13 @@ impl RacewayClient {
 
     /// Records an HTTP response and how long the exchange took.
     #[track_caller]
-    pub fn track_http_response<H, K, V, B>(&self, status: u16, headers: H, body: B, duration: Duration)
-    where
+    pub fn track_http_response<H, K, V, B>(
+        &self,
+        status: u16,
+        headers: H,
+        body: B,
+        duration: Duration,
+    ) where
         H: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
@@ -254,7 +290,11 @@ impl RacewayClient {
     #[track_caller]
     pub fn track_lock_acquire(&self, lock_id: impl Into<Name>, lock_type: impl Into<LockType>) {
         self.emit(
-            Kind::LockAcquire { lock: LockRef::named(lock_id.into()), lock_type: lock_type.into(), site: Location::caller() },
+            Kind::LockAcquire {
+                lock: LockRef::named(lock_id.into()),
+                lock_type: lock_type.into(),
+                site: Location::caller(),
+            },
             None,
         );
     }
@@ -263,7 +303,11 @@ impl RacewayClient {
     #[track_caller]
     pub fn track_lock_release(&self, lock_id: impl Into<Name>, lock_type: impl Into<LockType>) {
         self.emit(
-            Kind::LockRelease { lock: LockRef::named(lock_id.into()), lock_type: lock_type.into(), site: Location::caller() },
+            Kind::LockRelease {
+                lock: LockRef::named(lock_id.into()),
+                lock_type: lock_type.into(),
+                site: Location::caller(),
+            },
             None,
         );
     }
@@ -302,5 +346,10 @@ pub(crate) fn backtrace_lines() -> Vec<String> {
     if trace.status() != std::backtrace::BacktraceStatus::Captured {
         return Vec::new();
     }
-    trace.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+    trace
+        .to_string()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }

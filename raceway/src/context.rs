@@ -75,6 +75,36 @@ impl ExecContext {
         self.info.id
     }
 
+    pub(crate) fn trace_id(&self) -> u128 {
+        self.info.trace_id
+    }
+
+    /// Everything that happens before this execution's next event: its
+    /// learnt clock plus its own events so far.
+    pub(crate) fn clock_now(&self) -> VectorClock {
+        let mut clock = self.clock.clone();
+        if self.seq > 0 {
+            clock.observe(self.info.id, self.seq);
+        }
+        clock
+    }
+
+    /// Makes everything in `other` happen before this execution's next
+    /// event (a join, or an acquire after a release).
+    pub(crate) fn absorb(&mut self, other: &VectorClock) {
+        if !other.le(&self.clock) {
+            self.clock.join(other);
+            self.clock_dirty = true;
+        }
+    }
+
+    /// Starts this (child) execution after everything `parent` did so far:
+    /// the spawn edge.
+    pub(crate) fn inherit(&mut self, parent: &ExecContext) {
+        self.clock = parent.clock_now();
+        self.clock_dirty = true;
+    }
+
     /// Advances the execution's own clock component: the one place where an
     /// execution's clock moves forward.
     fn tick(&mut self) -> u64 {
@@ -143,7 +173,13 @@ impl ThreadState {
     }
 
     /// Records one event of the current execution into `shared`'s pipeline.
-    pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, kind: Kind, duration_ns: Option<u64>) {
+    pub(crate) fn record(
+        &mut self,
+        shared: &Arc<Shared>,
+        ts: u64,
+        kind: Kind,
+        duration_ns: Option<u64>,
+    ) {
         let outlet = match &mut self.outlet {
             Some(outlet) if outlet.is_for(shared) => outlet,
             slot => slot.insert(Outlet::attach(shared)),
@@ -152,7 +188,14 @@ impl ThreadState {
         ctx.before(&kind);
         let seq = ctx.tick();
         let delta = ctx.delta_for(shared.id, shared.loss_generation());
-        let record = Record { ts, exec: ctx.id(), seq, delta, duration_ns, kind };
+        let record = Record {
+            ts,
+            exec: ctx.id(),
+            seq,
+            delta,
+            duration_ns,
+            kind,
+        };
         ctx.after(&record.kind);
         outlet.push(record);
     }
@@ -178,7 +221,14 @@ impl Drop for ThreadState {
                 let ts = crate::clock::Timebase::get().now();
                 let ctx = &mut self.current;
                 let seq = ctx.seq;
-                outlet.push(Record { ts, exec: ctx.id(), seq, delta: None, duration_ns: None, kind: Kind::ExecEnd });
+                outlet.push(Record {
+                    ts,
+                    exec: ctx.id(),
+                    seq,
+                    delta: None,
+                    duration_ns: None,
+                    kind: Kind::ExecEnd,
+                });
             }
             outlet.detach();
         }
@@ -189,13 +239,53 @@ thread_local! {
     static THREAD: RefCell<ThreadState> = RefCell::new(ThreadState::new());
 }
 
+/// Runs the rest of this thread as `ctx` (a spawned thread's execution).
+pub(crate) fn enter(ctx: ExecContext) {
+    with_thread(|thread| thread.current = ctx);
+}
+
+/// A new execution for something the current one spawns, recording the
+/// spawn: the child starts after everything the parent did so far,
+/// the `AsyncSpawn` event included.
+pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext {
+    let trace = with_thread(|t| t.current.trace_id()).unwrap_or_else(process_trace_id);
+    let mut child = ExecContext::new(name, trace);
+    let id = child.id();
+    crate::global::emit(|| Kind::AsyncSpawn { child: id, site }, None);
+    with_thread(|t| child.inherit(&t.current));
+    child
+}
+
+/// Records that the current execution joined execution `child`, whose
+/// final clock is `finished`: the join edge.
+pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: crate::event::Site) {
+    if let Some(clock) = finished {
+        with_thread(|t| t.current.absorb(clock));
+    }
+    crate::global::emit(
+        || Kind::AsyncAwait {
+            awaited: child,
+            site,
+        },
+        None,
+    );
+}
+
+/// The current execution's clock, for a child that finishes.
+pub(crate) fn current_clock() -> Option<VectorClock> {
+    with_thread(|t| t.current.clock_now())
+}
+
 /// Runs `f` with this thread's instrumentation state: the one context lookup.
 ///
 /// Returns `None`, without running `f`, while the thread is being torn down
 /// or when called re-entrantly; instrumentation never panics into the host.
 #[inline]
 pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    THREAD.try_with(|cell| cell.try_borrow_mut().ok().map(|mut state| f(&mut state))).ok().flatten()
+    THREAD
+        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut state| f(&mut state)))
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]
@@ -205,7 +295,9 @@ mod tests {
     #[test]
     fn each_thread_is_its_own_execution() {
         let here = with_thread(|t| t.current.id()).unwrap();
-        let there = std::thread::spawn(|| with_thread(|t| t.current.id()).unwrap()).join().unwrap();
+        let there = std::thread::spawn(|| with_thread(|t| t.current.id()).unwrap())
+            .join()
+            .unwrap();
         assert_ne!(here, there);
         assert_eq!(here, with_thread(|t| t.current.id()).unwrap());
     }
@@ -215,7 +307,13 @@ mod tests {
         let mut ctx = ExecContext::new("t".into(), 1);
         assert!(ctx.delta_for(7, 0).unwrap().info.is_some());
         assert!(ctx.delta_for(7, 0).is_none());
-        assert!(ctx.delta_for(7, 1).unwrap().info.is_some(), "records were lost: announce again");
-        assert!(ctx.delta_for(8, 1).unwrap().info.is_some(), "another pipeline");
+        assert!(
+            ctx.delta_for(7, 1).unwrap().info.is_some(),
+            "records were lost: announce again"
+        );
+        assert!(
+            ctx.delta_for(8, 1).unwrap().info.is_some(),
+            "another pipeline"
+        );
     }
 }

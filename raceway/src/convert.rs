@@ -71,14 +71,25 @@ impl Converter {
         // The counter stays below 2^62, so the variant bits set by the
         // builder never collide two ids.
         let lo = self.id_seed.1 ^ (self.next_id & (u64::MAX >> 2));
-        uuid::Builder::from_random_bytes(((self.id_seed.0 as u128) << 64 | lo as u128).to_be_bytes()).into_uuid()
+        uuid::Builder::from_random_bytes(
+            ((self.id_seed.0 as u128) << 64 | lo as u128).to_be_bytes(),
+        )
+        .into_uuid()
     }
 
     /// Converts one record; `None` for records that are not exported.
     pub(crate) fn convert(&mut self, record: Record) -> Option<Event> {
-        let Record { ts, exec, seq, delta, duration_ns, kind } = record;
+        let Record {
+            ts,
+            exec,
+            seq,
+            delta,
+            duration_ns,
+            kind,
+        } = record;
         if let Some(info) = delta.as_ref().and_then(|d| d.info.clone()) {
-            self.execs.insert(exec, ExecState::new(&info, &self.service_name, &self.instance_id));
+            self.execs
+                .insert(exec, ExecState::new(&info, &self.instance_id));
         }
         let Some(kind) = wire_kind(kind) else {
             // The execution ended: forget it.
@@ -96,7 +107,7 @@ impl Converter {
                 name: format!("execution-{exec}"),
                 trace_id: crate::context::process_trace_id(),
             };
-            ExecState::new(&info, service, instance)
+            ExecState::new(&info, instance)
         });
         if let Some(delta) = delta {
             if let Some(clock) = delta.clock {
@@ -145,21 +156,37 @@ fn component(service: &str, instance: &str, exec: u64) -> String {
 /// The wire form of a kind; `None` for kinds that are not exported.
 fn wire_kind(kind: Kind) -> Option<EventKind> {
     Some(match kind {
-        Kind::StateChange { variable, old, new, access, site } => EventKind::StateChange {
+        Kind::StateChange {
+            variable,
+            old,
+            new,
+            access,
+            site,
+        } => EventKind::StateChange {
             variable: variable.into_owned(),
             old_value: old,
             new_value: new,
             location: location(site),
             access_type: access,
         },
-        Kind::FunctionCall { function, module, args, site } => EventKind::FunctionCall {
+        Kind::FunctionCall {
+            function,
+            module,
+            args,
+            site,
+        } => EventKind::FunctionCall {
             function_name: function.into_owned(),
             module: module.into_owned(),
             args,
             file: site.file().to_string(),
             line: site.line(),
         },
-        Kind::FunctionReturn { function, module, value, site } => EventKind::Custom {
+        Kind::FunctionReturn {
+            function,
+            module,
+            value,
+            site,
+        } => EventKind::Custom {
             name: wire::FUNCTION_RETURN.to_string(),
             data: Value::Json(Box::new(serde_json::json!({
                 "function_name": function,
@@ -169,18 +196,28 @@ fn wire_kind(kind: Kind) -> Option<EventKind> {
                 "line": site.line(),
             }))),
         },
-        Kind::AsyncSpawn { child, site } => {
-            EventKind::AsyncSpawn { task_id: exec_uuid(child), spawned_by: location(site) }
-        }
-        Kind::AsyncAwait { awaited, site } => {
-            EventKind::AsyncAwait { future_id: exec_uuid(awaited), awaited_at: location(site) }
-        }
-        Kind::LockAcquire { lock, lock_type, site } => EventKind::LockAcquire {
+        Kind::AsyncSpawn { child, site } => EventKind::AsyncSpawn {
+            task_id: exec_uuid(child),
+            spawned_by: location(site),
+        },
+        Kind::AsyncAwait { awaited, site } => EventKind::AsyncAwait {
+            future_id: exec_uuid(awaited),
+            awaited_at: location(site),
+        },
+        Kind::LockAcquire {
+            lock,
+            lock_type,
+            site,
+        } => EventKind::LockAcquire {
             lock_id: lock.id.to_string(),
             lock_type: lock_type.as_str().to_string(),
             location: location(site),
         },
-        Kind::LockRelease { lock, lock_type, site } => EventKind::LockRelease {
+        Kind::LockRelease {
+            lock,
+            lock_type,
+            site,
+        } => EventKind::LockRelease {
             lock_id: lock.id.to_string(),
             lock_type: lock_type.as_str().to_string(),
             location: location(site),
@@ -207,9 +244,9 @@ fn wire_kind(kind: Kind) -> Option<EventKind> {
 }
 
 impl ExecState {
-    fn new(info: &ExecInfo, service: &str, instance: &str) -> Self {
+    fn new(info: &ExecInfo, instance: &str) -> Self {
         ExecState {
-            thread_id: format!("{}#{}@{}/{}", info.name, info.id, service, instance),
+            thread_id: format!("{}#{}@{}", info.name, info.id, instance),
             trace_id: Uuid::from_u128(info.trace_id),
             clock: Arc::new(VectorClock::new()),
             locks: Vec::new(),

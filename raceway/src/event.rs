@@ -35,12 +35,18 @@ pub enum AccessType {
 impl AccessType {
     /// Whether the access modifies the state.
     pub fn is_write(self) -> bool {
-        matches!(self, AccessType::Write | AccessType::AtomicWrite | AccessType::AtomicRMW)
+        matches!(
+            self,
+            AccessType::Write | AccessType::AtomicWrite | AccessType::AtomicRMW
+        )
     }
 
     /// Whether the access is atomic (atomic accesses never race each other).
     pub fn is_atomic(self) -> bool {
-        matches!(self, AccessType::AtomicRead | AccessType::AtomicWrite | AccessType::AtomicRMW)
+        matches!(
+            self,
+            AccessType::AtomicRead | AccessType::AtomicWrite | AccessType::AtomicRMW
+        )
     }
 }
 
@@ -102,7 +108,9 @@ pub(crate) struct LockRef {
 impl LockRef {
     /// A lock known by a name the user gave.
     pub(crate) fn named(name: Name) -> LockRef {
-        LockRef { id: Arc::from(name.as_ref()) }
+        LockRef {
+            id: Arc::from(name.as_ref()),
+        }
     }
 }
 
@@ -121,6 +129,13 @@ pub(crate) struct Record {
     /// Duration of the operation the event closes, in nanoseconds.
     pub duration_ns: Option<u64>,
     pub kind: Kind,
+}
+
+impl Record {
+    /// Whether the record becomes a wire event (and counts as accepted).
+    pub(crate) fn is_exported(&self) -> bool {
+        !matches!(self.kind, Kind::ExecEnd)
+    }
 }
 
 /// Execution state that records carry only when it changed.
@@ -209,6 +224,10 @@ mod tests {
     #[test]
     fn common_records_stay_small() {
         // A record is moved through the per-thread buffer and the channel.
-        assert!(std::mem::size_of::<Record>() <= 160, "{}", std::mem::size_of::<Record>());
+        assert!(
+            std::mem::size_of::<Record>() <= 160,
+            "{}",
+            std::mem::size_of::<Record>()
+        );
     }
 }

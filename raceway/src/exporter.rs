@@ -37,15 +37,21 @@ pub(crate) fn spawn(
         pending: Vec::with_capacity(batch_size),
         logged: Stats::default(),
     };
-    std::thread::Builder::new().name("raceway-exporter".into()).spawn(move || exporter.run(control))
+    std::thread::Builder::new()
+        .name("raceway-exporter".into())
+        .spawn(move || exporter.run(control))
 }
 
 impl Exporter {
     fn run(mut self, control: Receiver<Control>) {
+        lower_priority();
         let tick = self.shared.tick_interval();
         let mut next_tick = Instant::now() + tick;
         loop {
-            let wake = self.sink.wake_at().map_or(next_tick, |at| at.min(next_tick));
+            let wake = self
+                .sink
+                .wake_at()
+                .map_or(next_tick, |at| at.min(next_tick));
             let timeout = wake.saturating_duration_since(Instant::now());
             select! {
                 recv(self.data) -> chunk => {
@@ -87,8 +93,8 @@ impl Exporter {
     }
 
     /// Converts a chunk, shipping every full batch.
-    fn take(&mut self, Chunk(records): Chunk) {
-        for record in records {
+    fn take(&mut self, Chunk(mut records): Chunk) {
+        for record in records.drain(..) {
             if let Some(event) = self.converter.convert(record) {
                 self.pending.push(event);
                 if self.pending.len() >= self.shared.config.batch_size {
@@ -96,13 +102,17 @@ impl Exporter {
                 }
             }
         }
+        self.shared.recycle(records);
     }
 
     fn ship_pending(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(self.shared.config.batch_size));
+        let batch = std::mem::replace(
+            &mut self.pending,
+            Vec::with_capacity(self.shared.config.batch_size),
+        );
         self.sink.submit(batch, &self.shared.counters);
     }
 
@@ -144,5 +154,17 @@ impl Exporter {
             crate::sink::warn(format_args!("{stats}"));
             self.logged = stats;
         }
+    }
+}
+
+/// The host program comes first: when the CPUs are busy, the exporter yields
+/// to the instrumented threads (and drops events if it falls behind) rather
+/// than competing with them.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread; failure is harmless.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }

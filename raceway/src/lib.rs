@@ -39,6 +39,7 @@ mod global;
 mod pipeline;
 mod sink;
 mod stats;
+pub mod thread;
 mod value;
 pub mod wire;
 

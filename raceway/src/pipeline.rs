@@ -18,7 +18,8 @@ use crate::event::{Kind, Record};
 use crate::exporter;
 use crate::sink::EmbeddedStore;
 use crate::stats::{Counters, Stats};
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -46,8 +47,11 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     data: Sender<Chunk>,
     control: Sender<Control>,
+    /// Emptied buffers on their way back to the threads.
+    spare: Receiver<Vec<Record>>,
+    spare_tx: Sender<Vec<Record>>,
     chunk: usize,
-    buffers: Mutex<Vec<Arc<Mutex<LocalBuffer>>>>,
+    buffers: Mutex<Vec<Arc<PaddedBuffer>>>,
     /// Bumped whenever records are lost, so that executions announce their
     /// identity again (the lost chunk may have carried it).
     loss_generation: AtomicU64,
@@ -58,6 +62,10 @@ pub(crate) struct Shared {
     exporter: Mutex<Option<JoinHandle<()>>>,
     pub(crate) embedded: Option<Arc<EmbeddedStore>>,
 }
+
+/// A thread's buffer on a cache line of its own: two threads' buffers must
+/// not share one, or every event would bounce it between their cores.
+type PaddedBuffer = CachePadded<Mutex<LocalBuffer>>;
 
 /// One thread's records, not yet handed over.
 pub(crate) struct LocalBuffer {
@@ -78,6 +86,8 @@ impl Shared {
         let chunk = config.channel_capacity.clamp(1, MAX_CHUNK);
         let (data, data_rx) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk));
         let (control, control_rx) = crossbeam_channel::unbounded();
+        let (spare_tx, spare) =
+            crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk) + 64);
         let sink = crate::sink::open(&config)?;
         let embedded = sink.embedded_store();
         let shared = Arc::new(Shared {
@@ -85,6 +95,8 @@ impl Shared {
             config,
             data,
             control,
+            spare,
+            spare_tx,
             chunk,
             buffers: Mutex::new(Vec::new()),
             loss_generation: AtomicU64::new(0),
@@ -121,8 +133,14 @@ impl Shared {
         if buffer.records.is_empty() {
             return;
         }
-        let records = std::mem::replace(&mut buffer.records, Vec::with_capacity(self.chunk));
-        let lost = match self.data.try_send(Chunk(records)) {
+        // Buffers go back and forth between the threads and the exporter, so
+        // the hot path neither allocates them nor frees them across threads.
+        let empty = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(self.chunk));
+        let records = std::mem::replace(&mut buffer.records, empty);
+        let mut lost = match self.data.try_send(Chunk(records)) {
             Ok(()) => return,
             Err(TrySendError::Full(chunk)) if make_room() => match self.data.try_send(chunk) {
                 Ok(()) => return,
@@ -130,8 +148,23 @@ impl Shared {
             },
             Err(e) => e.into_inner().0,
         };
-        self.counters.dropped.fetch_add(lost.len() as u64, Ordering::Relaxed);
-        self.loss_generation.fetch_add(1, Ordering::Relaxed);
+        let count = lost.iter().filter(|r| r.is_exported()).count();
+        self.counters
+            .dropped
+            .fetch_add(count as u64, Ordering::Relaxed);
+        if lost.iter().any(|r| r.delta.is_some()) {
+            // What the lost records told the exporter about their executions
+            // is gone too: make every execution tell it again.
+            self.loss_generation.fetch_add(1, Ordering::Relaxed);
+        }
+        lost.clear();
+        self.recycle(lost);
+    }
+
+    /// Returns an emptied buffer for reuse; drops it when enough are spare.
+    pub(crate) fn recycle(&self, mut records: Vec<Record>) {
+        records.clear();
+        let _ = self.spare_tx.try_send(records);
     }
 
     /// Hands over the buffers of every thread, idle ones included. Called by
@@ -147,7 +180,8 @@ impl Shared {
     /// Counters of this pipeline.
     pub(crate) fn stats(&self) -> Stats {
         let buffered: u64 = lock(&self.buffers).iter().map(|b| lock(b).accepted).sum();
-        self.counters.snapshot(buffered + self.retired_accepted.load(Ordering::Relaxed))
+        self.counters
+            .snapshot(buffered + self.retired_accepted.load(Ordering::Relaxed))
     }
 
     /// Hands over the calling thread's buffer, then asks the exporter to
@@ -192,7 +226,9 @@ impl Shared {
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                 Err(crate::FlushError::TimedOut(self.config.flush_timeout))
             }
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(crate::FlushError::Closed),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                Err(crate::FlushError::Closed)
+            }
         }
     }
 
@@ -205,14 +241,21 @@ impl Shared {
 /// A thread's attachment to one pipeline.
 pub(crate) struct Outlet {
     shared: Arc<Shared>,
-    buffer: Arc<Mutex<LocalBuffer>>,
+    buffer: Arc<PaddedBuffer>,
 }
 
 impl Outlet {
     pub(crate) fn attach(shared: &Arc<Shared>) -> Outlet {
-        let buffer = Arc::new(Mutex::new(LocalBuffer { records: Vec::with_capacity(shared.chunk), accepted: 0 }));
+        let records = Vec::with_capacity(shared.chunk);
+        let buffer = Arc::new(CachePadded::new(Mutex::new(LocalBuffer {
+            records,
+            accepted: 0,
+        })));
         lock(&shared.buffers).push(buffer.clone());
-        Outlet { shared: shared.clone(), buffer }
+        Outlet {
+            shared: shared.clone(),
+            buffer,
+        }
     }
 
     pub(crate) fn is_for(&self, shared: &Arc<Shared>) -> bool {
@@ -226,8 +269,8 @@ impl Outlet {
     #[inline]
     pub(crate) fn push(&self, record: Record) {
         let mut buffer = lock(&self.buffer);
+        buffer.accepted += u64::from(record.is_exported());
         buffer.records.push(record);
-        buffer.accepted += 1;
         if buffer.records.len() >= self.shared.chunk {
             self.shared.hand_off(&mut buffer);
         }
@@ -244,7 +287,9 @@ impl Outlet {
             self.shared.hand_off(&mut buffer);
             std::mem::take(&mut buffer.accepted)
         };
-        self.shared.retired_accepted.fetch_add(accepted, Ordering::Relaxed);
+        self.shared
+            .retired_accepted
+            .fetch_add(accepted, Ordering::Relaxed);
         lock(&self.shared.buffers).retain(|b| !Arc::ptr_eq(b, &self.buffer));
     }
 }

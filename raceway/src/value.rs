@@ -56,7 +56,9 @@ impl Value {
             Value::Bool(b) => (*b).into(),
             Value::I64(n) => (*n).into(),
             Value::U64(n) => (*n).into(),
-            Value::F64(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+            Value::F64(f) => {
+                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+            }
             Value::Str(s) | Value::Unrecorded(s) => serde_json::Value::String(s.to_string()),
             Value::Json(v) => (**v).clone(),
         }
@@ -200,10 +202,19 @@ impl Serializer for ScalarCapture {
     fn serialize_unit_struct(self, _: &'static str) -> Result<Value, NotScalar> {
         Ok(Value::Null)
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, NotScalar> {
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Value, NotScalar> {
         Ok(Value::Str(variant.into()))
     }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, v: &T) -> Result<Value, NotScalar> {
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<Value, NotScalar> {
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
@@ -221,7 +232,11 @@ impl Serializer for ScalarCapture {
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotScalar> {
         Err(NotScalar)
     }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, NotScalar> {
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, NotScalar> {
         Err(NotScalar)
     }
     fn serialize_tuple_variant(
@@ -236,7 +251,11 @@ impl Serializer for ScalarCapture {
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotScalar> {
         Err(NotScalar)
     }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, NotScalar> {
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, NotScalar> {
         Err(NotScalar)
     }
     fn serialize_struct_variant(
@@ -284,7 +303,13 @@ mod tests {
 
     #[test]
     fn non_finite_floats_are_null_in_json() {
-        assert_eq!(serde_json::to_string(&Value::capture(&f64::NAN)).unwrap(), "null");
-        assert_eq!(Value::capture(&f64::INFINITY).to_json(), serde_json::Value::Null);
+        assert_eq!(
+            serde_json::to_string(&Value::capture(&f64::NAN)).unwrap(),
+            "null"
+        );
+        assert_eq!(
+            Value::capture(&f64::INFINITY).to_json(),
+            serde_json::Value::Null
+        );
     }
 }

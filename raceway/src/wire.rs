@@ -71,9 +71,21 @@ pub struct Metadata {
 #[non_exhaustive]
 #[allow(missing_docs)]
 pub enum EventKind {
-    FunctionCall { function_name: String, module: String, args: Value, file: String, line: u32 },
-    AsyncSpawn { task_id: Uuid, spawned_by: String },
-    AsyncAwait { future_id: Uuid, awaited_at: String },
+    FunctionCall {
+        function_name: String,
+        module: String,
+        args: Value,
+        file: String,
+        line: u32,
+    },
+    AsyncSpawn {
+        task_id: Uuid,
+        spawned_by: String,
+    },
+    AsyncAwait {
+        future_id: Uuid,
+        awaited_at: String,
+    },
     StateChange {
         variable: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,15 +94,49 @@ pub enum EventKind {
         location: String,
         access_type: AccessType,
     },
-    LockAcquire { lock_id: String, lock_type: String, location: String },
-    LockRelease { lock_id: String, lock_type: String, location: String },
-    MemoryFence { ordering: MemoryOrdering, location: String },
-    HttpRequest { method: String, url: String, headers: BTreeMap<String, String>, body: Value },
-    HttpResponse { status: u16, headers: BTreeMap<String, String>, body: Value, duration_ms: u64 },
-    DatabaseQuery { query: String, database: String, duration_ms: u64 },
-    DatabaseResult { rows_affected: usize },
-    Error { error_type: String, message: String, stack_trace: Vec<String> },
-    Custom { name: String, data: Value },
+    LockAcquire {
+        lock_id: String,
+        lock_type: String,
+        location: String,
+    },
+    LockRelease {
+        lock_id: String,
+        lock_type: String,
+        location: String,
+    },
+    MemoryFence {
+        ordering: MemoryOrdering,
+        location: String,
+    },
+    HttpRequest {
+        method: String,
+        url: String,
+        headers: BTreeMap<String, String>,
+        body: Value,
+    },
+    HttpResponse {
+        status: u16,
+        headers: BTreeMap<String, String>,
+        body: Value,
+        duration_ms: u64,
+    },
+    DatabaseQuery {
+        query: String,
+        database: String,
+        duration_ms: u64,
+    },
+    DatabaseResult {
+        rows_affected: usize,
+    },
+    Error {
+        error_type: String,
+        message: String,
+        stack_trace: Vec<String>,
+    },
+    Custom {
+        name: String,
+        data: Value,
+    },
 }
 
 /// The orderings of a `MemoryFence` event.

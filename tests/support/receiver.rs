@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex};
@@ -80,13 +81,23 @@ impl Receiver {
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let state = inner.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let app = Router::new()
                     .route("/events", post(ingest))
                     .route("/health", get(|| async { "{\"success\":true}" }))
                     .with_state(state);
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                // Small responses after small requests: without TCP_NODELAY
+                // every exchange waits for a delayed ACK.
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .unwrap()
+                    .tap_io(|tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {
                         let _ = stop.await;
@@ -95,7 +106,12 @@ impl Receiver {
                     .unwrap();
             });
         });
-        Receiver { addr, inner, shutdown: Some(shutdown), thread: Some(thread) }
+        Receiver {
+            addr,
+            inner,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
     }
 
     /// The base URL to configure as `endpoint`.
@@ -143,7 +159,12 @@ impl Receiver {
             if now >= deadline {
                 return false;
             }
-            log = self.inner.changed.wait_timeout(log, deadline - now).unwrap().0;
+            log = self
+                .inner
+                .changed
+                .wait_timeout(log, deadline - now)
+                .unwrap()
+                .0;
         }
         true
     }
@@ -166,7 +187,11 @@ impl Drop for Receiver {
     }
 }
 
-async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+async fn ingest(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
     let mode = inner.mode.lock().unwrap().clone();
     {
         let mut log = inner.log.lock().unwrap();
@@ -181,8 +206,18 @@ async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
         }
         Mode::Fail { status, times } if times > 0 => {
             let mut m = inner.mode.lock().unwrap();
-            *m = if times > 1 { Mode::Fail { status, times: times - 1 } } else { Mode::Accept };
-            return (StatusCode::from_u16(status).unwrap(), format!("test receiver answers {status}"));
+            *m = if times > 1 {
+                Mode::Fail {
+                    status,
+                    times: times - 1,
+                }
+            } else {
+                Mode::Accept
+            };
+            return (
+                StatusCode::from_u16(status).unwrap(),
+                format!("test receiver answers {status}"),
+            );
         }
         _ => {}
     }
@@ -202,9 +237,13 @@ async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
     {
         let mut log = inner.log.lock().unwrap();
         log.batch_sizes.push(n);
-        log.events.extend(json["events"].as_array().cloned().unwrap_or_default());
+        log.events
+            .extend(json["events"].as_array().cloned().unwrap_or_default());
         log.typed.extend(batch.events);
     }
     inner.changed.notify_all();
-    (StatusCode::OK, format!("{{\"success\":true,\"data\":\"Ingested {n} events\",\"error\":null}}"))
+    (
+        StatusCode::OK,
+        format!("{{\"success\":true,\"data\":\"Ingested {n} events\",\"error\":null}}"),
+    )
 }

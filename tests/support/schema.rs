@@ -53,9 +53,21 @@ pub enum ServerAccessType {
 
 #[derive(Debug, Deserialize)]
 pub enum ServerKind {
-    FunctionCall { function_name: String, module: String, args: Value, file: String, line: u32 },
-    AsyncSpawn { task_id: Uuid, spawned_by: String },
-    AsyncAwait { future_id: Uuid, awaited_at: String },
+    FunctionCall {
+        function_name: String,
+        module: String,
+        args: Value,
+        file: String,
+        line: u32,
+    },
+    AsyncSpawn {
+        task_id: Uuid,
+        spawned_by: String,
+    },
+    AsyncAwait {
+        future_id: Uuid,
+        awaited_at: String,
+    },
     StateChange {
         variable: String,
         #[serde(default)]
@@ -64,15 +76,49 @@ pub enum ServerKind {
         location: String,
         access_type: ServerAccessType,
     },
-    LockAcquire { lock_id: String, lock_type: String, location: String },
-    LockRelease { lock_id: String, lock_type: String, location: String },
-    MemoryFence { ordering: String, location: String },
-    HttpRequest { method: String, url: String, headers: HashMap<String, String>, body: Value },
-    HttpResponse { status: u16, headers: HashMap<String, String>, body: Value, duration_ms: u64 },
-    DatabaseQuery { query: String, database: String, duration_ms: u64 },
-    DatabaseResult { rows_affected: usize },
-    Error { error_type: String, message: String, stack_trace: Vec<String> },
-    Custom { name: String, data: Value },
+    LockAcquire {
+        lock_id: String,
+        lock_type: String,
+        location: String,
+    },
+    LockRelease {
+        lock_id: String,
+        lock_type: String,
+        location: String,
+    },
+    MemoryFence {
+        ordering: String,
+        location: String,
+    },
+    HttpRequest {
+        method: String,
+        url: String,
+        headers: HashMap<String, String>,
+        body: Value,
+    },
+    HttpResponse {
+        status: u16,
+        headers: HashMap<String, String>,
+        body: Value,
+        duration_ms: u64,
+    },
+    DatabaseQuery {
+        query: String,
+        database: String,
+        duration_ms: u64,
+    },
+    DatabaseResult {
+        rows_affected: usize,
+    },
+    Error {
+        error_type: String,
+        message: String,
+        stack_trace: Vec<String>,
+    },
+    Custom {
+        name: String,
+        data: Value,
+    },
 }
 
 impl ServerKind {
@@ -100,8 +146,9 @@ impl ServerKind {
 
 fn rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = String::deserialize(d)?;
-    humantime::parse_rfc3339(&text)
-        .map_err(|e| serde::de::Error::custom(format!("timestamp {text:?} is not RFC 3339 UTC: {e}")))?;
+    humantime::parse_rfc3339(&text).map_err(|e| {
+        serde::de::Error::custom(format!("timestamp {text:?} is not RFC 3339 UTC: {e}"))
+    })?;
     Ok(text)
 }
 

@@ -15,7 +15,12 @@ pub(crate) struct EmbeddedStore {
 impl EmbeddedStore {
     /// A copy of the retained events, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<Event> {
-        self.events.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 
@@ -26,7 +31,10 @@ pub(super) struct EmbeddedSink {
 impl EmbeddedSink {
     pub(super) fn new(capacity: usize) -> Self {
         EmbeddedSink {
-            store: Arc::new(EmbeddedStore { events: Mutex::new(VecDeque::new()), capacity }),
+            store: Arc::new(EmbeddedStore {
+                events: Mutex::new(VecDeque::new()),
+                capacity,
+            }),
         }
     }
 }
@@ -34,7 +42,11 @@ impl EmbeddedSink {
 impl Sink for EmbeddedSink {
     fn submit(&mut self, batch: Vec<Event>, counters: &Counters) {
         let n = batch.len();
-        let mut events = self.store.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut events = self
+            .store
+            .events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         events.extend(batch);
         let excess = events.len().saturating_sub(self.store.capacity);
         events.drain(..excess);
