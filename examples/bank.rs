@@ -7,11 +7,8 @@ use raceway::{AccessType, Config};
 use std::sync::{Arc, Mutex};
 
 fn main() {
-    let guard = raceway::init(Config {
-        service_name: "bank".into(),
-        ..Config::default()
-    })
-    .expect("a valid configuration");
+    let guard =
+        raceway::init(Config { service_name: "bank".into(), ..Config::default() }).expect("a valid configuration");
     let balance = Arc::new(Mutex::new(100i64));
 
     // Two tellers withdraw at the same time. Each reads the balance under

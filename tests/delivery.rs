@@ -48,25 +48,12 @@ fn hundred_thousand_events_arrive_once_each() {
     assert_eq!(receiver.schema_errors(), Vec::<String>::new());
     let events = receiver.events();
     assert_eq!(events.len(), N as usize, "none lost, none duplicated");
-    let ids: HashSet<_> = events
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids: HashSet<_> = events.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids.len(), N as usize, "event ids are unique");
-    let values: HashSet<i64> = events
-        .iter()
-        .map(|e| e["kind"]["StateChange"]["new_value"].as_i64().unwrap())
-        .collect();
-    assert_eq!(
-        values,
-        (1..=N).collect::<HashSet<_>>(),
-        "every value exactly once"
-    );
+    let values: HashSet<i64> = events.iter().map(|e| e["kind"]["StateChange"]["new_value"].as_i64().unwrap()).collect();
+    assert_eq!(values, (1..=N).collect::<HashSet<_>>(), "every value exactly once");
     let stats = client.stats();
-    assert_eq!(
-        (stats.accepted, stats.sent, stats.dropped, stats.failed),
-        (N as u64, N as u64, 0, 0)
-    );
+    assert_eq!((stats.accepted, stats.sent, stats.dropped, stats.failed), (N as u64, N as u64, 0, 0));
     assert!(receiver.batch_sizes().iter().all(|&n| n <= 500));
 }
 
@@ -81,10 +68,7 @@ fn batches_never_exceed_batch_size() {
     assert!(receiver.wait_for_events(100));
     let sizes = receiver.batch_sizes();
     assert!(sizes.iter().all(|&n| (1..=7).contains(&n)), "{sizes:?}");
-    assert!(
-        sizes.iter().filter(|&&n| n == 7).count() >= 14,
-        "full batches are shipped full: {sizes:?}"
-    );
+    assert!(sizes.iter().filter(|&&n| n == 7).count() >= 14, "full batches are shipped full: {sizes:?}");
 }
 
 #[test]
@@ -119,11 +103,7 @@ fn delivery_resumes_when_the_receiver_comes_up() {
     client.flush().unwrap(); // one attempt, connection refused: kept for retry
     let stats = client.stats();
     assert_eq!(stats.sent, 0);
-    assert_eq!(
-        stats.failed + stats.dropped,
-        0,
-        "a refused connection is transient"
-    );
+    assert_eq!(stats.failed + stats.dropped, 0, "a refused connection is transient");
 
     let receiver = Receiver::start_on(port);
     client.flush().unwrap();
@@ -156,10 +136,7 @@ fn server_errors_and_throttling_are_retried() {
 #[test]
 fn client_errors_are_not_retried() {
     let receiver = Receiver::start();
-    receiver.set_mode(Mode::Fail {
-        status: 422,
-        times: 1,
-    });
+    receiver.set_mode(Mode::Fail { status: 422, times: 1 });
     let client = client_for(&receiver, |_| {});
     for i in 0..5 {
         write(&client, i);
@@ -179,9 +156,7 @@ fn client_errors_are_not_retried() {
 fn a_stalled_receiver_times_out_and_is_retried() {
     let receiver = Receiver::start();
     receiver.set_mode(Mode::Stall);
-    let client = client_for(&receiver, |c| {
-        c.request_timeout = Duration::from_millis(200)
-    });
+    let client = client_for(&receiver, |c| c.request_timeout = Duration::from_millis(200));
     for i in 0..5 {
         write(&client, i);
     }
@@ -208,10 +183,7 @@ fn api_key_goes_out_in_both_headers() {
     assert_eq!(headers[0]["authorization"], "Bearer k-123");
     assert_eq!(headers[0]["x-raceway-key"], "k-123");
     assert_eq!(headers[0]["content-type"], "application/json");
-    assert!(
-        !format!("{client:?}").contains("k-123"),
-        "the key never shows in Debug"
-    );
+    assert!(!format!("{client:?}").contains("k-123"), "the key never shows in Debug");
 }
 
 #[test]
@@ -235,21 +207,14 @@ fn a_full_channel_drops_and_counts_without_blocking() {
     receiver.set_mode(Mode::Accept);
     client.shutdown().unwrap();
     let stats = client.stats();
-    assert_eq!(
-        stats.accepted,
-        stats.sent + stats.dropped + stats.failed,
-        "{stats}"
-    );
+    assert_eq!(stats.accepted, stats.sent + stats.dropped + stats.failed, "{stats}");
 }
 
 #[test]
 fn shutdown_from_a_current_thread_runtime() {
     let receiver = Receiver::start();
     let client = client_for(&receiver, |_| {});
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         write(&client, 1);
         tokio::task::yield_now().await;
@@ -264,11 +229,7 @@ fn shutdown_from_a_current_thread_runtime() {
 fn flush_from_a_multi_thread_runtime() {
     let receiver = Receiver::start();
     let client = client_for(&receiver, |_| {});
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let c = client.clone();
         tokio::spawn(async move { write(&c, 1) }).await.unwrap();
@@ -331,24 +292,12 @@ fn every_event_kind_survives_the_server_schema() {
     guard.track_http_request(
         "POST",
         "http://ledger/entries",
-        [
-            ("authorization", "Bearer secret"),
-            ("accept", "application/json"),
-        ],
+        [("authorization", "Bearer secret"), ("accept", "application/json")],
         serde_json::json!({"amount": 30}),
     );
-    guard.track_http_response(
-        201,
-        [("content-type", "application/json")],
-        "created",
-        Duration::from_millis(12),
-    );
+    guard.track_http_response(201, [("content-type", "application/json")], "created", Duration::from_millis(12));
     guard.track_error("InsufficientFunds", "balance 70 < 100");
-    guard.track_function_return(
-        "transfer",
-        Ok::<i64, String>(70),
-        Duration::from_micros(250),
-    );
+    guard.track_function_return("transfer", Ok::<i64, String>(70), Duration::from_micros(250));
     let child = raceway::thread::spawn(|| {
         let client = raceway::client().expect("installed");
         client.track_state_change("account.balance", 70, 71, AccessType::Write);
@@ -378,16 +327,8 @@ fn every_event_kind_survives_the_server_schema() {
                 "StateChange"
             ]
         );
-        let main_id = &events
-            .iter()
-            .find(|e| e.kind.name() == "FunctionCall")
-            .unwrap()
-            .metadata
-            .thread_id;
-        let main_thread: Vec<_> = events
-            .iter()
-            .filter(|e| &e.metadata.thread_id == main_id)
-            .collect();
+        let main_id = &events.iter().find(|e| e.kind.name() == "FunctionCall").unwrap().metadata.thread_id;
+        let main_thread: Vec<_> = events.iter().filter(|e| &e.metadata.thread_id == main_id).collect();
         // Parent links chain the execution's events in program order.
         assert_eq!(main_thread[0].parent_id, None);
         for pair in main_thread.windows(2) {
@@ -398,25 +339,12 @@ fn every_event_kind_survives_the_server_schema() {
             assert_eq!(e.metadata.service_name, "kinds");
             assert_eq!(e.trace_id, main_thread[0].trace_id);
             let own = e.causality_vector.last().unwrap();
-            assert_eq!(
-                own.1,
-                i as u64 + 1,
-                "the execution's own clock counts its events"
-            );
+            assert_eq!(own.1, i as u64 + 1, "the execution's own clock counts its events");
         }
         match &main_thread[0].kind {
-            ServerKind::FunctionCall {
-                function_name,
-                file,
-                line: l,
-                args,
-                ..
-            } => {
+            ServerKind::FunctionCall { function_name, file, line: l, args, .. } => {
                 assert_eq!(function_name, "transfer");
-                assert!(
-                    file.ends_with("delivery.rs"),
-                    "the caller's location: {file}"
-                );
+                assert!(file.ends_with("delivery.rs"), "the caller's location: {file}");
                 assert_eq!(*l, line);
                 assert_eq!(args["amount"], 30);
             }
@@ -427,13 +355,7 @@ fn every_event_kind_survives_the_server_schema() {
         assert_eq!(main_thread[3].lock_set, ["accounts"]);
         assert_eq!(main_thread[5].lock_set, Vec::<String>::new());
         match &main_thread[3].kind {
-            ServerKind::StateChange {
-                variable,
-                old_value,
-                new_value,
-                access_type,
-                location,
-            } => {
+            ServerKind::StateChange { variable, old_value, new_value, access_type, location } => {
                 assert_eq!(variable, "account.balance");
                 assert_eq!(old_value.as_ref().unwrap(), 100);
                 assert_eq!(new_value, 70);
@@ -457,30 +379,16 @@ fn every_event_kind_survives_the_server_schema() {
         }
         // The child thread is its own execution in the same trace, and starts
         // after the spawn.
-        let spawn = main_thread
-            .iter()
-            .find(|e| e.kind.name() == "AsyncSpawn")
-            .unwrap();
-        let child: Vec<_> = events
-            .iter()
-            .filter(|e| e.metadata.thread_id != main_thread[0].metadata.thread_id)
-            .collect();
+        let spawn = main_thread.iter().find(|e| e.kind.name() == "AsyncSpawn").unwrap();
+        let child: Vec<_> =
+            events.iter().filter(|e| e.metadata.thread_id != main_thread[0].metadata.thread_id).collect();
         assert_eq!(child.len(), 1);
         assert_eq!(child[0].trace_id, spawn.trace_id);
         let spawn_clock = spawn.causality_vector.last().unwrap();
-        assert!(
-            child[0].causality_vector.contains(spawn_clock),
-            "spawn happens before the child's events"
-        );
+        assert!(child[0].causality_vector.contains(spawn_clock), "spawn happens before the child's events");
         let child_clock = child[0].causality_vector.last().unwrap();
-        let join = main_thread
-            .iter()
-            .find(|e| e.kind.name() == "AsyncAwait")
-            .unwrap();
-        assert!(
-            join.causality_vector.contains(child_clock),
-            "the child's events happen before the join"
-        );
+        let join = main_thread.iter().find(|e| e.kind.name() == "AsyncAwait").unwrap();
+        assert!(join.causality_vector.contains(child_clock), "the child's events happen before the join");
     });
     drop(guard);
 }

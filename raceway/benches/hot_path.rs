@@ -8,11 +8,7 @@ use raceway::{AccessType, Config, RacewayClient};
 use std::time::{Duration, Instant};
 
 fn client() -> RacewayClient {
-    RacewayClient::new(Config {
-        flush_interval: Duration::from_millis(100),
-        ..Config::default()
-    })
-    .unwrap()
+    RacewayClient::new(Config { flush_interval: Duration::from_millis(100), ..Config::default() }).unwrap()
 }
 
 fn state_change(c: &mut Criterion) {
@@ -21,12 +17,7 @@ fn state_change(c: &mut Criterion) {
     c.bench_function("track_state_change i64, 1 thread", |b| {
         b.iter(|| {
             n += 1;
-            client.track_state_change(
-                "account.balance",
-                black_box(n - 1),
-                black_box(n),
-                AccessType::Write,
-            );
+            client.track_state_change("account.balance", black_box(n - 1), black_box(n), AccessType::Write);
         })
     });
 
@@ -35,12 +26,7 @@ fn state_change(c: &mut Criterion) {
     // samples, as a service's threads do.
     c.bench_function("track_state_change i64, 2 threads (per thread)", |b| {
         let workers = Workers::start(2, client.clone(), |client, i| {
-            client.track_state_change(
-                "account.balance",
-                black_box(i),
-                black_box(i + 1),
-                AccessType::Write,
-            );
+            client.track_state_change("account.balance", black_box(i), black_box(i + 1), AccessType::Write);
         });
         b.iter_custom(|iters| workers.run(iters));
     });
@@ -84,10 +70,7 @@ impl Workers {
         for tx in &self.start {
             tx.send(iters).unwrap();
         }
-        (0..self.start.len())
-            .map(|_| self.done.recv().unwrap())
-            .max()
-            .unwrap()
+        (0..self.start.len()).map(|_| self.done.recv().unwrap()).max().unwrap()
     }
 }
 

@@ -2,9 +2,7 @@
 //! methods with the names the other Raceway SDKs use.
 
 use crate::config::{Config, ConfigError};
-use crate::event::{
-    AccessType, ErrorEvent, HttpRequestEvent, HttpResponseEvent, Kind, LockRef, LockType, Name,
-};
+use crate::event::{AccessType, ErrorEvent, HttpRequestEvent, HttpResponseEvent, Kind, LockRef, LockType, Name};
 use crate::pipeline::{self, Shared};
 use crate::stats::Stats;
 use crate::value::Value;
@@ -38,9 +36,7 @@ impl Drop for ClientInner {
 
 impl fmt::Debug for RacewayClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RacewayClient")
-            .field("config", self.config())
-            .finish_non_exhaustive()
+        f.debug_struct("RacewayClient").field("config", self.config()).finish_non_exhaustive()
     }
 }
 
@@ -71,14 +67,8 @@ impl fmt::Display for FlushError {
 impl std::error::Error for FlushError {}
 
 /// Header names whose values are never recorded.
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-raceway-key",
-    "x-api-key",
-];
+const SECRET_HEADERS: &[&str] =
+    &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-raceway-key", "x-api-key"];
 
 fn headers<H, K, V>(headers: H) -> Vec<(String, String)>
 where
@@ -91,14 +81,7 @@ where
         .map(|(k, v)| {
             let k = k.into();
             let secret = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s));
-            (
-                k,
-                if secret {
-                    "<redacted>".to_string()
-                } else {
-                    v.into()
-                },
-            )
+            (k, if secret { "<redacted>".to_string() } else { v.into() })
         })
         .collect()
 }
@@ -119,9 +102,7 @@ impl RacewayClient {
     /// cannot be opened).
     pub fn new(config: Config) -> Result<RacewayClient, ConfigError> {
         let shared = Shared::start(config)?;
-        Ok(RacewayClient {
-            inner: Arc::new(ClientInner { shared }),
-        })
+        Ok(RacewayClient { inner: Arc::new(ClientInner { shared }) })
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -164,12 +145,7 @@ impl RacewayClient {
     /// Empty for other endpoints. Call [`flush`](RacewayClient::flush) first
     /// to include the most recent events.
     pub fn collected_events(&self) -> Vec<crate::wire::Event> {
-        self.inner
-            .shared
-            .embedded
-            .as_ref()
-            .map(|store| store.snapshot())
-            .unwrap_or_default()
+        self.inner.shared.embedded.as_ref().map(|store| store.snapshot()).unwrap_or_default()
     }
 
     fn emit(&self, kind: Kind, duration_ns: Option<u64>) {
@@ -191,6 +167,7 @@ impl RacewayClient {
         self.emit(
             Kind::StateChange {
                 variable: variable.into(),
+                addr: 0,
                 old: Some(Value::capture(&old)),
                 new: Value::capture(&new),
                 access: access_type,
@@ -210,6 +187,7 @@ impl RacewayClient {
                 function: function.into(),
                 module: Name::Borrowed(site.file()),
                 args: Value::capture(&args),
+                atomic: true,
                 site,
             },
             None,
@@ -219,12 +197,7 @@ impl RacewayClient {
     /// Records the return of `function` with its value and how long the call
     /// took.
     #[track_caller]
-    pub fn track_function_return<R: Serialize>(
-        &self,
-        function: impl Into<Name>,
-        value: R,
-        duration: Duration,
-    ) {
+    pub fn track_function_return<R: Serialize>(&self, function: impl Into<Name>, value: R, duration: Duration) {
         let site = Location::caller();
         self.emit(
             Kind::FunctionReturn {
@@ -260,13 +233,8 @@ impl RacewayClient {
 
     /// Records an HTTP response and how long the exchange took.
     #[track_caller]
-    pub fn track_http_response<H, K, V, B>(
-        &self,
-        status: u16,
-        headers: H,
-        body: B,
-        duration: Duration,
-    ) where
+    pub fn track_http_response<H, K, V, B>(&self, status: u16, headers: H, body: B, duration: Duration)
+    where
         H: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
@@ -346,10 +314,5 @@ pub(crate) fn backtrace_lines() -> Vec<String> {
     if trace.status() != std::backtrace::BacktraceStatus::Captured {
         return Vec::new();
     }
-    trace
-        .to_string()
-        .lines()
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+    trace.to_string().lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
 }

@@ -21,11 +21,7 @@ impl Timebase {
         TIMEBASE.get_or_init(|| {
             let clock = quanta::Clock::new();
             let base_raw = clock.raw();
-            Timebase {
-                clock,
-                base_raw,
-                base_wall: SystemTime::now(),
-            }
+            Timebase { clock, base_raw, base_wall: SystemTime::now() }
         })
     }
 
@@ -69,9 +65,7 @@ pub struct VectorClock {
 impl VectorClock {
     /// An empty clock: nothing happens before it.
     pub fn new() -> Self {
-        VectorClock {
-            entries: Vec::new(),
-        }
+        VectorClock { entries: Vec::new() }
     }
 
     /// The component of execution `exec`.
@@ -96,10 +90,7 @@ impl VectorClock {
             return;
         }
         let mut merged = Vec::with_capacity(self.entries.len() + other.entries.len());
-        let (mut a, mut b) = (
-            self.entries.iter().peekable(),
-            other.entries.iter().peekable(),
-        );
+        let (mut a, mut b) = (self.entries.iter().peekable(), other.entries.iter().peekable());
         loop {
             match (a.peek(), b.peek()) {
                 (Some(&&(ea, na)), Some(&&(eb, nb))) => {

@@ -83,9 +83,7 @@ impl Endpoint {
         let value = value.trim();
         if let Some(path) = value.strip_prefix("file://") {
             if path.is_empty() {
-                return Err(
-                    "a file:// endpoint needs a path, as in file:///tmp/events.jsonl".into(),
-                );
+                return Err("a file:// endpoint needs a path, as in file:///tmp/events.jsonl".into());
             }
             return Ok(Endpoint::File(PathBuf::from(path)));
         }
@@ -135,11 +133,7 @@ impl Default for Config {
 
 fn default_instance_id() -> String {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
-    let host = if host.is_empty() {
-        "localhost".to_string()
-    } else {
-        host
-    };
+    let host = if host.is_empty() { "localhost".to_string() } else { host };
     format!("{host}-{}", std::process::id())
 }
 
@@ -172,16 +166,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn new(
-        setting: &'static str,
-        value: impl Into<String>,
-        problem: impl Into<String>,
-    ) -> Self {
-        ConfigError {
-            setting,
-            value: value.into(),
-            problem: problem.into(),
-        }
+    pub(crate) fn new(setting: &'static str, value: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError { setting, value: value.into(), problem: problem.into() }
     }
 
     /// The environment variable or `Config` field at fault.
@@ -192,11 +178,7 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid {} {:?}: {}",
-            self.setting, self.value, self.problem
-        )
+        write!(f, "invalid {} {:?}: {}", self.setting, self.value, self.problem)
     }
 }
 
@@ -217,8 +199,7 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut config = Config::default();
         if let Some(v) = get("RACEWAY_ENDPOINT") {
-            config.endpoint =
-                Some(Endpoint::parse(&v).map_err(|p| ConfigError::new("RACEWAY_ENDPOINT", v, p))?);
+            config.endpoint = Some(Endpoint::parse(&v).map_err(|p| ConfigError::new("RACEWAY_ENDPOINT", v, p))?);
         }
         if let Some(v) = get("RACEWAY_SERVICE_NAME") {
             config.service_name = v.trim().to_string();
@@ -273,32 +254,16 @@ impl Config {
         positive("batch_size", self.batch_size)?;
         positive("channel_capacity", self.channel_capacity)?;
         if self.flush_interval.is_zero() {
-            return Err(ConfigError::new(
-                "flush_interval",
-                "0s",
-                "must be longer than zero",
-            ));
+            return Err(ConfigError::new("flush_interval", "0s", "must be longer than zero"));
         }
         if self.request_timeout.is_zero() {
-            return Err(ConfigError::new(
-                "request_timeout",
-                "0s",
-                "must be longer than zero",
-            ));
+            return Err(ConfigError::new("request_timeout", "0s", "must be longer than zero"));
         }
         if self.service_name.trim().is_empty() {
-            return Err(ConfigError::new(
-                "service_name",
-                &self.service_name,
-                "must not be empty",
-            ));
+            return Err(ConfigError::new("service_name", &self.service_name, "must not be empty"));
         }
         if self.instance_id.trim().is_empty() {
-            return Err(ConfigError::new(
-                "instance_id",
-                &self.instance_id,
-                "must not be empty",
-            ));
+            return Err(ConfigError::new("instance_id", &self.instance_id, "must not be empty"));
         }
         if let Some(key) = &self.api_key {
             if key.chars().any(|c| c.is_control()) {
@@ -312,11 +277,7 @@ impl Config {
         }
         #[cfg(not(feature = "http"))]
         if let Some(Endpoint::Http(url)) = &self.endpoint {
-            return Err(ConfigError::new(
-                "endpoint",
-                url,
-                "HTTP delivery needs the `http` cargo feature of `raceway`",
-            ));
+            return Err(ConfigError::new("endpoint", url, "HTTP delivery needs the `http` cargo feature of `raceway`"));
         }
         Ok(())
     }
@@ -326,24 +287,17 @@ fn parse_count(setting: &'static str, value: &str) -> Result<usize, ConfigError>
     match value.trim().parse::<usize>() {
         Ok(0) => Err(ConfigError::new(setting, value, "must be at least 1")),
         Ok(n) => Ok(n),
-        Err(_) => Err(ConfigError::new(
-            setting,
-            value,
-            "expected a positive whole number",
-        )),
+        Err(_) => Err(ConfigError::new(setting, value, "expected a positive whole number")),
     }
 }
 
 fn parse_seconds(setting: &'static str, value: &str) -> Result<Duration, ConfigError> {
-    let secs: f64 = value.trim().parse().map_err(|_| {
-        ConfigError::new(setting, value, "expected a number of seconds, such as 0.5")
-    })?;
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| ConfigError::new(setting, value, "expected a number of seconds, such as 0.5"))?;
     if !secs.is_finite() || secs <= 0.0 {
-        return Err(ConfigError::new(
-            setting,
-            value,
-            "must be a positive number of seconds",
-        ));
+        return Err(ConfigError::new(setting, value, "must be a positive number of seconds"));
     }
     Duration::try_from_secs_f64(secs).map_err(|_| ConfigError::new(setting, value, "is too large"))
 }
@@ -352,11 +306,7 @@ fn parse_bool(setting: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::new(
-            setting,
-            value,
-            "expected true/false, 1/0, yes/no or on/off",
-        )),
+        _ => Err(ConfigError::new(setting, value, "expected true/false, 1/0, yes/no or on/off")),
     }
 }
 
@@ -366,10 +316,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -396,10 +343,7 @@ mod tests {
             ("RACEWAY_DEBUG", "true"),
         ])
         .unwrap();
-        assert_eq!(
-            c.endpoint,
-            Some(Endpoint::Http("http://localhost:8080".into()))
-        );
+        assert_eq!(c.endpoint, Some(Endpoint::Http("http://localhost:8080".into())));
         assert_eq!(c.service_name, "payments");
         assert_eq!(c.instance_id, "p-1");
         assert_eq!(c.environment, "staging");
@@ -412,10 +356,7 @@ mod tests {
     #[test]
     fn file_endpoint() {
         let c = from(&[("RACEWAY_ENDPOINT", "file:///tmp/x/events.jsonl")]).unwrap();
-        assert_eq!(
-            c.endpoint,
-            Some(Endpoint::File("/tmp/x/events.jsonl".into()))
-        );
+        assert_eq!(c.endpoint, Some(Endpoint::File("/tmp/x/events.jsonl".into())));
     }
 
     #[test]
@@ -425,11 +366,7 @@ mod tests {
             ("RACEWAY_BATCH_SIZE", "0", "at least 1"),
             ("RACEWAY_FLUSH_INTERVAL", "-1", "positive number of seconds"),
             ("RACEWAY_FLUSH_INTERVAL", "soon", "number of seconds"),
-            (
-                "RACEWAY_FLUSH_INTERVAL",
-                "NaN",
-                "positive number of seconds",
-            ),
+            ("RACEWAY_FLUSH_INTERVAL", "NaN", "positive number of seconds"),
             ("RACEWAY_DEBUG", "maybe", "true/false"),
             ("RACEWAY_ENDPOINT", "localhost:8080", "http://"),
             ("RACEWAY_ENDPOINT", "file://", "needs a path"),
@@ -443,10 +380,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_key() {
-        let c = Config {
-            api_key: Some("top-secret-key".into()),
-            ..Config::default()
-        };
+        let c = Config { api_key: Some("top-secret-key".into()), ..Config::default() };
         let text = format!("{c:?}");
         assert!(!text.contains("top-secret-key"));
         assert!(text.contains("<redacted>"));

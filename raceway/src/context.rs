@@ -173,13 +173,7 @@ impl ThreadState {
     }
 
     /// Records one event of the current execution into `shared`'s pipeline.
-    pub(crate) fn record(
-        &mut self,
-        shared: &Arc<Shared>,
-        ts: u64,
-        kind: Kind,
-        duration_ns: Option<u64>,
-    ) {
+    pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, kind: Kind, duration_ns: Option<u64>) {
         let outlet = match &mut self.outlet {
             Some(outlet) if outlet.is_for(shared) => outlet,
             slot => slot.insert(Outlet::attach(shared)),
@@ -188,14 +182,7 @@ impl ThreadState {
         ctx.before(&kind);
         let seq = ctx.tick();
         let delta = ctx.delta_for(shared.id, shared.loss_generation());
-        let record = Record {
-            ts,
-            exec: ctx.id(),
-            seq,
-            delta,
-            duration_ns,
-            kind,
-        };
+        let record = Record { ts, exec: ctx.id(), seq, delta, duration_ns, kind };
         ctx.after(&record.kind);
         outlet.push(record);
     }
@@ -221,14 +208,7 @@ impl Drop for ThreadState {
                 let ts = crate::clock::Timebase::get().now();
                 let ctx = &mut self.current;
                 let seq = ctx.seq;
-                outlet.push(Record {
-                    ts,
-                    exec: ctx.id(),
-                    seq,
-                    delta: None,
-                    duration_ns: None,
-                    kind: Kind::ExecEnd,
-                });
+                outlet.push(Record { ts, exec: ctx.id(), seq, delta: None, duration_ns: None, kind: Kind::ExecEnd });
             }
             outlet.detach();
         }
@@ -262,13 +242,7 @@ pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: crate
     if let Some(clock) = finished {
         with_thread(|t| t.current.absorb(clock));
     }
-    crate::global::emit(
-        || Kind::AsyncAwait {
-            awaited: child,
-            site,
-        },
-        None,
-    );
+    crate::global::emit(|| Kind::AsyncAwait { awaited: child, site }, None);
 }
 
 /// The current execution's clock, for a child that finishes.
@@ -282,10 +256,7 @@ pub(crate) fn current_clock() -> Option<VectorClock> {
 /// or when called re-entrantly; instrumentation never panics into the host.
 #[inline]
 pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    THREAD
-        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut state| f(&mut state)))
-        .ok()
-        .flatten()
+    THREAD.try_with(|cell| cell.try_borrow_mut().ok().map(|mut state| f(&mut state))).ok().flatten()
 }
 
 #[cfg(test)]
@@ -295,9 +266,7 @@ mod tests {
     #[test]
     fn each_thread_is_its_own_execution() {
         let here = with_thread(|t| t.current.id()).unwrap();
-        let there = std::thread::spawn(|| with_thread(|t| t.current.id()).unwrap())
-            .join()
-            .unwrap();
+        let there = std::thread::spawn(|| with_thread(|t| t.current.id()).unwrap()).join().unwrap();
         assert_ne!(here, there);
         assert_eq!(here, with_thread(|t| t.current.id()).unwrap());
     }
@@ -307,13 +276,7 @@ mod tests {
         let mut ctx = ExecContext::new("t".into(), 1);
         assert!(ctx.delta_for(7, 0).unwrap().info.is_some());
         assert!(ctx.delta_for(7, 0).is_none());
-        assert!(
-            ctx.delta_for(7, 1).unwrap().info.is_some(),
-            "records were lost: announce again"
-        );
-        assert!(
-            ctx.delta_for(8, 1).unwrap().info.is_some(),
-            "another pipeline"
-        );
+        assert!(ctx.delta_for(7, 1).unwrap().info.is_some(), "records were lost: announce again");
+        assert!(ctx.delta_for(8, 1).unwrap().info.is_some(), "another pipeline");
     }
 }

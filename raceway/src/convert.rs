@@ -27,6 +27,9 @@ pub(crate) struct Converter {
     instance_id: String,
     process_id: u32,
     tags: BTreeMap<String, String>,
+    /// The tags of a `FunctionCall` that is not an atomic region
+    /// (`#[track(atomic = false)]`).
+    tags_not_atomic: BTreeMap<String, String>,
     /// Random per converter; event ids are this mixed with a counter, so they
     /// are unique without calling the RNG per event.
     id_seed: (u64, u64),
@@ -54,7 +57,10 @@ impl Converter {
     pub(crate) fn new(config: &Config) -> Self {
         let mut tags = BTreeMap::new();
         tags.insert("sdk_language".to_string(), "rust".to_string());
+        let mut tags_not_atomic = tags.clone();
+        tags_not_atomic.insert(wire::TAG_ATOMIC_REGION.to_string(), "false".to_string());
         Converter {
+            tags_not_atomic,
             service_name: config.service_name.clone(),
             environment: config.environment.clone(),
             instance_id: config.instance_id.clone(),
@@ -71,26 +77,16 @@ impl Converter {
         // The counter stays below 2^62, so the variant bits set by the
         // builder never collide two ids.
         let lo = self.id_seed.1 ^ (self.next_id & (u64::MAX >> 2));
-        uuid::Builder::from_random_bytes(
-            ((self.id_seed.0 as u128) << 64 | lo as u128).to_be_bytes(),
-        )
-        .into_uuid()
+        uuid::Builder::from_random_bytes(((self.id_seed.0 as u128) << 64 | lo as u128).to_be_bytes()).into_uuid()
     }
 
     /// Converts one record; `None` for records that are not exported.
     pub(crate) fn convert(&mut self, record: Record) -> Option<Event> {
-        let Record {
-            ts,
-            exec,
-            seq,
-            delta,
-            duration_ns,
-            kind,
-        } = record;
+        let Record { ts, exec, seq, delta, duration_ns, kind } = record;
         if let Some(info) = delta.as_ref().and_then(|d| d.info.clone()) {
-            self.execs
-                .insert(exec, ExecState::new(&info, &self.instance_id));
+            self.execs.insert(exec, ExecState::new(&info, &self.instance_id));
         }
+        let opts_out = matches!(kind, Kind::FunctionCall { atomic: false, .. });
         let Some(kind) = wire_kind(kind) else {
             // The execution ended: forget it.
             self.execs.remove(&exec);
@@ -102,11 +98,8 @@ impl Converter {
         let state = self.execs.entry(exec).or_insert_with(|| {
             // The record that announced this execution was lost: carry on
             // with what can be derived.
-            let info = ExecInfo {
-                id: exec,
-                name: format!("execution-{exec}"),
-                trace_id: crate::context::process_trace_id(),
-            };
+            let info =
+                ExecInfo { id: exec, name: format!("execution-{exec}"), trace_id: crate::context::process_trace_id() };
             ExecState::new(&info, instance)
         });
         if let Some(delta) = delta {
@@ -136,7 +129,7 @@ impl Converter {
                 process_id: self.process_id,
                 service_name: service.clone(),
                 environment: self.environment.clone(),
-                tags: self.tags.clone(),
+                tags: if opts_out { self.tags_not_atomic.clone() } else { self.tags.clone() },
                 duration_ns,
                 instance_id: Some(instance.clone()),
                 distributed_span_id: None,
@@ -156,37 +149,23 @@ fn component(service: &str, instance: &str, exec: u64) -> String {
 /// The wire form of a kind; `None` for kinds that are not exported.
 fn wire_kind(kind: Kind) -> Option<EventKind> {
     Some(match kind {
-        Kind::StateChange {
-            variable,
-            old,
-            new,
-            access,
-            site,
-        } => EventKind::StateChange {
-            variable: variable.into_owned(),
+        Kind::StateChange { variable, addr, old, new, access, site } => EventKind::StateChange {
+            // Without a name that identifies it across processes, the
+            // place's address tells instances apart.
+            variable: if addr == 0 { variable.into_owned() } else { format!("{variable}@{addr:#x}") },
             old_value: old,
             new_value: new,
             location: location(site),
             access_type: access,
         },
-        Kind::FunctionCall {
-            function,
-            module,
-            args,
-            site,
-        } => EventKind::FunctionCall {
+        Kind::FunctionCall { function, module, args, atomic: _, site } => EventKind::FunctionCall {
             function_name: function.into_owned(),
             module: module.into_owned(),
             args,
             file: site.file().to_string(),
             line: site.line(),
         },
-        Kind::FunctionReturn {
-            function,
-            module,
-            value,
-            site,
-        } => EventKind::Custom {
+        Kind::FunctionReturn { function, module, value, site } => EventKind::Custom {
             name: wire::FUNCTION_RETURN.to_string(),
             data: Value::Json(Box::new(serde_json::json!({
                 "function_name": function,
@@ -196,37 +175,25 @@ fn wire_kind(kind: Kind) -> Option<EventKind> {
                 "line": site.line(),
             }))),
         },
-        Kind::AsyncSpawn { child, site } => EventKind::AsyncSpawn {
-            task_id: exec_uuid(child),
-            spawned_by: location(site),
-        },
-        Kind::AsyncAwait { awaited, site } => EventKind::AsyncAwait {
-            future_id: exec_uuid(awaited),
-            awaited_at: location(site),
-        },
-        Kind::LockAcquire {
-            lock,
-            lock_type,
-            site,
-        } => EventKind::LockAcquire {
+        Kind::AsyncSpawn { child, site } => {
+            EventKind::AsyncSpawn { task_id: exec_uuid(child), spawned_by: location(site) }
+        }
+        Kind::AsyncAwait { awaited, site } => {
+            EventKind::AsyncAwait { future_id: exec_uuid(awaited), awaited_at: location(site) }
+        }
+        Kind::LockAcquire { lock, lock_type, site } => EventKind::LockAcquire {
             lock_id: lock.id.to_string(),
             lock_type: lock_type.as_str().to_string(),
             location: location(site),
         },
-        Kind::LockRelease {
-            lock,
-            lock_type,
-            site,
-        } => EventKind::LockRelease {
+        Kind::LockRelease { lock, lock_type, site } => EventKind::LockRelease {
             lock_id: lock.id.to_string(),
             lock_type: lock_type.as_str().to_string(),
             location: location(site),
         },
-        Kind::Error(e) => EventKind::Error {
-            error_type: e.error_type.into_owned(),
-            message: e.message,
-            stack_trace: e.stack_trace,
-        },
+        Kind::Error(e) => {
+            EventKind::Error { error_type: e.error_type.into_owned(), message: e.message, stack_trace: e.stack_trace }
+        }
         Kind::HttpRequest(r) => EventKind::HttpRequest {
             method: r.method,
             url: r.url,

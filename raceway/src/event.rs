@@ -35,18 +35,12 @@ pub enum AccessType {
 impl AccessType {
     /// Whether the access modifies the state.
     pub fn is_write(self) -> bool {
-        matches!(
-            self,
-            AccessType::Write | AccessType::AtomicWrite | AccessType::AtomicRMW
-        )
+        matches!(self, AccessType::Write | AccessType::AtomicWrite | AccessType::AtomicRMW)
     }
 
     /// Whether the access is atomic (atomic accesses never race each other).
     pub fn is_atomic(self) -> bool {
-        matches!(
-            self,
-            AccessType::AtomicRead | AccessType::AtomicWrite | AccessType::AtomicRMW
-        )
+        matches!(self, AccessType::AtomicRead | AccessType::AtomicWrite | AccessType::AtomicRMW)
     }
 }
 
@@ -108,9 +102,7 @@ pub(crate) struct LockRef {
 impl LockRef {
     /// A lock known by a name the user gave.
     pub(crate) fn named(name: Name) -> LockRef {
-        LockRef {
-            id: Arc::from(name.as_ref()),
-        }
+        LockRef { id: Arc::from(name.as_ref()) }
     }
 }
 
@@ -154,6 +146,9 @@ pub(crate) type Site = &'static Location<'static>;
 pub(crate) enum Kind {
     StateChange {
         variable: Name,
+        /// The place's address: its identity within the process; 0 when
+        /// the name is the identity (a `Traced` key, or a name the user gave).
+        addr: usize,
         old: Option<Value>,
         new: Value,
         access: AccessType,
@@ -163,6 +158,8 @@ pub(crate) enum Kind {
         function: Name,
         module: Name,
         args: Value,
+        /// Whether the call is an atomic region for the analyzer.
+        atomic: bool,
         site: Site,
     },
     FunctionReturn {
@@ -224,10 +221,6 @@ mod tests {
     #[test]
     fn common_records_stay_small() {
         // A record is moved through the per-thread buffer and the channel.
-        assert!(
-            std::mem::size_of::<Record>() <= 160,
-            "{}",
-            std::mem::size_of::<Record>()
-        );
+        assert!(std::mem::size_of::<Record>() <= 160, "{}", std::mem::size_of::<Record>());
     }
 }

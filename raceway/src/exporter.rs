@@ -29,17 +29,9 @@ pub(crate) fn spawn(
 ) -> std::io::Result<JoinHandle<()>> {
     let converter = Converter::new(&shared.config);
     let batch_size = shared.config.batch_size;
-    let exporter = Exporter {
-        shared,
-        data,
-        sink,
-        converter,
-        pending: Vec::with_capacity(batch_size),
-        logged: Stats::default(),
-    };
-    std::thread::Builder::new()
-        .name("raceway-exporter".into())
-        .spawn(move || exporter.run(control))
+    let exporter =
+        Exporter { shared, data, sink, converter, pending: Vec::with_capacity(batch_size), logged: Stats::default() };
+    std::thread::Builder::new().name("raceway-exporter".into()).spawn(move || exporter.run(control))
 }
 
 impl Exporter {
@@ -48,10 +40,7 @@ impl Exporter {
         let tick = self.shared.tick_interval();
         let mut next_tick = Instant::now() + tick;
         loop {
-            let wake = self
-                .sink
-                .wake_at()
-                .map_or(next_tick, |at| at.min(next_tick));
+            let wake = self.sink.wake_at().map_or(next_tick, |at| at.min(next_tick));
             let timeout = wake.saturating_duration_since(Instant::now());
             select! {
                 recv(self.data) -> chunk => {
@@ -109,10 +98,7 @@ impl Exporter {
         if self.pending.is_empty() {
             return;
         }
-        let batch = std::mem::replace(
-            &mut self.pending,
-            Vec::with_capacity(self.shared.config.batch_size),
-        );
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(self.shared.config.batch_size));
         self.sink.submit(batch, &self.shared.counters);
     }
 

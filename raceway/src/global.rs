@@ -35,9 +35,9 @@ impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InitError::Config(e) => e.fmt(f),
-            InitError::AlreadyInitialized => f.write_str(
-                "raceway::init was called while a client is installed; drop its guard first",
-            ),
+            InitError::AlreadyInitialized => {
+                f.write_str("raceway::init was called while a client is installed; drop its guard first")
+            }
         }
     }
 }

@@ -40,6 +40,7 @@ mod pipeline;
 mod sink;
 mod stats;
 pub mod thread;
+mod traced;
 mod value;
 pub mod wire;
 
@@ -53,4 +54,7 @@ pub use config::{Config, ConfigError, Endpoint};
 pub use event::{AccessType, LockType};
 pub use global::{client, init, InitError, RacewayGuard};
 pub use stats::Stats;
+pub use traced::Traced;
+
+pub use raceway_macros::{track, tracked, Traced};
 pub use value::Value;

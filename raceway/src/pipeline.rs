@@ -86,8 +86,7 @@ impl Shared {
         let chunk = config.channel_capacity.clamp(1, MAX_CHUNK);
         let (data, data_rx) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk));
         let (control, control_rx) = crossbeam_channel::unbounded();
-        let (spare_tx, spare) =
-            crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk) + 64);
+        let (spare_tx, spare) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk) + 64);
         let sink = crate::sink::open(&config)?;
         let embedded = sink.embedded_store();
         let shared = Arc::new(Shared {
@@ -135,10 +134,7 @@ impl Shared {
         }
         // Buffers go back and forth between the threads and the exporter, so
         // the hot path neither allocates them nor frees them across threads.
-        let empty = self
-            .spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(self.chunk));
+        let empty = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.chunk));
         let records = std::mem::replace(&mut buffer.records, empty);
         let mut lost = match self.data.try_send(Chunk(records)) {
             Ok(()) => return,
@@ -149,9 +145,7 @@ impl Shared {
             Err(e) => e.into_inner().0,
         };
         let count = lost.iter().filter(|r| r.is_exported()).count();
-        self.counters
-            .dropped
-            .fetch_add(count as u64, Ordering::Relaxed);
+        self.counters.dropped.fetch_add(count as u64, Ordering::Relaxed);
         if lost.iter().any(|r| r.delta.is_some()) {
             // What the lost records told the exporter about their executions
             // is gone too: make every execution tell it again.
@@ -180,8 +174,7 @@ impl Shared {
     /// Counters of this pipeline.
     pub(crate) fn stats(&self) -> Stats {
         let buffered: u64 = lock(&self.buffers).iter().map(|b| lock(b).accepted).sum();
-        self.counters
-            .snapshot(buffered + self.retired_accepted.load(Ordering::Relaxed))
+        self.counters.snapshot(buffered + self.retired_accepted.load(Ordering::Relaxed))
     }
 
     /// Hands over the calling thread's buffer, then asks the exporter to
@@ -226,9 +219,7 @@ impl Shared {
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                 Err(crate::FlushError::TimedOut(self.config.flush_timeout))
             }
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                Err(crate::FlushError::Closed)
-            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(crate::FlushError::Closed),
         }
     }
 
@@ -247,15 +238,9 @@ pub(crate) struct Outlet {
 impl Outlet {
     pub(crate) fn attach(shared: &Arc<Shared>) -> Outlet {
         let records = Vec::with_capacity(shared.chunk);
-        let buffer = Arc::new(CachePadded::new(Mutex::new(LocalBuffer {
-            records,
-            accepted: 0,
-        })));
+        let buffer = Arc::new(CachePadded::new(Mutex::new(LocalBuffer { records, accepted: 0 })));
         lock(&shared.buffers).push(buffer.clone());
-        Outlet {
-            shared: shared.clone(),
-            buffer,
-        }
+        Outlet { shared: shared.clone(), buffer }
     }
 
     pub(crate) fn is_for(&self, shared: &Arc<Shared>) -> bool {
@@ -287,9 +272,7 @@ impl Outlet {
             self.shared.hand_off(&mut buffer);
             std::mem::take(&mut buffer.accepted)
         };
-        self.shared
-            .retired_accepted
-            .fetch_add(accepted, Ordering::Relaxed);
+        self.shared.retired_accepted.fetch_add(accepted, Ordering::Relaxed);
         lock(&self.shared.buffers).retain(|b| !Arc::ptr_eq(b, &self.buffer));
     }
 }

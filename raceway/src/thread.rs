@@ -114,11 +114,7 @@ impl Builder {
         let exec = ctx.id();
         let finish = Finish::default();
         let inner = self.std().spawn(child_main(ctx, finish.clone(), f))?;
-        Ok(JoinHandle {
-            inner,
-            exec,
-            finish,
-        })
+        Ok(JoinHandle { inner, exec, finish })
     }
 
     /// Spawns a scoped thread as a new execution; see
@@ -138,14 +134,8 @@ impl Builder {
         let exec = ctx.id();
         let finish = Finish::default();
         scope.register(exec, finish.clone());
-        let inner = self
-            .std()
-            .spawn_scoped(scope.std(), child_main(ctx, finish.clone(), f))?;
-        Ok(ScopedJoinHandle {
-            inner,
-            exec,
-            finish,
-        })
+        let inner = self.std().spawn_scoped(scope.std(), child_main(ctx, finish.clone(), f))?;
+        Ok(ScopedJoinHandle { inner, exec, finish })
     }
 }
 
@@ -221,17 +211,11 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        Builder::new()
-            .spawn_scoped(self, f)
-            .expect("failed to spawn thread")
+        Builder::new().spawn_scoped(self, f).expect("failed to spawn thread")
     }
 
     fn register(&self, exec: u64, finish: Finish) {
-        self.state
-            .finished
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((exec, finish));
+        self.state.finished.lock().unwrap_or_else(PoisonError::into_inner).push((exec, finish));
     }
 }
 
@@ -275,15 +259,9 @@ where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
 {
     let site = Location::caller();
-    let state = ScopeState {
-        std: AtomicPtr::new(std::ptr::null_mut()),
-        finished: Mutex::new(Vec::new()),
-    };
+    let state = ScopeState { std: AtomicPtr::new(std::ptr::null_mut()), finished: Mutex::new(Vec::new()) };
     let result = std::thread::scope(|inner| {
-        state.std.store(
-            inner as *const std::thread::Scope<'_, 'env> as *mut (),
-            Ordering::Relaxed,
-        );
+        state.std.store(inner as *const std::thread::Scope<'_, 'env> as *mut (), Ordering::Relaxed);
         // SAFETY: `Scope` is a `repr(transparent)` wrapper of `ScopeState`,
         // and `state` outlives this whole `std::thread::scope` call, so the
         // reference is valid for the scope's lifetime, like `inner`.
@@ -292,11 +270,7 @@ where
     });
     // Threads not joined explicitly were joined by std at the end of the
     // scope: record those joins.
-    for (exec, finish) in state
-        .finished
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
-    {
+    for (exec, finish) in state.finished.into_inner().unwrap_or_else(PoisonError::into_inner) {
         if let Some(clock) = take(&finish) {
             context::join_child(exec, Some(&clock), site);
         }

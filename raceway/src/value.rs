@@ -30,7 +30,7 @@ pub enum Value {
     Json(Box<serde_json::Value>),
     /// A value that could not be recorded; the text says why, for instance
     /// the name of a type that implements neither `Serialize` nor `Debug`.
-    Unrecorded(Box<str>),
+    Unrecorded(std::borrow::Cow<'static, str>),
 }
 
 impl Value {
@@ -56,10 +56,9 @@ impl Value {
             Value::Bool(b) => (*b).into(),
             Value::I64(n) => (*n).into(),
             Value::U64(n) => (*n).into(),
-            Value::F64(f) => {
-                serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
-            }
-            Value::Str(s) | Value::Unrecorded(s) => serde_json::Value::String(s.to_string()),
+            Value::F64(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+            Value::Str(s) => serde_json::Value::String(s.to_string()),
+            Value::Unrecorded(s) => serde_json::Value::String(s.to_string()),
             Value::Json(v) => (**v).clone(),
         }
     }
@@ -93,7 +92,8 @@ impl Serialize for Value {
             Value::U64(n) => s.serialize_u64(*n),
             Value::F64(f) if f.is_finite() => s.serialize_f64(*f),
             Value::F64(_) => s.serialize_unit(),
-            Value::Str(v) | Value::Unrecorded(v) => s.serialize_str(v),
+            Value::Str(v) => s.serialize_str(v),
+            Value::Unrecorded(v) => s.serialize_str(v),
             Value::Json(v) => v.serialize(s),
         }
     }
@@ -202,19 +202,10 @@ impl Serializer for ScalarCapture {
     fn serialize_unit_struct(self, _: &'static str) -> Result<Value, NotScalar> {
         Ok(Value::Null)
     }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<Value, NotScalar> {
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<Value, NotScalar> {
         Ok(Value::Str(variant.into()))
     }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<Value, NotScalar> {
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, v: &T) -> Result<Value, NotScalar> {
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
@@ -232,11 +223,7 @@ impl Serializer for ScalarCapture {
     fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NotScalar> {
         Err(NotScalar)
     }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, NotScalar> {
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, NotScalar> {
         Err(NotScalar)
     }
     fn serialize_tuple_variant(
@@ -251,11 +238,7 @@ impl Serializer for ScalarCapture {
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NotScalar> {
         Err(NotScalar)
     }
-    fn serialize_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStruct, NotScalar> {
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, NotScalar> {
         Err(NotScalar)
     }
     fn serialize_struct_variant(
@@ -303,13 +286,7 @@ mod tests {
 
     #[test]
     fn non_finite_floats_are_null_in_json() {
-        assert_eq!(
-            serde_json::to_string(&Value::capture(&f64::NAN)).unwrap(),
-            "null"
-        );
-        assert_eq!(
-            Value::capture(&f64::INFINITY).to_json(),
-            serde_json::Value::Null
-        );
+        assert_eq!(serde_json::to_string(&Value::capture(&f64::NAN)).unwrap(), "null");
+        assert_eq!(Value::capture(&f64::INFINITY).to_json(), serde_json::Value::Null);
     }
 }

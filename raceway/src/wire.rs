@@ -18,6 +18,10 @@ use uuid::Uuid;
 /// The `Custom` name under which function returns travel.
 pub const FUNCTION_RETURN: &str = "FunctionReturn";
 
+/// The tag a `FunctionCall` carries, set to `"false"`, when the call is not
+/// an atomic region (`#[track(atomic = false)]`).
+pub const TAG_ATOMIC_REGION: &str = "raceway.atomic_region";
+
 /// One event as the server ingests it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {

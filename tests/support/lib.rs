@@ -2,5 +2,6 @@
 //! checks every batch against the Raceway server's schema, and that schema,
 //! written independently of the SDK's own wire types.
 
+pub mod capture;
 pub mod receiver;
 pub mod schema;

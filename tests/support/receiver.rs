@@ -81,11 +81,7 @@ impl Receiver {
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let state = inner.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             rt.block_on(async move {
                 let app = Router::new()
                     .route("/events", post(ingest))
@@ -93,11 +89,9 @@ impl Receiver {
                     .with_state(state);
                 // Small responses after small requests: without TCP_NODELAY
                 // every exchange waits for a delayed ACK.
-                let listener = tokio::net::TcpListener::from_std(listener)
-                    .unwrap()
-                    .tap_io(|tcp| {
-                        let _ = tcp.set_nodelay(true);
-                    });
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap().tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {
                         let _ = stop.await;
@@ -106,12 +100,7 @@ impl Receiver {
                     .unwrap();
             });
         });
-        Receiver {
-            addr,
-            inner,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
-        }
+        Receiver { addr, inner, shutdown: Some(shutdown), thread: Some(thread) }
     }
 
     /// The base URL to configure as `endpoint`.
@@ -159,12 +148,7 @@ impl Receiver {
             if now >= deadline {
                 return false;
             }
-            log = self
-                .inner
-                .changed
-                .wait_timeout(log, deadline - now)
-                .unwrap()
-                .0;
+            log = self.inner.changed.wait_timeout(log, deadline - now).unwrap().0;
         }
         true
     }
@@ -187,11 +171,7 @@ impl Drop for Receiver {
     }
 }
 
-async fn ingest(
-    State(inner): State<Arc<Inner>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, String) {
+async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
     let mode = inner.mode.lock().unwrap().clone();
     {
         let mut log = inner.log.lock().unwrap();
@@ -206,18 +186,8 @@ async fn ingest(
         }
         Mode::Fail { status, times } if times > 0 => {
             let mut m = inner.mode.lock().unwrap();
-            *m = if times > 1 {
-                Mode::Fail {
-                    status,
-                    times: times - 1,
-                }
-            } else {
-                Mode::Accept
-            };
-            return (
-                StatusCode::from_u16(status).unwrap(),
-                format!("test receiver answers {status}"),
-            );
+            *m = if times > 1 { Mode::Fail { status, times: times - 1 } } else { Mode::Accept };
+            return (StatusCode::from_u16(status).unwrap(), format!("test receiver answers {status}"));
         }
         _ => {}
     }
@@ -237,13 +207,9 @@ async fn ingest(
     {
         let mut log = inner.log.lock().unwrap();
         log.batch_sizes.push(n);
-        log.events
-            .extend(json["events"].as_array().cloned().unwrap_or_default());
+        log.events.extend(json["events"].as_array().cloned().unwrap_or_default());
         log.typed.extend(batch.events);
     }
     inner.changed.notify_all();
-    (
-        StatusCode::OK,
-        format!("{{\"success\":true,\"data\":\"Ingested {n} events\",\"error\":null}}"),
-    )
+    (StatusCode::OK, format!("{{\"success\":true,\"data\":\"Ingested {n} events\",\"error\":null}}"))
 }

@@ -146,9 +146,8 @@ impl ServerKind {
 
 fn rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let text = String::deserialize(d)?;
-    humantime::parse_rfc3339(&text).map_err(|e| {
-        serde::de::Error::custom(format!("timestamp {text:?} is not RFC 3339 UTC: {e}"))
-    })?;
+    humantime::parse_rfc3339(&text)
+        .map_err(|e| serde::de::Error::custom(format!("timestamp {text:?} is not RFC 3339 UTC: {e}")))?;
     Ok(text)
 }
 

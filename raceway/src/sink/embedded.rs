@@ -15,12 +15,7 @@ pub(crate) struct EmbeddedStore {
 impl EmbeddedStore {
     /// A copy of the retained events, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<Event> {
-        self.events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
     }
 }
 
@@ -30,23 +25,14 @@ pub(super) struct EmbeddedSink {
 
 impl EmbeddedSink {
     pub(super) fn new(capacity: usize) -> Self {
-        EmbeddedSink {
-            store: Arc::new(EmbeddedStore {
-                events: Mutex::new(VecDeque::new()),
-                capacity,
-            }),
-        }
+        EmbeddedSink { store: Arc::new(EmbeddedStore { events: Mutex::new(VecDeque::new()), capacity }) }
     }
 }
 
 impl Sink for EmbeddedSink {
     fn submit(&mut self, batch: Vec<Event>, counters: &Counters) {
         let n = batch.len();
-        let mut events = self
-            .store
-            .events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut events = self.store.events.lock().unwrap_or_else(PoisonError::into_inner);
         events.extend(batch);
         let excess = events.len().saturating_sub(self.store.capacity);
         events.drain(..excess);

@@ -21,20 +21,13 @@ impl FileSink {
     pub(super) fn open(path: &Path, _debug: bool) -> Result<FileSink, ConfigError> {
         let endpoint = || format!("file://{}", path.display());
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ConfigError::new("endpoint", endpoint(), e.to_string()))?;
+            std::fs::create_dir_all(dir).map_err(|e| ConfigError::new("endpoint", endpoint(), e.to_string()))?;
         }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| {
-                ConfigError::new(
-                    "endpoint",
-                    endpoint(),
-                    format!("cannot open for appending: {e}"),
-                )
-            })?;
+            .map_err(|e| ConfigError::new("endpoint", endpoint(), format!("cannot open for appending: {e}")))?;
         Ok(FileSink {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 16, file),
@@ -48,10 +41,7 @@ impl FileSink {
         Counters::add(&counters.failed, n);
         if !self.warned {
             self.warned = true;
-            warn(format_args!(
-                "cannot write events to {}: {error}",
-                self.path.display()
-            ));
+            warn(format_args!("cannot write events to {}: {error}", self.path.display()));
         }
     }
 }

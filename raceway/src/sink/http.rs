@@ -54,13 +54,7 @@ impl HttpSink {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| {
-                ConfigError::new(
-                    "endpoint",
-                    endpoint,
-                    format!("cannot start the HTTP sender: {e}"),
-                )
-            })?;
+            .map_err(|e| ConfigError::new("endpoint", endpoint, format!("cannot start the HTTP sender: {e}")))?;
         let client = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
@@ -68,13 +62,7 @@ impl HttpSink {
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("raceway-rust/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| {
-                ConfigError::new(
-                    "endpoint",
-                    endpoint,
-                    format!("cannot build the HTTP client: {e}"),
-                )
-            })?;
+            .map_err(|e| ConfigError::new("endpoint", endpoint, format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpSink {
             runtime,
             client,
@@ -110,19 +98,11 @@ impl HttpSink {
             }
         }
         body.extend_from_slice(b"]}");
-        Batch {
-            body: bytes::Bytes::copy_from_slice(body),
-            events: count,
-            attempts: 0,
-        }
+        Batch { body: bytes::Bytes::copy_from_slice(body), events: count, attempts: 0 }
     }
 
     fn post(&self, body: bytes::Bytes) -> Outcome {
-        let mut request = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .body(body);
+        let mut request = self.client.post(&self.url).header("content-type", "application/json").body(body);
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key).header("x-raceway-key", key);
         }
@@ -193,10 +173,7 @@ impl HttpSink {
     }
 
     fn pop(&mut self) -> Batch {
-        let batch = self
-            .queue
-            .pop_front()
-            .expect("caller checked that the queue is not empty");
+        let batch = self.queue.pop_front().expect("caller checked that the queue is not empty");
         self.queued_events -= batch.events;
         batch
     }
@@ -247,9 +224,7 @@ impl Sink for HttpSink {
             if self.queue.is_empty() || now >= deadline {
                 break;
             }
-            let wait = self
-                .next_attempt
-                .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+            let wait = self.next_attempt.map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
             std::thread::sleep(wait.min(deadline - now));
         }
         if self.queued_events > 0 {

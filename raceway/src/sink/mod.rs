@@ -44,18 +44,14 @@ pub(crate) trait Sink: Send {
 /// Opens the sink that `config.endpoint` names.
 pub(crate) fn open(config: &Config) -> Result<Box<dyn Sink>, ConfigError> {
     match &config.endpoint {
-        None => Ok(Box::new(embedded::EmbeddedSink::new(
-            config.embedded_capacity,
-        ))),
+        None => Ok(Box::new(embedded::EmbeddedSink::new(config.embedded_capacity))),
         Some(Endpoint::File(path)) => Ok(Box::new(file::FileSink::open(path, config.debug)?)),
         #[cfg(feature = "http")]
         Some(Endpoint::Http(url)) => Ok(Box::new(http::HttpSink::new(url, config)?)),
         #[cfg(not(feature = "http"))]
-        Some(Endpoint::Http(url)) => Err(ConfigError::new(
-            "endpoint",
-            url.clone(),
-            "HTTP delivery needs the `http` cargo feature of `raceway`",
-        )),
+        Some(Endpoint::Http(url)) => {
+            Err(ConfigError::new("endpoint", url.clone(), "HTTP delivery needs the `http` cargo feature of `raceway`"))
+        }
     }
 }
 
