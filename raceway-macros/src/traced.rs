@@ -40,25 +40,25 @@ fn validate(input: &DeriveInput) -> syn::Result<Option<(Member, &syn::Type)>> {
     let mut key: Option<(Member, &syn::Type, Span)> = None;
     for field in &named.named {
         for attr in field.attrs.iter().filter(|a| a.path().is_ident("traced")) {
-            let mut is_key = false;
+            let mut key_span = None;
             attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("key") {
-                    is_key = true;
+                    key_span = Some(meta.path.span());
                     Ok(())
                 } else {
                     Err(meta.error("unknown `traced` argument: expected `#[traced(key)]`"))
                 }
             })?;
-            if !is_key {
+            let Some(key_span) = key_span else {
                 return Err(syn::Error::new(attr.span(), "expected `#[traced(key)]`"));
-            }
+            };
             if let Some((_, _, first)) = &key {
-                let mut error = syn::Error::new(attr.span(), "a Traced struct has at most one `#[traced(key)]` field");
+                let mut error = syn::Error::new(key_span, "a Traced struct has at most one `#[traced(key)]` field");
                 error.combine(syn::Error::new(*first, "the first key is here"));
                 return Err(error);
             }
             let ident = field.ident.clone().expect("named fields have names");
-            key = Some((Member::Named(ident), &field.ty, attr.span()));
+            key = Some((Member::Named(ident), &field.ty, key_span));
         }
     }
     Ok(key.map(|(member, ty, _)| (member, ty)))

@@ -34,6 +34,35 @@ fn state_change(c: &mut Criterion) {
     eprintln!("pipeline counters after the benches: {}", client.stats());
 }
 
+#[raceway::track]
+fn empty() {}
+
+/// `tracked!` and `#[track]`, without a client (the cost of instrumentation
+/// left in a build that records nothing) and with the process-wide client.
+fn macros(c: &mut Criterion) {
+    let mut balance = 0i64;
+    c.bench_function("tracked! write i64, no client", |b| {
+        b.iter(|| raceway::tracked!(balance = black_box(7)));
+    });
+    c.bench_function("#[track] empty fn, no client", |b| b.iter(empty));
+
+    let guard = raceway::init(Config { flush_interval: Duration::from_millis(100), ..Config::default() }).unwrap();
+    c.bench_function("tracked! write i64, 1 thread", |b| {
+        b.iter(|| raceway::tracked!(balance = black_box(7)));
+    });
+    c.bench_function("#[track] empty fn (call + return), 1 thread", |b| b.iter(empty));
+    c.bench_function("tracked! write i64, 2 threads (per thread)", |b| {
+        let workers = Workers::start(2, guard.client().clone(), |_, i| {
+            let mut balance = 0i64;
+            raceway::tracked!(balance = black_box(i));
+            black_box(balance);
+        });
+        b.iter_custom(|iters| workers.run(iters));
+    });
+    black_box(balance);
+    drop(guard);
+}
+
 /// Long-lived threads that run `op` a given number of times on request and
 /// report how long it took.
 struct Workers {
@@ -77,6 +106,6 @@ impl Workers {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = state_change
+    targets = state_change, macros
 }
 criterion_main!(benches);

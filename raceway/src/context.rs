@@ -71,6 +71,7 @@ impl ExecContext {
         ExecContext::new(name, process_trace_id())
     }
 
+    #[inline]
     pub(crate) fn id(&self) -> u64 {
         self.info.id
     }
@@ -107,6 +108,7 @@ impl ExecContext {
 
     /// Advances the execution's own clock component: the one place where an
     /// execution's clock moves forward.
+    #[inline]
     fn tick(&mut self) -> u64 {
         self.seq += 1;
         self.seq
@@ -114,6 +116,7 @@ impl ExecContext {
 
     /// Applies what an event does to the execution's lock set before it is
     /// recorded. Acquire and release events both list the lock they name.
+    #[inline]
     fn before(&mut self, kind: &Kind) {
         if let Kind::LockAcquire { lock, .. } = kind {
             self.locks.push(lock.clone());
@@ -121,6 +124,7 @@ impl ExecContext {
         }
     }
 
+    #[inline]
     fn after(&mut self, kind: &Kind) {
         if let Kind::LockRelease { lock, .. } = kind {
             // Release the most recent acquisition of that lock (re-entrant
@@ -134,6 +138,7 @@ impl ExecContext {
 
     /// What the pipeline `pipeline` (at loss generation `generation`) has
     /// not seen yet of this execution.
+    #[inline]
     fn delta_for(&mut self, pipeline: usize, generation: u64) -> Option<Box<ContextDelta>> {
         let fresh = self.announced != (pipeline, generation);
         if !(fresh || self.clock_dirty || self.locks_dirty) {
@@ -173,6 +178,7 @@ impl ThreadState {
     }
 
     /// Records one event of the current execution into `shared`'s pipeline.
+    #[inline]
     pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, kind: Kind, duration_ns: Option<u64>) {
         let outlet = match &mut self.outlet {
             Some(outlet) if outlet.is_for(shared) => outlet,

@@ -26,6 +26,24 @@
 //! assert_eq!(guard.collected_events().len(), 1);
 //! ```
 
+//!
+//! # Instrumenting code
+//!
+//! - [`#[track]`](macro@track) records each call of a function: entry,
+//!   every exit with its value and duration, errors and panics.
+//! - [`tracked!`] records reads and writes of shared state:
+//!   `tracked!(account.balance)`, `tracked!(account.balance = v)`,
+//!   `tracked!(account.balance -= v)`.
+//! - [`#[derive(Traced)]`](derive@Traced) names struct instances by a key
+//!   field, so `tracked!` reports `Account[alice].balance` and recognises
+//!   the same account across services. Without a key, a place's address is
+//!   its identity within the process.
+//! - [`thread::spawn`] and [`thread::scope`] record the spawn and join edges
+//!   between executions.
+//!
+//! With no client installed, instrumented code runs as written after one
+//! relaxed atomic load.
+
 #![warn(missing_docs)]
 
 mod client;

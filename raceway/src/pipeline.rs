@@ -111,10 +111,12 @@ impl Shared {
         Ok(shared)
     }
 
+    #[inline]
     pub(crate) fn loss_generation(&self) -> u64 {
         self.loss_generation.load(Ordering::Relaxed)
     }
 
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
     }
@@ -122,6 +124,8 @@ impl Shared {
     /// Sends a full or final buffer to the exporter; drops and counts it
     /// when the channel is full. Called with the buffer's lock held, so that
     /// one thread's chunks enter the channel in program order.
+    #[cold]
+    #[inline(never)]
     fn hand_off(&self, buffer: &mut LocalBuffer) {
         self.hand_off_or(buffer, || false);
     }
@@ -243,6 +247,7 @@ impl Outlet {
         Outlet { shared: shared.clone(), buffer }
     }
 
+    #[inline]
     pub(crate) fn is_for(&self, shared: &Arc<Shared>) -> bool {
         Arc::ptr_eq(&self.shared, shared)
     }

@@ -135,7 +135,12 @@ impl Function {
             let ident = &b.ident;
             let mutability = b.mutable.then(|| quote!(mut));
             quote_spanned! {ident.span()=>
-                #[allow(clippy::redundant_locals, unused_mut)]
+                #[allow(
+                    unused_mut,
+                    clippy::redundant_locals,
+                    clippy::used_underscore_binding,
+                    clippy::no_effect_underscore_binding
+                )]
                 let #mutability #ident = #ident;
             }
         });

@@ -1,0 +1,7 @@
+#[derive(raceway::Traced)]
+enum State {
+    Open,
+    Closed,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+#[derive(raceway::Traced)]
+struct Account {
+    #[traced(key)]
+    id: String,
+    #[traced(key)]
+    email: String,
+}
+
+fn main() {}

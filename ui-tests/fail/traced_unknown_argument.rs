@@ -1,0 +1,7 @@
+#[derive(raceway::Traced)]
+struct Account {
+    #[traced(id)]
+    id: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[raceway::track]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[raceway::track(atomic)]
+fn worker() {}
+
+fn main() {}

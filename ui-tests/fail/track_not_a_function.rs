@@ -1,0 +1,6 @@
+#[raceway::track]
+struct Account {
+    balance: i64,
+}
+
+fn main() {}

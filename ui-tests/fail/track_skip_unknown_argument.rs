@@ -1,0 +1,6 @@
+#[raceway::track(skip(pasword))]
+fn login(user: &str, password: &str) -> bool {
+    user == password
+}
+
+fn main() {}

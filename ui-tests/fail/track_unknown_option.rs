@@ -1,0 +1,4 @@
+#[raceway::track(level = "debug")]
+fn f() {}
+
+fn main() {}

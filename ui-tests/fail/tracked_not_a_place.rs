@@ -1,0 +1,7 @@
+fn compute() -> i64 {
+    1
+}
+
+fn main() {
+    let _ = raceway::tracked!(compute());
+}
