@@ -64,7 +64,7 @@ pub struct VectorClock {
 
 impl VectorClock {
     /// An empty clock: nothing happens before it.
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         VectorClock { entries: Vec::new() }
     }
 

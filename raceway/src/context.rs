@@ -165,6 +165,8 @@ pub(crate) struct ThreadState {
     /// The process-wide client as of `global_generation`.
     pub(crate) global: Option<Arc<Shared>>,
     pub(crate) global_generation: u64,
+    /// Records taken on this thread, all executions together.
+    recorded: u64,
 }
 
 impl ThreadState {
@@ -174,6 +176,7 @@ impl ThreadState {
             outlet: None,
             global: None,
             global_generation: u64::MAX,
+            recorded: 0,
         }
     }
 
@@ -191,6 +194,7 @@ impl ThreadState {
         let record = Record { ts, exec: ctx.id(), seq, delta, duration_ns, kind };
         ctx.after(&record.kind);
         outlet.push(record);
+        self.recorded += 1;
     }
 }
 
@@ -204,18 +208,29 @@ impl ThreadState {
     }
 }
 
+impl ThreadState {
+    /// Tells the pipeline that received `ctx`'s events that it ended.
+    fn end_execution(&self, ctx: &ExecContext) {
+        if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == ctx.announced.0) {
+            let ts = crate::clock::Timebase::get().now();
+            outlet.push(Record {
+                ts,
+                exec: ctx.id(),
+                seq: ctx.seq,
+                delta: None,
+                duration_ns: None,
+                kind: Kind::ExecEnd,
+            });
+        }
+    }
+}
+
 impl Drop for ThreadState {
     fn drop(&mut self) {
-        // The thread is exiting: tell the pipeline that its execution ended,
-        // and hand over what is still buffered.
+        // The thread is exiting: its execution ended; hand over what is
+        // still buffered.
+        self.end_execution(&self.current);
         if let Some(outlet) = self.outlet.take() {
-            let (pipeline, _) = self.current.announced;
-            if outlet.pipeline_id() == pipeline {
-                let ts = crate::clock::Timebase::get().now();
-                let ctx = &mut self.current;
-                let seq = ctx.seq;
-                outlet.push(Record { ts, exec: ctx.id(), seq, delta: None, duration_ns: None, kind: Kind::ExecEnd });
-            }
             outlet.detach();
         }
     }
@@ -249,6 +264,33 @@ pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: crate
         with_thread(|t| t.current.absorb(clock));
     }
     crate::global::emit(|| Kind::AsyncAwait { awaited: child, site }, None);
+}
+
+/// Exchanges `ctx` with the execution running on this thread: a task's
+/// execution enters for one poll and leaves after it. Returns the number of
+/// records this thread has taken so far, to tell whether a poll recorded.
+pub(crate) fn swap(ctx: &mut ExecContext) -> Option<u64> {
+    with_thread(|t| {
+        std::mem::swap(&mut t.current, ctx);
+        t.recorded
+    })
+}
+
+/// After a poll that recorded: hands this thread's buffer to the channel,
+/// so that a task that moves to another thread keeps its events in program
+/// order.
+pub(crate) fn hand_off_after_poll() {
+    with_thread(|t| {
+        if let Some(outlet) = &t.outlet {
+            outlet.hand_off();
+        }
+    });
+}
+
+/// Records that the (task) execution `ctx` ended, so the background thread
+/// can forget it.
+pub(crate) fn end(ctx: &ExecContext) {
+    with_thread(|t| t.end_execution(ctx));
 }
 
 /// The current execution's clock, for a child that finishes.

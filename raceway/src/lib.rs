@@ -57,6 +57,8 @@ mod global;
 mod pipeline;
 mod sink;
 mod stats;
+pub mod sync;
+pub mod task;
 pub mod thread;
 mod traced;
 mod value;
@@ -72,6 +74,7 @@ pub use config::{Config, ConfigError, Endpoint};
 pub use event::{AccessType, LockType};
 pub use global::{client, init, InitError, RacewayGuard};
 pub use stats::Stats;
+pub use sync::tracked_lock;
 pub use traced::Traced;
 
 pub use raceway_macros::{track, tracked, Traced};

@@ -6,16 +6,13 @@
 //! [`Builder`], panics propagating through [`JoinHandle::join`], scoped
 //! threads joined at the end of [`scope`].
 
-use crate::clock::VectorClock;
 use crate::context::{self, ExecContext};
+use crate::task::{store, take, Finish};
 use std::io;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-
-/// Where a finished execution leaves its final clock for whoever joins it.
-type Finish = Arc<Mutex<Option<VectorClock>>>;
+use std::sync::{Mutex, PoisonError};
 
 /// Stores the execution's final clock when the thread's closure ends,
 /// normally or by panicking.
@@ -24,13 +21,9 @@ struct OnFinish(Finish);
 impl Drop for OnFinish {
     fn drop(&mut self) {
         if let Some(clock) = context::current_clock() {
-            *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(clock);
+            store(&self.0, clock);
         }
     }
-}
-
-fn take(finish: &Finish) -> Option<VectorClock> {
-    finish.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
 /// Wraps `f` to run as the child execution `ctx`.

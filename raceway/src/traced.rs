@@ -40,7 +40,20 @@ macro_rules! forward {
     )*};
 }
 
-forward!(&T, &mut T, Box<T>, Rc<T>, Arc<T>, MutexGuard<'_, T>, RwLockReadGuard<'_, T>, RwLockWriteGuard<'_, T>);
+forward!(
+    &T,
+    &mut T,
+    Box<T>,
+    Rc<T>,
+    Arc<T>,
+    MutexGuard<'_, T>,
+    RwLockReadGuard<'_, T>,
+    RwLockWriteGuard<'_, T>,
+    crate::sync::MutexGuard<'_, T>,
+    crate::sync::RwLockReadGuard<'_, T>,
+    crate::sync::RwLockWriteGuard<'_, T>,
+    crate::sync::TrackedMutexGuard<'_, T>,
+);
 
 impl<P: Deref> Traced for Pin<P>
 where

@@ -3,5 +3,6 @@
 //! written independently of the SDK's own wire types.
 
 pub mod capture;
+pub mod clocks;
 pub mod receiver;
 pub mod schema;

@@ -1,0 +1,23 @@
+//! Locks that record what they do: each guard records `LockAcquire` when
+//! acquired and `LockRelease` when dropped, and the acquiring execution's
+//! clock joins the clock of the lock's last release (for a reader-writer
+//! lock: a reader joins the last write release, a writer every release
+//! since), so that what one critical section did happens before the next.
+//!
+//! - [`Mutex`] and [`RwLock`]: std's, poisoning included.
+//! - [`tracked_lock`]: for a `std::sync::Mutex` you already have.
+//! - [`tokio`] (feature `tokio`): tokio's `Mutex` and `RwLock`.
+//!
+//! A lock's identity within a process is its address; its display name is
+//! the one given, or else the place where it was constructed.
+
+mod lock_state;
+mod mutex;
+mod rwlock;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+mod tracked_lock;
+
+pub use mutex::{Mutex, MutexGuard};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use tracked_lock::{tracked_lock, TrackedMutexGuard};

@@ -1,0 +1,152 @@
+//! `Mutex`: `std::sync::Mutex` that records its acquisitions and releases.
+
+use super::lock_state::{acquired, released, LockState};
+use crate::event::{LockType, Name, Site};
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+
+/// A mutual-exclusion lock with std's semantics, poisoning included; see
+/// [`std::sync::Mutex`] and the [module docs](super).
+pub struct Mutex<T: ?Sized> {
+    state: LockState,
+    inner: std::sync::Mutex<T>,
+}
+
+impl<T> Mutex<T> {
+    /// A new unlocked mutex, named after the place it is constructed.
+    #[track_caller]
+    pub fn new(value: T) -> Self {
+        Mutex { state: LockState::named_at("Mutex", Location::caller()), inner: std::sync::Mutex::new(value) }
+    }
+
+    /// A new unlocked mutex with a name for reports.
+    pub fn with_name(value: T, name: impl Into<Name>) -> Self {
+        Mutex { state: LockState::new(name.into()), inner: std::sync::Mutex::new(value) }
+    }
+
+    /// Consumes the mutex, returning the data; see
+    /// [`std::sync::Mutex::into_inner`].
+    pub fn into_inner(self) -> LockResult<T> {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    fn guard<'a>(&'a self, inner: std::sync::MutexGuard<'a, T>, site: Site) -> MutexGuard<'a, T> {
+        let addr = std::ptr::from_ref(self).cast::<()>() as usize;
+        let lock = self.state.lock_ref(addr);
+        let recorded = acquired(&self.state.clocks, lock, LockType::Mutex, site);
+        MutexGuard { inner, lock: self, site, recorded }
+    }
+
+    /// Acquires the mutex, blocking; see [`std::sync::Mutex::lock`]. A
+    /// poisoned mutex still hands out its guard inside the error.
+    #[track_caller]
+    pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
+        let site = Location::caller();
+        match self.inner.lock() {
+            Ok(inner) => Ok(self.guard(inner, site)),
+            Err(poisoned) => Err(PoisonError::new(self.guard(poisoned.into_inner(), site))),
+        }
+    }
+
+    /// Acquires the mutex if it is free; see [`std::sync::Mutex::try_lock`].
+    #[track_caller]
+    pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
+        let site = Location::caller();
+        match self.inner.try_lock() {
+            Ok(inner) => Ok(self.guard(inner, site)),
+            Err(TryLockError::Poisoned(p)) => {
+                Err(TryLockError::Poisoned(PoisonError::new(self.guard(p.into_inner(), site))))
+            }
+            Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
+        }
+    }
+
+    /// Whether a thread panicked while holding the lock.
+    pub fn is_poisoned(&self) -> bool {
+        self.inner.is_poisoned()
+    }
+
+    /// Clears the poisoned state.
+    pub fn clear_poison(&self) {
+        self.inner.clear_poison();
+    }
+
+    /// Mutable access without locking (the borrow proves exclusivity).
+    pub fn get_mut(&mut self) -> LockResult<&mut T> {
+        self.inner.get_mut()
+    }
+
+    /// The lock's display name.
+    pub fn name(&self) -> &str {
+        self.state.name()
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        Mutex::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mutex").field("name", &self.name()).field("inner", &&self.inner).finish()
+    }
+}
+
+/// The guard of a [`Mutex`]: records `LockRelease` when dropped.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, T: ?Sized + 'a> {
+    inner: std::sync::MutexGuard<'a, T>,
+    lock: &'a Mutex<T>,
+    site: Site,
+    recorded: bool,
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        // Before `inner` unlocks: the release happens before the next
+        // acquisition.
+        if self.recorded {
+            let addr = std::ptr::from_ref(self.lock).cast::<()>() as usize;
+            released(&self.lock.state.clocks, self.lock.state.lock_ref(addr), LockType::Mutex, self.site);
+        }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}

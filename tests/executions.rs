@@ -1,0 +1,375 @@
+//! Every happens-before edge, from real events recorded through the
+//! embedded collector: the clocks order the right pairs and leave the
+//! others unordered.
+
+use raceway::sync::{Mutex, RwLock};
+use raceway::task::FutureExt;
+use raceway::wire::EventKind;
+use raceway::{thread, tracked};
+use raceway_tests::capture::capture;
+use raceway_tests::clocks::{concurrent, happens_before, write};
+use std::sync::mpsc;
+
+/// A signal the instrumentation does not see: it orders real time without
+/// creating a happens-before edge.
+fn untracked_signal() -> (mpsc::Sender<()>, mpsc::Receiver<()>) {
+    mpsc::channel()
+}
+
+#[test]
+fn lock_hand_off_orders_the_critical_sections() {
+    let lock = Mutex::new(0i64);
+    let (_, events) = capture(|| {
+        let (tx, rx) = untracked_signal();
+        let lock = &lock;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let mut guard = lock.lock().unwrap();
+                tracked!(*guard = 1);
+                drop(guard);
+                tx.send(()).unwrap();
+            });
+            s.spawn(move || {
+                rx.recv().unwrap();
+                let guard = lock.lock().unwrap();
+                let _ = tracked!(*guard);
+            });
+        });
+    });
+    let write = write(&events, "*guard", 1);
+    let read = events
+        .iter()
+        .find(|e| matches!(&e.kind, EventKind::StateChange { access_type: raceway::AccessType::Read, .. }))
+        .unwrap();
+    assert_ne!(write.metadata.thread_id, read.metadata.thread_id);
+    assert!(happens_before(write, read), "release -> acquire orders the write before the read");
+    assert_eq!(write.lock_set.len(), 1, "the write carries the lock");
+    assert_eq!(write.lock_set, read.lock_set);
+}
+
+#[test]
+fn without_the_lock_nothing_orders_them() {
+    let mut value = 0i64;
+    let cell = std::sync::Mutex::new(());
+    let (_, events) = capture(|| {
+        let (tx, rx) = untracked_signal();
+        let value = &mut value;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _g = cell.lock().unwrap(); // untracked: no edge
+                tracked!(*value = 1);
+                tx.send(()).unwrap();
+            });
+        });
+        rx.recv().unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _g = cell.lock().unwrap();
+                tracked!(*value = 2);
+            });
+        });
+    });
+    assert!(concurrent(write(&events, "*value", 1), write(&events, "*value", 2)));
+}
+
+#[test]
+fn rwlock_readers_against_writers() {
+    let lock = RwLock::new(0i64);
+    let (_, events) = capture(|| {
+        {
+            let mut w = lock.write().unwrap();
+            tracked!(*w = 1);
+        }
+        let (tx, rx) = untracked_signal();
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                let (lock, barrier, tx) = (&lock, &barrier, tx.clone());
+                s.spawn(move || {
+                    let r = lock.read().unwrap();
+                    barrier.wait(); // both readers hold the lock at once
+                    let _ = tracked!(*r);
+                    drop(r);
+                    tx.send(()).unwrap();
+                });
+            }
+        });
+        rx.recv().unwrap();
+        rx.recv().unwrap();
+        let lock = &lock;
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let mut w = lock.write().unwrap();
+                tracked!(*w = 2);
+            });
+        });
+    });
+    let first = write(&events, "*w", 1);
+    let second = write(&events, "*w", 2);
+    let reads: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::StateChange { access_type: raceway::AccessType::Read, .. }))
+        .collect();
+    assert_eq!(reads.len(), 2);
+    for read in &reads {
+        assert!(happens_before(first, read), "a reader joins the last write release");
+        assert!(happens_before(read, second), "a writer joins every release since");
+    }
+    assert!(concurrent(reads[0], reads[1]), "readers do not order each other");
+}
+
+#[test]
+fn spawn_and_join_edges() {
+    let mut x = 0i64;
+    let mut y = 0i64;
+    let (_, events) = capture(|| {
+        tracked!(x = 1);
+        let handle = {
+            let x = x;
+            thread::spawn(move || {
+                let mut x = x;
+                tracked!(x += 10);
+                x
+            })
+        };
+        tracked!(y = 5); // concurrent with the child
+        let child = handle.join().unwrap();
+        tracked!(y = child + 100);
+    });
+    let before = write(&events, "x", 1);
+    let child_write = write(&events, "x", 11);
+    let during = write(&events, "y", 5);
+    let after = write(&events, "y", 111);
+    assert!(happens_before(child_write, after));
+    assert!(happens_before(before, child_write), "spawn: parent before child");
+    assert!(concurrent(during, child_write));
+    let parent_after: Vec<_> = events
+        .iter()
+        .filter(|e| e.metadata.thread_id == before.metadata.thread_id && e.kind_name() == "AsyncAwait")
+        .collect();
+    assert!(happens_before(child_write, parent_after[0]), "join: child before the parent's next event");
+}
+
+#[test]
+fn scoped_threads_join_at_the_end_of_the_scope() {
+    let (mut a, mut b) = (0i64, 0i64);
+    let mut total = 0i64;
+    let (_, events) = capture(|| {
+        thread::scope(|s| {
+            s.spawn(|| tracked!(a = 1));
+            s.spawn(|| tracked!(b = 2));
+        });
+        tracked!(total = a + b);
+    });
+    let (wa, wb, sum) = (write(&events, "a", 1), write(&events, "b", 2), write(&events, "total", 3));
+    assert!(concurrent(wa, wb), "sibling scoped threads are unordered");
+    assert!(happens_before(wa, sum) && happens_before(wb, sum), "the scope's end joins them");
+}
+
+#[test]
+fn nested_spawns_are_transitive() {
+    let mut v = 0i64;
+    let (_, events) = capture(|| {
+        tracked!(v = 1);
+        let child = thread::spawn(move || {
+            let grandchild = thread::spawn(move || {
+                let mut w = v;
+                tracked!(w += 1);
+                w
+            });
+            grandchild.join().unwrap()
+        });
+        let got = child.join().unwrap();
+        tracked!(v = got * 10);
+    });
+    let (root, deep, end) = (write(&events, "v", 1), write(&events, "w", 2), write(&events, "v", 20));
+    assert!(happens_before(root, deep));
+    assert!(happens_before(deep, end));
+}
+
+fn tokio_tasks(rt: tokio::runtime::Runtime) {
+    let (_, events) = capture(|| {
+        rt.block_on(async {
+            let mut shared = 0i64;
+            tracked!(shared = 1);
+            let a = raceway::task::spawn(async move {
+                let mut mine = shared;
+                tracked!(mine += 1);
+            });
+            let b = raceway::task::spawn(async move {
+                let mut mine = shared;
+                tracked!(mine += 2);
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+            tracked!(shared = 4);
+        });
+    });
+    let (start, ta, tb, end) = (
+        write(&events, "shared", 1),
+        write(&events, "mine", 2),
+        write(&events, "mine", 3),
+        write(&events, "shared", 4),
+    );
+    assert_ne!(ta.metadata.thread_id, tb.metadata.thread_id, "each task is its own execution");
+    assert!(happens_before(start, ta) && happens_before(start, tb));
+    assert!(concurrent(ta, tb));
+    assert!(happens_before(ta, end) && happens_before(tb, end), "awaiting the handles joins the tasks");
+}
+
+#[test]
+fn tokio_tasks_on_the_current_thread_runtime() {
+    tokio_tasks(tokio::runtime::Builder::new_current_thread().build().unwrap());
+}
+
+#[test]
+fn tokio_tasks_on_the_multi_thread_runtime() {
+    tokio_tasks(tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap());
+}
+
+#[test]
+fn futures_joined_on_one_thread_are_two_executions() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let (_, events) = capture(|| {
+        rt.block_on(async {
+            let (mut left, mut right) = (0i64, 0i64);
+            let l = async {
+                tracked!(left = 1);
+                tokio::task::yield_now().await;
+                tracked!(left += 1);
+            };
+            let r = async {
+                tracked!(right = 1);
+                tokio::task::yield_now().await;
+                tracked!(right += 1);
+            };
+            tokio::join!(l.execution(), r.execution());
+            let mut sum = 0;
+            tracked!(sum = left + right);
+        });
+    });
+    let (l, r, sum) = (write(&events, "left", 2), write(&events, "right", 2), write(&events, "sum", 4));
+    assert_ne!(l.metadata.thread_id, r.metadata.thread_id);
+    assert!(concurrent(l, r), "interleaved on one thread, yet unordered");
+    assert!(happens_before(l, sum) && happens_before(r, sum));
+}
+
+#[test]
+fn a_task_that_migrates_stays_one_execution() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let ((), events) = capture(|| {
+        rt.block_on(async {
+            raceway::task::spawn(async {
+                let mut threads = std::collections::HashSet::new();
+                let mut step = 0i64;
+                // Ping-pong with a task woken from the other worker until this
+                // one has run on both.
+                for _ in 0..10_000 {
+                    threads.insert(std::thread::current().id());
+                    if threads.len() > 1 {
+                        break;
+                    }
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    tokio::spawn(async move { tx.send(()).unwrap() });
+                    rx.await.unwrap();
+                    tracked!(step += 1);
+                }
+                assert!(threads.len() > 1, "the task ran on both workers");
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let steps = raceway_tests::clocks::accesses(&events, "step");
+    assert!(!steps.is_empty());
+    assert!(steps.iter().all(|e| e.metadata.thread_id == steps[0].metadata.thread_id), "one execution");
+    // Program order survives the moves: each write happens after the previous one.
+    let writes: Vec<_> = steps.iter().filter(|e| e.kind_name() == "StateChange").collect();
+    for pair in writes.windows(2) {
+        assert!(happens_before(pair[0], pair[1]));
+    }
+}
+
+#[test]
+fn a_tokio_mutex_held_across_await_orders_the_tasks() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let lock = std::sync::Arc::new(raceway::sync::tokio::Mutex::new(0i64));
+    let (_, events) = capture(|| {
+        rt.block_on(async {
+            let tasks: Vec<_> = (1..=2)
+                .map(|n| {
+                    let lock = lock.clone();
+                    raceway::task::spawn(async move {
+                        let mut guard = lock.lock().await;
+                        let seen = tracked!(*guard);
+                        tokio::task::yield_now().await;
+                        tracked!(*guard = seen + n);
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+    });
+    let writes: Vec<_> = raceway_tests::clocks::accesses(&events, "*guard")
+        .into_iter()
+        .filter(|e| matches!(&e.kind, EventKind::StateChange { access_type: raceway::AccessType::Write, .. }))
+        .collect();
+    assert_eq!(writes.len(), 2);
+    assert!(!concurrent(writes[0], writes[1]), "the lock orders the two critical sections");
+}
+
+#[test]
+fn a_panic_holding_a_tracked_lock_poisons_it_and_records_the_release() {
+    let lock = std::sync::Arc::new(Mutex::with_name(0i64, "balance lock"));
+    let (_, events) = capture(|| {
+        let l = lock.clone();
+        let result = thread::spawn(move || {
+            let mut guard = l.lock().unwrap();
+            *guard = 1;
+            panic!("while holding the lock");
+        })
+        .join();
+        assert!(result.is_err());
+        assert!(lock.is_poisoned(), "poisoning is std's");
+        let guard = lock.lock().unwrap_err().into_inner();
+        assert_eq!(*guard, 1);
+    });
+    let releases: Vec<_> = events.iter().filter(|e| e.kind_name() == "LockRelease").collect();
+    assert_eq!(releases.len(), 2, "the panicking thread's release and ours");
+    match &releases[0].kind {
+        EventKind::LockRelease { lock_id, lock_type, .. } => {
+            assert!(lock_id.starts_with("balance lock@0x"), "{lock_id}");
+            assert_eq!(lock_type, "Mutex");
+        }
+        other => panic!("{other:?}"),
+    }
+    let acquires: Vec<_> = events.iter().filter(|e| e.kind_name() == "LockAcquire").collect();
+    assert!(happens_before(releases[0], acquires[1]), "the poisoned lock still hands over its clock");
+}
+
+#[test]
+fn tracked_lock_on_a_std_mutex() {
+    let m = std::sync::Mutex::new(0i64);
+    let (_, events) = capture(|| {
+        let (tx, rx) = untracked_signal();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut g = raceway::tracked_lock(&m, "counter").unwrap();
+                tracked!(*g = 7);
+                drop(g);
+                tx.send(()).unwrap();
+            });
+            let m = &m;
+            s.spawn(move || {
+                rx.recv().unwrap();
+                let mut g = raceway::tracked_lock(m, "counter").unwrap();
+                tracked!(*g += 1);
+            });
+        });
+    });
+    let (first, second) = (write(&events, "*g", 7), write(&events, "*g", 8));
+    assert!(happens_before(first, second));
+    assert!(first.lock_set[0].starts_with("counter@0x"));
+}
