@@ -373,3 +373,54 @@ fn tracked_lock_on_a_std_mutex() {
     assert!(happens_before(first, second));
     assert!(first.lock_set[0].starts_with("counter@0x"));
 }
+
+#[test]
+fn rayon_join_scope_and_spawn() {
+    let (_, events) = capture(|| {
+        let mut start = 0i64;
+        tracked!(start = 1);
+        let ((), ()) = raceway::rayon::join(
+            || {
+                let mut left = 0i64;
+                tracked!(left = 2);
+            },
+            || {
+                let mut right = 0i64;
+                tracked!(right = 3);
+            },
+        );
+        tracked!(start = 4);
+        raceway::rayon::scope(|s| {
+            s.spawn(|_| {
+                let mut job = 0i64;
+                tracked!(job = 5);
+            });
+            s.spawn(|inner| {
+                inner.spawn(|_| {
+                    let mut nested = 0i64;
+                    tracked!(nested = 6);
+                });
+            });
+        });
+        tracked!(start = 7);
+        let (tx, rx) = untracked_signal();
+        raceway::rayon::spawn(move || {
+            let mut fired = 0i64;
+            tracked!(fired = 8);
+            tx.send(()).unwrap();
+        });
+        rx.recv().unwrap();
+    });
+    let (s1, l, r, s4) =
+        (write(&events, "start", 1), write(&events, "left", 2), write(&events, "right", 3), write(&events, "start", 4));
+    assert_ne!(l.metadata.thread_id, r.metadata.thread_id);
+    assert!(concurrent(l, r));
+    assert!(happens_before(s1, l) && happens_before(s1, r));
+    assert!(happens_before(l, s4) && happens_before(r, s4), "join joins both");
+    let (job, nested, s7) = (write(&events, "job", 5), write(&events, "nested", 6), write(&events, "start", 7));
+    assert!(happens_before(s4, job) && happens_before(s4, nested));
+    assert!(happens_before(job, s7) && happens_before(nested, s7), "the scope's end joins every job");
+    let fired = write(&events, "fired", 8);
+    assert!(happens_before(s7, fired));
+    assert!(!happens_before(fired, s7));
+}

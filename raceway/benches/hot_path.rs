@@ -59,6 +59,39 @@ fn macros(c: &mut Criterion) {
         });
         b.iter_custom(|iters| workers.run(iters));
     });
+    c.bench_function("tracked! write i64, in a raceway::thread::spawn thread", |b| {
+        b.iter_custom(|iters| {
+            raceway::thread::spawn(move || {
+                let mut balance = 0i64;
+                let start = Instant::now();
+                for i in 0..iters as i64 {
+                    raceway::tracked!(balance = black_box(i));
+                }
+                black_box(balance);
+                start.elapsed()
+            })
+            .join()
+            .unwrap()
+        });
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    c.bench_function("tracked! write i64, in a raceway::task::spawn task", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                raceway::task::spawn(async move {
+                    let mut balance = 0i64;
+                    let start = Instant::now();
+                    for i in 0..iters as i64 {
+                        raceway::tracked!(balance = black_box(i));
+                    }
+                    black_box(balance);
+                    start.elapsed()
+                })
+                .await
+                .unwrap()
+            })
+        });
+    });
     black_box(balance);
     drop(guard);
 }

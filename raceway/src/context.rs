@@ -266,25 +266,47 @@ pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: crate
     crate::global::emit(|| Kind::AsyncAwait { awaited: child, site }, None);
 }
 
-/// Exchanges `ctx` with the execution running on this thread: a task's
-/// execution enters for one poll and leaves after it. Returns the number of
-/// records this thread has taken so far, to tell whether a poll recorded.
-pub(crate) fn swap(ctx: &mut ExecContext) -> Option<u64> {
-    with_thread(|t| {
+/// Runs `f` as the execution `ctx` on this thread: a task's execution
+/// enters for one poll, a pool job's for its run, and leaves afterwards,
+/// even if `f` panics. When `f` recorded anything, the thread's buffer is
+/// handed to the channel, so an execution that moves to another thread
+/// keeps its events in program order.
+pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
+    struct Leave<'a> {
+        ctx: &'a mut ExecContext,
+        before: Option<u64>,
+    }
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            with_thread(|t| {
+                std::mem::swap(&mut t.current, self.ctx);
+                if Some(t.recorded) != self.before {
+                    if let Some(outlet) = &t.outlet {
+                        outlet.hand_off();
+                    }
+                }
+            });
+        }
+    }
+    let before = with_thread(|t| {
         std::mem::swap(&mut t.current, ctx);
         t.recorded
-    })
+    });
+    let _leave = Leave { ctx, before };
+    f()
 }
 
-/// After a poll that recorded: hands this thread's buffer to the channel,
-/// so that a task that moves to another thread keeps its events in program
-/// order.
-pub(crate) fn hand_off_after_poll() {
-    with_thread(|t| {
-        if let Some(outlet) = &t.outlet {
-            outlet.hand_off();
-        }
-    });
+/// Takes the current execution off this thread, to run it elsewhere while
+/// this thread waits ([`restore_current`] puts it back).
+pub(crate) fn take_current() -> ExecContext {
+    let mut placeholder = ExecContext::new(String::new(), process_trace_id());
+    with_thread(|t| std::mem::swap(&mut t.current, &mut placeholder));
+    placeholder
+}
+
+/// Puts back an execution taken with [`take_current`].
+pub(crate) fn restore_current(ctx: ExecContext) {
+    with_thread(|t| t.current = ctx);
 }
 
 /// Records that the (task) execution `ctx` ended, so the background thread

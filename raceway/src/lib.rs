@@ -55,6 +55,8 @@ mod event;
 mod exporter;
 mod global;
 mod pipeline;
+#[cfg(feature = "rayon")]
+pub mod rayon;
 mod sink;
 mod stats;
 pub mod sync;

@@ -100,24 +100,7 @@ impl<F: Future> Future for Execution<F> {
         let Some(ctx) = this.ctx.as_mut() else {
             return this.inner.poll(cx);
         };
-        // Enter the execution for this poll; leave it even if the poll
-        // panics.
-        struct Leave<'a> {
-            ctx: &'a mut ExecContext,
-            before: Option<u64>,
-        }
-        impl Drop for Leave<'_> {
-            fn drop(&mut self) {
-                let after = context::swap(self.ctx);
-                if after != self.before {
-                    context::hand_off_after_poll();
-                }
-            }
-        }
-        let before = context::swap(ctx);
-        let leave = Leave { ctx, before };
-        let poll = this.inner.poll(cx);
-        drop(leave);
+        let poll = context::run_as(ctx, || this.inner.poll(cx));
         if poll.is_ready() {
             if let Some(ctx) = this.ctx.take() {
                 if let (Some((child, clock)), JoinBack::Awaiter(site)) = (finish(ctx, this.join), &*this.join) {
