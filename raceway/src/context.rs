@@ -298,6 +298,7 @@ pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
 
 /// Takes the current execution off this thread, to run it elsewhere while
 /// this thread waits ([`restore_current`] puts it back).
+#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 pub(crate) fn take_current() -> ExecContext {
     let mut placeholder = ExecContext::new(String::new(), process_trace_id());
     with_thread(|t| std::mem::swap(&mut t.current, &mut placeholder));
@@ -305,6 +306,7 @@ pub(crate) fn take_current() -> ExecContext {
 }
 
 /// Puts back an execution taken with [`take_current`].
+#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 pub(crate) fn restore_current(ctx: ExecContext) {
     with_thread(|t| t.current = ctx);
 }
