@@ -148,6 +148,15 @@ impl RacewayClient {
         self.inner.shared.embedded.as_ref().map(|store| store.snapshot()).unwrap_or_default()
     }
 
+    /// The analysis of everything recorded so far, from the embedded
+    /// collector (the default when no endpoint is configured): flushes
+    /// first. Empty for other endpoints; analyze their events with
+    /// [`crate::analyzer::analyze`] or `raceway analyze`.
+    pub fn report(&self) -> crate::Report {
+        let _ = self.flush();
+        self.inner.shared.embedded.as_ref().map(|store| store.report()).unwrap_or_default()
+    }
+
     fn emit(&self, kind: Kind, duration_ns: Option<u64>) {
         pipeline::emit(&self.inner.shared, kind, duration_ns);
     }

@@ -45,6 +45,16 @@ pub(crate) struct ExecContext {
     announced: (usize, u64),
     clock_dirty: bool,
     locks_dirty: bool,
+    /// The `raceway::check` session this execution records into, if any.
+    pub(crate) session: Option<Arc<crate::check::Session>>,
+}
+
+impl Drop for ExecContext {
+    fn drop(&mut self) {
+        if let Some(session) = &self.session {
+            session.execution_ended();
+        }
+    }
 }
 
 impl ExecContext {
@@ -58,7 +68,14 @@ impl ExecContext {
             announced: (0, 0),
             clock_dirty: false,
             locks_dirty: false,
+            session: None,
         }
+    }
+
+    /// Makes this execution record into `session`, and counts it there.
+    pub(crate) fn join_session(&mut self, session: Arc<crate::check::Session>) {
+        session.execution_started();
+        self.session = Some(session);
     }
 
     /// The implicit execution of the calling OS thread.
@@ -249,11 +266,22 @@ pub(crate) fn enter(ctx: ExecContext) {
 /// spawn: the child starts after everything the parent did so far,
 /// the `AsyncSpawn` event included.
 pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext {
-    let trace = with_thread(|t| t.current.trace_id()).unwrap_or_else(process_trace_id);
+    let (trace, session) = with_thread(|t| (t.current.trace_id(), t.current.session.clone()))
+        .unwrap_or_else(|| (process_trace_id(), None));
     let mut child = ExecContext::new(name, trace);
+    if let Some(session) = session {
+        child.join_session(session);
+    }
     let id = child.id();
     crate::global::emit(|| Kind::AsyncSpawn { child: id, site }, None);
-    with_thread(|t| child.inherit(&t.current));
+    with_thread(|t| {
+        child.inherit(&t.current);
+        // The spawn reaches the background thread before anything the child
+        // records, which names it as its parent.
+        if let Some(outlet) = &t.outlet {
+            outlet.hand_off();
+        }
+    });
     child
 }
 

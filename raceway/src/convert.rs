@@ -21,6 +21,16 @@ struct ExecState {
     last_event: Option<Uuid>,
 }
 
+/// What a record becomes. Short-lived and moved once: the size difference
+/// between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Converted {
+    Event(Event),
+    /// The execution with this `thread_id` ended.
+    Ended(String),
+    Nothing,
+}
+
 pub(crate) struct Converter {
     service_name: String,
     environment: String,
@@ -35,6 +45,10 @@ pub(crate) struct Converter {
     id_seed: (u64, u64),
     next_id: u64,
     execs: HashMap<u64, ExecState>,
+    /// The `AsyncSpawn` event of each child that has not recorded yet: a
+    /// child's first event names it as its parent, so the spawn edge is
+    /// visible to the server and the analyzer.
+    spawned_by: HashMap<u64, Uuid>,
 }
 
 /// The UUID that names execution `exec` of this process in `AsyncSpawn` and
@@ -50,8 +64,11 @@ fn process_seed() -> (u64, u64) {
 }
 
 fn location(site: Site) -> String {
-    format!("{}:{}", site.file(), site.line())
+    format!("{}:{}:{}", site.file(), site.line(), site.column())
 }
+
+/// Spawn events whose child has not recorded yet, at most this many.
+const MAX_PENDING_SPAWNS: usize = 65_536;
 
 impl Converter {
     pub(crate) fn new(config: &Config) -> Self {
@@ -69,6 +86,7 @@ impl Converter {
             id_seed: Uuid::new_v4().as_u64_pair(),
             next_id: 0,
             execs: HashMap::new(),
+            spawned_by: HashMap::new(),
         }
     }
 
@@ -80,19 +98,31 @@ impl Converter {
         uuid::Builder::from_random_bytes(((self.id_seed.0 as u128) << 64 | lo as u128).to_be_bytes()).into_uuid()
     }
 
-    /// Converts one record; `None` for records that are not exported.
-    pub(crate) fn convert(&mut self, record: Record) -> Option<Event> {
+    /// Converts one record: an event, or the end of an execution.
+    pub(crate) fn convert(&mut self, record: Record) -> Converted {
         let Record { ts, exec, seq, delta, duration_ns, kind } = record;
         if let Some(info) = delta.as_ref().and_then(|d| d.info.clone()) {
             self.execs.insert(exec, ExecState::new(&info, &self.instance_id));
         }
         let opts_out = matches!(kind, Kind::FunctionCall { atomic: false, .. });
+        let spawned = match kind {
+            Kind::AsyncSpawn { child, .. } => Some(child),
+            _ => None,
+        };
         let Some(kind) = wire_kind(kind) else {
             // The execution ended: forget it.
-            self.execs.remove(&exec);
-            return None;
+            return match self.execs.remove(&exec) {
+                Some(state) => Converted::Ended(state.thread_id),
+                None => Converted::Nothing,
+            };
         };
         let id = self.event_id();
+        if let Some(child) = spawned {
+            if self.spawned_by.len() >= MAX_PENDING_SPAWNS {
+                self.spawned_by.clear();
+            }
+            self.spawned_by.insert(child, id);
+        }
         let timestamp = humantime::format_rfc3339_micros(Timebase::get().wall(ts)).to_string();
         let (service, instance) = (&self.service_name, &self.instance_id);
         let state = self.execs.entry(exec).or_insert_with(|| {
@@ -118,10 +148,14 @@ impl Converter {
             .map(|&(e, n)| (component(service, instance, e), n))
             .collect();
         causality_vector.push((component(service, instance, exec), seq));
-        Some(Event {
+        let parent_id = match state.last_event.replace(id) {
+            None => self.spawned_by.remove(&exec),
+            previous => previous,
+        };
+        Converted::Event(Event {
             id,
             trace_id: state.trace_id,
-            parent_id: state.last_event.replace(id),
+            parent_id,
             timestamp,
             kind,
             metadata: Metadata {

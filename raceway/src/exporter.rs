@@ -2,7 +2,7 @@
 //! wire format, batches them by `batch_size` and `flush_interval`, and hands
 //! the batches to the sink.
 
-use crate::convert::Converter;
+use crate::convert::{Converted, Converter};
 use crate::pipeline::{Chunk, Control, Shared};
 use crate::sink::Sink;
 use crate::stats::Stats;
@@ -84,11 +84,19 @@ impl Exporter {
     /// Converts a chunk, shipping every full batch.
     fn take(&mut self, Chunk(mut records): Chunk) {
         for record in records.drain(..) {
-            if let Some(event) = self.converter.convert(record) {
-                self.pending.push(event);
-                if self.pending.len() >= self.shared.config.batch_size {
-                    self.ship_pending();
+            match self.converter.convert(record) {
+                Converted::Event(event) => {
+                    self.pending.push(event);
+                    if self.pending.len() >= self.shared.config.batch_size {
+                        self.ship_pending();
+                    }
                 }
+                Converted::Ended(thread_id) => {
+                    // After the execution's own events.
+                    self.ship_pending();
+                    self.sink.ended(thread_id);
+                }
+                Converted::Nothing => {}
             }
         }
         self.shared.recycle(records);

@@ -6,16 +6,25 @@ use crate::context::with_thread;
 use crate::event::Kind;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 static GLOBAL: Mutex<Option<RacewayClient>> = Mutex::new(None);
 /// Bumped on every install and uninstall; threads cache the client with the
 /// generation they saw.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
-/// Whether a client is installed: the one check instrumentation makes before
-/// doing any work.
-static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// The installed client (1) plus the open `raceway::check` sessions: the one
+/// check instrumentation makes before doing any work is that this is not 0.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a `raceway::check` session in (or out) of [`ACTIVE`].
+pub(crate) fn session_opened(open: bool) {
+    if open {
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+    } else {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 fn global() -> MutexGuard<'static, Option<RacewayClient>> {
     GLOBAL.lock().unwrap_or_else(PoisonError::into_inner)
@@ -76,7 +85,7 @@ pub fn init(config: Config) -> Result<RacewayGuard, InitError> {
     let client = RacewayClient::new(config)?;
     *slot = Some(client.clone());
     GENERATION.fetch_add(1, Ordering::SeqCst);
-    ACTIVE.store(true, Ordering::SeqCst);
+    ACTIVE.fetch_add(1, Ordering::SeqCst);
     Ok(RacewayGuard { client })
 }
 
@@ -118,20 +127,41 @@ impl Drop for RacewayGuard {
             let mut slot = global();
             if slot.as_ref().is_some_and(|c| c.same_as(&self.client)) {
                 *slot = None;
-                ACTIVE.store(false, Ordering::SeqCst);
+                ACTIVE.fetch_sub(1, Ordering::SeqCst);
                 GENERATION.fetch_add(1, Ordering::SeqCst);
             }
         }
         if let Err(e) = self.client.shutdown() {
             crate::sink::warn(format_args!("shutdown: {e}"));
         }
+        if self.client.config().endpoint.is_none() {
+            finish_embedded(&self.client.report());
+        }
+    }
+}
+
+/// The end of an embedded run: the report on stderr (in colour on a
+/// terminal), as JSON where `RACEWAY_REPORT` says, and exit status 66 when
+/// races were found and `RACEWAY_FAIL_ON_RACE` is set.
+fn finish_embedded(report: &crate::Report) {
+    use std::io::{IsTerminal, Write};
+    let stderr = std::io::stderr();
+    let _ = stderr.lock().write_all(report.render(stderr.is_terminal()).as_bytes());
+    if let Some(path) = std::env::var_os("RACEWAY_REPORT").filter(|p| !p.is_empty()) {
+        if let Err(e) = std::fs::write(&path, report.to_json()) {
+            crate::sink::warn(format_args!("RACEWAY_REPORT: cannot write {}: {e}", path.to_string_lossy()));
+        }
+    }
+    let fail = std::env::var("RACEWAY_FAIL_ON_RACE").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"));
+    if fail && !report.is_clean() {
+        std::process::exit(66);
     }
 }
 
 /// Whether a process-wide client is installed.
 #[inline]
 pub fn is_active() -> bool {
-    ACTIVE.load(Ordering::Relaxed)
+    ACTIVE.load(Ordering::Relaxed) != 0
 }
 
 /// Records an event into the installed client, if there is one. `make`
@@ -145,6 +175,12 @@ pub(crate) fn emit(make: impl FnOnce() -> Kind, duration_ns: Option<u64>) {
     let kind = make();
     let ts = crate::clock::Timebase::get().now();
     with_thread(|thread| {
+        // An execution inside a `raceway::check` session records there.
+        if let Some(session) = thread.current.session.take() {
+            thread.record(session.shared(), ts, kind, duration_ns);
+            thread.current.session = Some(session);
+            return;
+        }
         let generation = GENERATION.load(Ordering::Acquire);
         if thread.global_generation != generation {
             thread.global = global().as_ref().map(|c| c.shared().clone());

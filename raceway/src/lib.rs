@@ -46,6 +46,8 @@
 
 #![warn(missing_docs)]
 
+pub mod analyzer;
+mod check;
 mod client;
 mod clock;
 mod config;
@@ -70,6 +72,8 @@ pub mod wire;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use analyzer::{Race, RaceKind, Report};
+pub use check::{assert_race_free, check};
 pub use client::{FlushError, RacewayClient};
 pub use clock::VectorClock;
 pub use config::{Config, ConfigError, Endpoint};

@@ -1,21 +1,66 @@
-//! The embedded collector: events stay in this process.
+//! The embedded collector: events stay in this process, where the analyzer
+//! consumes them as they arrive; the most recent ones are also kept for
+//! inspection.
 
 use super::Sink;
+use crate::analyzer::{Analyzer, Reorder, Report};
+use crate::config::Config;
 use crate::stats::Counters;
 use crate::wire::Event;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-/// The most recent events, bounded: older ones are discarded first.
+/// Events the analysis holds back to restore timestamp order, at most.
+const REORDER_CAPACITY: usize = 65_536;
+
+/// The embedded collector's state, shared with the client.
 pub(crate) struct EmbeddedStore {
     events: Mutex<VecDeque<Event>>,
     capacity: usize,
+    analysis: Mutex<Analysis>,
+}
+
+struct Analysis {
+    reorder: Reorder,
+    analyzer: Analyzer,
+    /// Executions that ended, applied once their events have been analyzed.
+    ended: Vec<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Analysis {
+    fn observe_all(&mut self, events: Vec<Event>) {
+        for event in events {
+            self.analyzer.observe(event);
+        }
+    }
+
+    /// Forgets ended executions once nothing of theirs can still be held.
+    fn apply_ended(&mut self) {
+        if self.reorder.oldest().is_none() {
+            for thread_id in self.ended.drain(..) {
+                self.analyzer.execution_ended(&thread_id);
+            }
+        }
+    }
 }
 
 impl EmbeddedStore {
     /// A copy of the retained events, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<Event> {
-        self.events.lock().unwrap_or_else(PoisonError::into_inner).iter().cloned().collect()
+        lock(&self.events).iter().cloned().collect()
+    }
+
+    /// The analysis of everything delivered so far.
+    pub(crate) fn report(&self) -> Report {
+        let mut analysis = lock(&self.analysis);
+        let held = analysis.reorder.drain();
+        analysis.observe_all(held);
+        analysis.apply_ended();
+        analysis.analyzer.report()
     }
 }
 
@@ -24,19 +69,54 @@ pub(super) struct EmbeddedSink {
 }
 
 impl EmbeddedSink {
-    pub(super) fn new(capacity: usize) -> Self {
-        EmbeddedSink { store: Arc::new(EmbeddedStore { events: Mutex::new(VecDeque::new()), capacity }) }
+    pub(super) fn new(config: &Config) -> Self {
+        // Events from several threads arrive up to a flush interval late.
+        let window = config.flush_interval * 2;
+        EmbeddedSink {
+            store: Arc::new(EmbeddedStore {
+                events: Mutex::new(VecDeque::new()),
+                capacity: config.embedded_capacity,
+                analysis: Mutex::new(Analysis {
+                    reorder: Reorder::new(REORDER_CAPACITY, window),
+                    analyzer: Analyzer::new(),
+                    ended: Vec::new(),
+                }),
+            }),
+        }
     }
 }
 
 impl Sink for EmbeddedSink {
     fn submit(&mut self, batch: Vec<Event>, counters: &Counters) {
         let n = batch.len();
-        let mut events = self.store.events.lock().unwrap_or_else(PoisonError::into_inner);
-        events.extend(batch);
-        let excess = events.len().saturating_sub(self.store.capacity);
-        events.drain(..excess);
+        if self.store.capacity > 0 {
+            let mut events = lock(&self.store.events);
+            events.extend(batch.iter().cloned());
+            let excess = events.len().saturating_sub(self.store.capacity);
+            events.drain(..excess);
+        }
+        let mut analysis = lock(&self.store.analysis);
+        for event in batch {
+            let released = analysis.reorder.push(event);
+            analysis.observe_all(released);
+        }
         Counters::add(&counters.sent, n);
+    }
+
+    fn ended(&mut self, thread_id: String) {
+        let mut analysis = lock(&self.store.analysis);
+        analysis.ended.push(thread_id);
+        analysis.apply_ended();
+    }
+
+    /// Called on every tick and flush, right after the exporter collected
+    /// every thread's buffer: nothing recorded earlier can still arrive, so
+    /// the held events are released in order.
+    fn pump(&mut self, _counters: &Counters, _force: bool) {
+        let mut analysis = lock(&self.store.analysis);
+        let held = analysis.reorder.drain();
+        analysis.observe_all(held);
+        analysis.apply_ended();
     }
 
     fn embedded_store(&self) -> Option<Arc<EmbeddedStore>> {

@@ -19,6 +19,10 @@ pub(crate) trait Sink: Send {
     /// Takes one batch of at most `batch_size` events.
     fn submit(&mut self, events: Vec<Event>, counters: &Counters);
 
+    /// The execution with this `thread_id` ended (after its events were
+    /// submitted).
+    fn ended(&mut self, _thread_id: String) {}
+
     /// Retries or writes out what is waiting. `force` ignores any backoff:
     /// a flush was requested.
     fn pump(&mut self, _counters: &Counters, _force: bool) {}
@@ -44,7 +48,7 @@ pub(crate) trait Sink: Send {
 /// Opens the sink that `config.endpoint` names.
 pub(crate) fn open(config: &Config) -> Result<Box<dyn Sink>, ConfigError> {
     match &config.endpoint {
-        None => Ok(Box::new(embedded::EmbeddedSink::new(config.embedded_capacity))),
+        None => Ok(Box::new(embedded::EmbeddedSink::new(config))),
         Some(Endpoint::File(path)) => Ok(Box::new(file::FileSink::open(path, config.debug)?)),
         #[cfg(feature = "http")]
         Some(Endpoint::Http(url)) => Ok(Box::new(http::HttpSink::new(url, config)?)),

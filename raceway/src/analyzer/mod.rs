@@ -1,0 +1,461 @@
+//! The analysis: data races (happens-before, FastTrack-style) and atomicity
+//! violations (AVIO's four unserializable interleavings), over a stream of
+//! wire events from this process, from JSON-lines files, or merged from
+//! several services.
+//!
+//! # How it works
+//!
+//! Events are taken in timestamp order ([`Reorder`] restores it for streams
+//! that interleave several sources); within one execution, program order.
+//!
+//! - **Data races.** Per variable, the last write and the reads since it,
+//!   each with its execution's epoch (its own clock component). An access
+//!   races with a previous one from another execution when the previous
+//!   one's epoch is not in the access's vector clock: nothing (lock hand-off,
+//!   spawn, join, a call that carried the clock) ordered them. Reads never
+//!   race reads, atomic accesses never race each other, and an execution
+//!   never races itself. Each check is one lookup, as in FastTrack.
+//! - **Atomicity violations.** An atomic region is one call of a `#[track]`
+//!   function (unless `atomic = false`) or one request. When an execution
+//!   accesses a variable twice, p then c, and the innermost region that
+//!   contains both is still open, another execution's access r between them
+//!   makes the pair unserializable in four cases: R-W-R (inconsistent read),
+//!   R-W-W (lost update), W-R-W (dirty read), W-W-R (overwritten write).
+//!   Synchronization does not excuse it: this finds the lost update where
+//!   every access is under a lock. Executions that the region itself
+//!   spawned are its own work, not interference.
+//!
+//! A pair found both ways is reported once, as the atomicity violation,
+//! marked [`also_unsynchronized`](Race::also_unsynchronized).
+//!
+//! # What is retained
+//!
+//! Per live execution: its name, trace, call stack and the spawn that
+//! created it. Per variable: the last write, the reads since it (at most one
+//! per execution), and per execution its last access with the remote
+//! accesses seen since. Plus the deduplicated report. Events themselves are
+//! not kept, so memory does not grow with the length of the run; it grows
+//! with the number of variables and executions alive at once.
+
+mod reorder;
+mod report;
+
+pub use reorder::Reorder;
+pub use report::{Access, Race, RaceKind, Report};
+
+use crate::event::AccessType;
+use crate::wire::{Event, EventKind, FUNCTION_RETURN, TAG_ATOMIC_REGION};
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Spawn events remembered until their child's first event, at most.
+const MAX_PENDING_SPAWNS: usize = 65_536;
+
+/// An access as the analysis remembers it.
+struct Rec {
+    exec: Arc<str>,
+    /// The execution's own clock component and its value at the access.
+    epoch: Option<(String, u64)>,
+    write: bool,
+    atomic: bool,
+    /// The innermost `#[track]` function around the access.
+    function: Option<String>,
+    event: Event,
+}
+
+impl Rec {
+    fn location(&self) -> &str {
+        match &self.event.kind {
+            EventKind::StateChange { location, .. } => location,
+            _ => "",
+        }
+    }
+
+    fn to_access(&self) -> Access {
+        let (access_type, old_value, new_value) = match &self.event.kind {
+            EventKind::StateChange { access_type, old_value, new_value, .. } => {
+                (*access_type, old_value.clone(), new_value.clone())
+            }
+            _ => (AccessType::Read, None, crate::Value::Null),
+        };
+        Access {
+            access_type,
+            old_value,
+            new_value,
+            location: self.location().to_string(),
+            function: self.function.clone(),
+            execution: self.exec.to_string(),
+            trace_id: self.event.trace_id.to_string(),
+            locks: self.event.lock_set.clone(),
+            event_id: self.event.id.to_string(),
+        }
+    }
+}
+
+/// Whether `earlier` happens before the event whose clock is `clock`.
+fn happens_before(earlier: &Rec, clock: &[(String, u64)]) -> bool {
+    match &earlier.epoch {
+        Some((component, n)) => clock.iter().any(|(c, m)| c == component && m >= n),
+        None => false,
+    }
+}
+
+/// A call on an execution's stack.
+struct Frame {
+    id: Uuid,
+    atomic: bool,
+    /// A request's region, opened by its first event; no function return
+    /// closes it.
+    request: bool,
+    function: String,
+}
+
+#[derive(Default)]
+struct Exec {
+    calls: Vec<Frame>,
+    /// The execution that spawned this one, and its open regions then.
+    spawned_by: Option<(Arc<str>, Vec<Uuid>)>,
+    seen: bool,
+    /// Variables where this execution has a [`Local`].
+    touched: Vec<Arc<str>>,
+}
+
+impl Exec {
+    fn regions(&self) -> Vec<Uuid> {
+        self.calls.iter().filter(|f| f.atomic).map(|f| f.id).collect()
+    }
+}
+
+/// An execution's last access to a variable, and what others did since.
+struct Local {
+    p: Arc<Rec>,
+    regions: Vec<Uuid>,
+    remote_write: Option<Arc<Rec>>,
+    remote_read: Option<Arc<Rec>>,
+}
+
+#[derive(Default)]
+struct Var {
+    last_write: Option<Arc<Rec>>,
+    reads: Vec<Arc<Rec>>,
+    locals: HashMap<Arc<str>, Local>,
+}
+
+/// The incremental analysis. Feed it events in timestamp order with
+/// [`observe`](Analyzer::observe); read the result with
+/// [`report`](Analyzer::report) at any time.
+#[derive(Default)]
+pub struct Analyzer {
+    execs: HashMap<Arc<str>, Exec>,
+    vars: HashMap<Arc<str>, Var>,
+    spawns: HashMap<Uuid, (Arc<str>, Vec<Uuid>)>,
+    races: Vec<Race>,
+    index: HashMap<(String, String, String), usize>,
+    events: u64,
+    executions: u64,
+}
+
+/// The display name of a wire variable: without the `@0x…` address that
+/// identifies an unkeyed place.
+pub fn display_name(variable: &str) -> &str {
+    match variable.rfind("@0x") {
+        Some(at) => &variable[..at],
+        None => variable,
+    }
+}
+
+impl Analyzer {
+    /// An empty analysis.
+    pub fn new() -> Self {
+        Analyzer::default()
+    }
+
+    /// Takes one event.
+    pub fn observe(&mut self, event: Event) {
+        self.events += 1;
+        let exec: Arc<str> = match self.execs.get_key_value(event.metadata.thread_id.as_str()) {
+            Some((key, _)) => key.clone(),
+            None => {
+                self.executions += 1;
+                let key: Arc<str> = Arc::from(event.metadata.thread_id.as_str());
+                self.execs.insert(key.clone(), Exec::default());
+                key
+            }
+        };
+        {
+            let state = self.execs.get_mut(&exec).expect("inserted above");
+            if !state.seen {
+                state.seen = true;
+                // A spawned execution's first event names the spawn.
+                if let Some(spawn) = event.parent_id.and_then(|p| self.spawns.remove(&p)) {
+                    state.spawned_by = Some(spawn);
+                }
+                // A request opened by the middleware is one region.
+                if let EventKind::HttpRequest { method, url, .. } = &event.kind {
+                    state.calls.push(Frame {
+                        id: event.id,
+                        atomic: true,
+                        request: true,
+                        function: format!("{method} {url}"),
+                    });
+                }
+            }
+        }
+        match &event.kind {
+            EventKind::FunctionCall { function_name, .. } => {
+                let atomic = event.metadata.tags.get(TAG_ATOMIC_REGION).map_or(true, |v| v != "false");
+                let state = self.execs.get_mut(&exec).expect("known");
+                state.calls.push(Frame { id: event.id, atomic, request: false, function: function_name.clone() });
+            }
+            EventKind::Custom { name, .. } if name == FUNCTION_RETURN => {
+                let state = self.execs.get_mut(&exec).expect("known");
+                // Never pop a request's region with a function's return.
+                if state.calls.last().is_some_and(|f| !f.request) {
+                    state.calls.pop();
+                }
+            }
+            EventKind::AsyncSpawn { .. } => {
+                if self.spawns.len() >= MAX_PENDING_SPAWNS {
+                    self.spawns.clear();
+                }
+                let regions = self.execs[&exec].regions();
+                self.spawns.insert(event.id, (exec.clone(), regions));
+            }
+            EventKind::StateChange { .. } => self.access(exec, event),
+            _ => {}
+        }
+    }
+
+    /// Forgets an execution that ended: its call stack and its last
+    /// accesses (the accesses others may still race with stay).
+    pub fn execution_ended(&mut self, thread_id: &str) {
+        if let Some(state) = self.execs.remove(thread_id) {
+            for var in state.touched {
+                if let Some(v) = self.vars.get_mut(&var) {
+                    v.locals.remove(thread_id);
+                }
+            }
+        }
+    }
+
+    fn access(&mut self, exec: Arc<str>, event: Event) {
+        let EventKind::StateChange { variable, access_type, .. } = &event.kind else {
+            return;
+        };
+        let variable: Arc<str> = match self.vars.get_key_value(variable.as_str()) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(variable.as_str()),
+        };
+        let state = &self.execs[&exec];
+        let rec = Arc::new(Rec {
+            exec: exec.clone(),
+            epoch: event.causality_vector.last().cloned(),
+            write: access_type.is_write(),
+            atomic: access_type.is_atomic(),
+            function: state.calls.last().map(|f| f.function.clone()),
+            event,
+        });
+        let regions = state.regions();
+        let clock = &rec.event.causality_vector;
+        let var = self.vars.entry(variable.clone()).or_default();
+
+        // Atomicity: the previous access of this execution, in a region
+        // that is still open, and what came in between.
+        let mut violation = None;
+        if let Some(local) = var.locals.get(&exec) {
+            if let Some(region) = innermost_common(&local.regions, &regions) {
+                let found = match (local.p.write, rec.write) {
+                    (false, false) => local.remote_write.clone().map(|r| (RaceKind::InconsistentRead, r)),
+                    (false, true) => local.remote_write.clone().map(|r| (RaceKind::LostUpdate, r)),
+                    (true, true) => local.remote_read.clone().map(|r| (RaceKind::DirtyRead, r)),
+                    (true, false) => local.remote_write.clone().map(|r| (RaceKind::OverwrittenWrite, r)),
+                };
+                violation = found.map(|(kind, r)| (kind, r, local.p.clone(), region));
+            }
+        }
+
+        // Data races: previous conflicting accesses not ordered before this one.
+        let mut unordered: Vec<Arc<Rec>> = Vec::new();
+        let conflicts =
+            |prev: &Arc<Rec>| prev.exec != exec && !(prev.atomic && rec.atomic) && !happens_before(prev, clock);
+        if let Some(w) = var.last_write.as_ref().filter(|w| conflicts(w)) {
+            unordered.push(w.clone());
+        }
+        if rec.write {
+            unordered.extend(var.reads.iter().filter(|r| conflicts(r)).cloned());
+        }
+
+        // State for what comes next.
+        if rec.write {
+            var.last_write = Some(rec.clone());
+            var.reads.clear();
+        } else {
+            var.reads.retain(|r| r.exec != exec && !happens_before(r, clock));
+            var.reads.push(rec.clone());
+        }
+        let execs = &self.execs;
+        for (other, local) in var.locals.iter_mut().filter(|(other, _)| **other != exec) {
+            let own_work = local.regions.last().is_some_and(|region| spawned_within(execs, &exec, other, *region));
+            if own_work {
+                continue;
+            }
+            let slot = if rec.write { &mut local.remote_write } else { &mut local.remote_read };
+            slot.get_or_insert_with(|| rec.clone());
+        }
+        let fresh =
+            var.locals.insert(exec.clone(), Local { p: rec.clone(), regions, remote_write: None, remote_read: None });
+        if fresh.is_none() {
+            if let Some(state) = self.execs.get_mut(&exec) {
+                state.touched.push(variable.clone());
+            }
+        }
+
+        let name = display_name(&variable).to_string();
+        if let Some((kind, r, p, region)) = violation {
+            let unsync = unordered.iter().any(|u| u.event.id == r.event.id);
+            unordered.retain(|u| u.event.id != r.event.id);
+            let function = self.execs[&exec].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
+            let why = explain_violation(kind, &name, &p, &r, &rec, function.as_deref().unwrap_or("the region"), unsync);
+            self.record(kind, &name, &r, &rec, Some(&p), unsync, why);
+        }
+        for prev in unordered {
+            let why = explain_race(&name, &prev, &rec);
+            self.record(RaceKind::DataRace, &name, &prev, &rec, None, false, why);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        kind: RaceKind,
+        variable: &str,
+        first: &Rec,
+        second: &Rec,
+        start: Option<&Rec>,
+        unsync: bool,
+        explanation: String,
+    ) {
+        let key = (variable.to_string(), first.location().to_string(), second.location().to_string());
+        if let Some(&i) = self.index.get(&key) {
+            let race = &mut self.races[i];
+            race.count += 1;
+            race.also_unsynchronized |= unsync || (kind == RaceKind::DataRace && race.kind != RaceKind::DataRace);
+            if kind.specificity() > race.kind.specificity() {
+                race.also_unsynchronized = true;
+                race.kind = kind;
+                race.explanation = explanation;
+                race.region_start = start.map(Rec::to_access);
+            }
+            return;
+        }
+        self.index.insert(key, self.races.len());
+        self.races.push(Race {
+            kind,
+            variable: variable.to_string(),
+            count: 1,
+            also_unsynchronized: unsync,
+            explanation,
+            accesses: [first.to_access(), second.to_access()],
+            region_start: start.map(Rec::to_access),
+        });
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> Report {
+        Report {
+            races: self.races.clone(),
+            events_analyzed: self.events,
+            executions: self.executions,
+            variables: self.vars.len() as u64,
+        }
+    }
+}
+
+/// The innermost region open both at `p` and now.
+fn innermost_common(then: &[Uuid], now: &[Uuid]) -> Option<Uuid> {
+    then.iter().zip(now).take_while(|(a, b)| a == b).last().map(|(a, _)| *a)
+}
+
+/// Whether `exec` descends from `owner` through spawns made while `region`
+/// of `owner` was open.
+fn spawned_within(execs: &HashMap<Arc<str>, Exec>, exec: &str, owner: &str, region: Uuid) -> bool {
+    let mut current = exec;
+    for _ in 0..256 {
+        match execs.get(current).and_then(|e| e.spawned_by.as_ref()) {
+            Some((parent, regions)) if &**parent == owner => return regions.contains(&region),
+            Some((parent, _)) => current = parent,
+            None => return false,
+        }
+    }
+    false
+}
+
+fn verb(rec: &Rec) -> &'static str {
+    if rec.write {
+        "wrote"
+    } else {
+        "read"
+    }
+}
+
+fn explain_race(variable: &str, first: &Rec, second: &Rec) -> String {
+    let (a, b) = (&first.event.lock_set, &second.event.lock_set);
+    let locks = if a.is_empty() && b.is_empty() {
+        "neither held a lock".to_string()
+    } else if a.is_empty() || b.is_empty() {
+        let (holder, held) = if a.is_empty() { (&second.exec, b) } else { (&first.exec, a) };
+        format!("only {holder} held a lock ({})", held.join(", "))
+    } else {
+        format!("they held different locks ([{}] and [{}])", a.join(", "), b.join(", "))
+    };
+    format!(
+        "{} {} {variable} at {} and {} {} it at {}; no lock hand-off, spawn, join or propagated call ordered the two, and {locks}.",
+        first.exec,
+        verb(first),
+        first.location(),
+        second.exec,
+        verb(second),
+        second.location()
+    )
+}
+
+fn explain_violation(kind: RaceKind, variable: &str, p: &Rec, r: &Rec, c: &Rec, region: &str, unsync: bool) -> String {
+    let (t, u) = (&c.exec, &r.exec);
+    let mut text = match kind {
+        RaceKind::LostUpdate => format!(
+            "{t} read {variable} at {} and wrote it back at {} within one call of {region}, but {u} wrote it at {} in between: that write was lost.",
+            p.location(), c.location(), r.location()
+        ),
+        RaceKind::InconsistentRead => format!(
+            "{t} read {variable} at {} and again at {} within one call of {region}, but {u} wrote it at {} in between: the two reads disagree.",
+            p.location(), c.location(), r.location()
+        ),
+        RaceKind::DirtyRead => format!(
+            "{u} read {variable} at {} between two writes by {t} ({} and {}) within one call of {region}: it saw an intermediate value.",
+            r.location(), p.location(), c.location()
+        ),
+        _ => format!(
+            "{t} wrote {variable} at {} and read it back at {} within one call of {region}, but {u} overwrote it at {} in between.",
+            p.location(), c.location(), r.location()
+        ),
+    };
+    if unsync {
+        text.push_str(" The two accesses were also unsynchronized (a data race).");
+    }
+    text
+}
+
+/// Analyzes a finite set of events: sorts them by timestamp (program order
+/// kept within each execution) and runs the analysis.
+pub fn analyze(events: impl IntoIterator<Item = Event>) -> Report {
+    let mut reorder = Reorder::unbounded();
+    let mut analyzer = Analyzer::new();
+    for event in events {
+        reorder.push(event);
+    }
+    for event in reorder.drain() {
+        analyzer.observe(event);
+    }
+    analyzer.report()
+}

@@ -1,0 +1,247 @@
+//! What the analysis finds: [`Report`], [`Race`], [`Access`], and their text
+//! and JSON forms.
+//!
+//! The JSON field names are stable: `races[]` with `kind` (`data_race`,
+//! `lost_update`, `inconsistent_read`, `dirty_read`, `overwritten_write`),
+//! `variable`, `count`, `also_unsynchronized`, `explanation`, `accesses[]`
+//! and `region_start`; each access with `access_type`, `old_value`,
+//! `new_value`, `location`, `function`, `execution`, `trace_id`, `locks`,
+//! `event_id`. At the top: `events_analyzed`, `executions`, `variables`.
+
+use crate::event::AccessType;
+use crate::value::Value;
+use serde::Serialize;
+use std::fmt;
+
+/// The kinds of problem the analysis reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RaceKind {
+    /// Two accesses, at least one a write, from different executions, with
+    /// no happens-before edge ordering them.
+    DataRace,
+    /// R-W-W: a read and a write-back in one atomic region, with another
+    /// execution's write in between: that write is lost.
+    LostUpdate,
+    /// R-W-R: two reads in one atomic region see different values because
+    /// another execution wrote in between.
+    InconsistentRead,
+    /// W-R-W: another execution read an intermediate value written inside an
+    /// atomic region.
+    DirtyRead,
+    /// W-W-R: a region's own write was overwritten by another execution
+    /// before the region read it back.
+    OverwrittenWrite,
+}
+
+impl RaceKind {
+    /// A short human name.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RaceKind::DataRace => "data race",
+            RaceKind::LostUpdate => "lost update",
+            RaceKind::InconsistentRead => "inconsistent read",
+            RaceKind::DirtyRead => "dirty read",
+            RaceKind::OverwrittenWrite => "overwritten write",
+        }
+    }
+
+    /// How specific the kind is: an atomicity violation says more than a
+    /// data race about the same pair.
+    pub(crate) fn specificity(self) -> u8 {
+        match self {
+            RaceKind::DataRace => 0,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for RaceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// One access of a reported pair.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Access {
+    /// Read, write, or an atomic access.
+    pub access_type: AccessType,
+    /// The value before a write.
+    pub old_value: Option<Value>,
+    /// The value read, or written.
+    pub new_value: Value,
+    /// `file:line:column` of the access.
+    pub location: String,
+    /// The innermost `#[track]` function around the access, if any.
+    pub function: Option<String>,
+    /// The execution (thread, task, request) that made it.
+    pub execution: String,
+    /// The trace it belongs to.
+    pub trace_id: String,
+    /// The locks its execution held.
+    pub locks: Vec<String>,
+    /// The event that recorded it.
+    pub event_id: String,
+}
+
+/// A problem found on one variable between two source locations,
+/// deduplicated: [`count`](Race::count) says how often it was seen.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Race {
+    pub(crate) kind: RaceKind,
+    pub(crate) variable: String,
+    pub(crate) count: u64,
+    pub(crate) also_unsynchronized: bool,
+    pub(crate) explanation: String,
+    pub(crate) accesses: [Access; 2],
+    pub(crate) region_start: Option<Access>,
+}
+
+impl Race {
+    /// What kind of problem.
+    pub fn kind(&self) -> RaceKind {
+        self.kind
+    }
+
+    /// The variable's display name.
+    pub fn variable(&self) -> &str {
+        &self.variable
+    }
+
+    /// The two accesses: the earlier one (for an atomicity violation, the
+    /// other execution's access that broke the region), then the later one.
+    pub fn accesses(&self) -> &[Access] {
+        &self.accesses
+    }
+
+    /// For an atomicity violation, the region's first access (the read of a
+    /// lost update, say).
+    pub fn region_start(&self) -> Option<&Access> {
+        self.region_start.as_ref()
+    }
+
+    /// How many times this pair of locations raced on this variable.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// For an atomicity violation: whether the pair was also unordered by
+    /// happens-before (a data race too).
+    pub fn also_unsynchronized(&self) -> bool {
+        self.also_unsynchronized
+    }
+
+    /// One sentence on why nothing ordered the accesses, or which access
+    /// broke the region.
+    pub fn explanation(&self) -> &str {
+        &self.explanation
+    }
+}
+
+/// The result of an analysis.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub(crate) races: Vec<Race>,
+    pub(crate) events_analyzed: u64,
+    pub(crate) executions: u64,
+    pub(crate) variables: u64,
+}
+
+impl Report {
+    /// The problems found, deduplicated, in the order first seen.
+    pub fn races(&self) -> &[Race] {
+        &self.races
+    }
+
+    /// Whether nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.races.is_empty()
+    }
+
+    /// How many events the analysis saw.
+    pub fn events_analyzed(&self) -> u64 {
+        self.events_analyzed
+    }
+
+    /// The report as JSON (the stable field names in the module docs).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The human report, with ANSI colour when `color` is set.
+    pub fn render(&self, color: bool) -> String {
+        let paint =
+            |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+        let mut out = String::new();
+        for race in &self.races {
+            out.push_str("==================\n");
+            let times = if race.count == 1 { String::new() } else { format!(" ({} times)", race.count) };
+            out.push_str(&paint("1;31", &format!("WARNING: raceway: {} on {}{times}", race.kind, race.variable)));
+            out.push('\n');
+            if let Some(start) = &race.region_start {
+                out.push_str(&describe_access("Region start", start));
+            }
+            let [first, second] = &race.accesses;
+            let first_label = if race.kind == RaceKind::DataRace { "Previous" } else { "Interleaved" };
+            out.push_str(&describe_access(first_label, first));
+            out.push_str(&describe_access("Then", second));
+            out.push_str(&format!("  {} {}\n", paint("1", "Why:"), race.explanation));
+        }
+        if !self.races.is_empty() {
+            out.push_str("==================\n");
+        }
+        let mut kinds: Vec<(RaceKind, u64)> = Vec::new();
+        for race in &self.races {
+            match kinds.iter_mut().find(|(k, _)| *k == race.kind) {
+                Some((_, n)) => *n += 1,
+                None => kinds.push((race.kind, 1)),
+            }
+        }
+        let detail = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
+        let summary = if self.races.is_empty() {
+            paint("1;32", &format!("SUMMARY: raceway found no races in {} events", self.events_analyzed))
+        } else {
+            paint(
+                "1;31",
+                &format!(
+                    "SUMMARY: raceway found {} race{} ({detail}) in {} events",
+                    self.races.len(),
+                    if self.races.len() == 1 { "" } else { "s" },
+                    self.events_analyzed
+                ),
+            )
+        };
+        out.push_str(&summary);
+        out.push('\n');
+        out
+    }
+}
+
+fn describe_access(label: &str, a: &Access) -> String {
+    let verb = match a.access_type {
+        AccessType::Read => "read",
+        AccessType::Write => "write",
+        AccessType::AtomicRead => "atomic read",
+        AccessType::AtomicWrite => "atomic write",
+        AccessType::AtomicRMW => "atomic read-modify-write",
+    };
+    let value = match (&a.old_value, a.access_type.is_write()) {
+        (Some(old), true) if *old != Value::Null => format!("{} (was {old})", a.new_value),
+        _ => a.new_value.to_string(),
+    };
+    let function = a.function.as_deref().map(|f| format!(" in {f}")).unwrap_or_default();
+    let locks = if a.locks.is_empty() { "no locks".to_string() } else { format!("locks [{}]", a.locks.join(", ")) };
+    format!(
+        "  {label}: {verb} of {value} at {}{function}\n    by {} (trace {}), holding {locks}\n",
+        a.location, a.execution, a.trace_id
+    )
+}
+
+impl fmt::Display for Report {
+    /// The human report, without colour (see [`Report::render`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
