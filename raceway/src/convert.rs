@@ -49,6 +49,8 @@ pub(crate) struct Converter {
     /// child's first event names it as its parent, so the spawn edge is
     /// visible to the server and the analyzer.
     spawned_by: HashMap<u64, Uuid>,
+    /// Each execution's component name, formatted once.
+    components: HashMap<u64, Arc<str>>,
 }
 
 /// The UUID that names execution `exec` of this process in `AsyncSpawn` and
@@ -87,6 +89,7 @@ impl Converter {
             next_id: 0,
             execs: HashMap::new(),
             spawned_by: HashMap::new(),
+            components: HashMap::new(),
         }
     }
 
@@ -140,14 +143,14 @@ impl Converter {
                 state.locks = locks.iter().map(|l: &LockRef| l.id.to_string()).collect();
             }
         }
-        let mut causality_vector: Vec<(String, u64)> = state
-            .clock
-            .entries()
-            .iter()
-            .filter(|&&(e, _)| e != exec)
-            .map(|&(e, n)| (component(service, instance, e), n))
-            .collect();
-        causality_vector.push((component(service, instance, exec), seq));
+        let components = &mut self.components;
+        if components.len() > MAX_COMPONENTS {
+            components.clear();
+        }
+        let mut name = |e: u64| components.entry(e).or_insert_with(|| component(service, instance, e)).clone();
+        let mut causality_vector: Vec<(Arc<str>, u64)> =
+            state.clock.entries().iter().filter(|&&(e, _)| e != exec).map(|&(e, n)| (name(e), n)).collect();
+        causality_vector.push((name(exec), seq));
         let parent_id = match state.last_event.replace(id) {
             None => self.spawned_by.remove(&exec),
             previous => previous,
@@ -176,9 +179,12 @@ impl Converter {
 }
 
 /// The component that names an execution of this process in vector clocks.
-fn component(service: &str, instance: &str, exec: u64) -> String {
-    format!("{service}#{instance}/{exec}")
+fn component(service: &str, instance: &str, exec: u64) -> Arc<str> {
+    Arc::from(format!("{service}#{instance}/{exec}"))
 }
+
+/// Component names cached at most (the cache starts over beyond).
+const MAX_COMPONENTS: usize = 65_536;
 
 /// The wire form of a kind; `None` for kinds that are not exported.
 fn wire_kind(kind: Kind) -> Option<EventKind> {

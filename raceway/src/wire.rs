@@ -13,6 +13,7 @@ use crate::event::AccessType;
 use crate::value::Value;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The `Custom` name under which function returns travel.
@@ -37,8 +38,9 @@ pub struct Event {
     pub kind: EventKind,
     /// Who recorded it.
     pub metadata: Metadata,
-    /// The event's vector clock: `[component, count]` pairs.
-    pub causality_vector: Vec<(String, u64)>,
+    /// The event's vector clock: `[component, count]` pairs. Component
+    /// names are shared, not copied, between the events that carry them.
+    pub causality_vector: Vec<(Arc<str>, u64)>,
     /// Ids of the locks held by the execution at the event.
     pub lock_set: Vec<String>,
 }

@@ -11,7 +11,7 @@ pub fn own(e: &Event) -> (&str, u64) {
 /// Whether `a` happens before `b`.
 pub fn happens_before(a: &Event, b: &Event) -> bool {
     let (component, n) = own(a);
-    b.causality_vector.iter().any(|(c, m)| c == component && *m >= n)
+    b.causality_vector.iter().any(|(c, m)| &**c == component && *m >= n)
 }
 
 /// Whether neither happens before the other.

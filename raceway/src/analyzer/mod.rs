@@ -45,59 +45,87 @@ pub use report::{Access, Race, RaceKind, Report};
 
 use crate::event::AccessType;
 use crate::wire::{Event, EventKind, FUNCTION_RETURN, TAG_ATOMIC_REGION};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
 /// Spawn events remembered until their child's first event, at most.
 const MAX_PENDING_SPAWNS: usize = 65_536;
 
-/// An access as the analysis remembers it.
+/// An access as the analysis remembers it: what checks need, and what a
+/// report needs (not the event's vector clock).
 struct Rec {
     exec: Arc<str>,
+    /// Position in the analysis order.
+    seq: u64,
     /// The execution's own clock component and its value at the access.
-    epoch: Option<(String, u64)>,
+    epoch: Option<(Arc<str>, u64)>,
     write: bool,
     atomic: bool,
     /// The innermost `#[track]` function around the access.
-    function: Option<String>,
-    event: Event,
+    function: Option<Arc<str>>,
+    id: Uuid,
+    trace_id: Uuid,
+    access_type: AccessType,
+    old_value: Option<crate::Value>,
+    new_value: crate::Value,
+    location: String,
+    locks: Vec<String>,
 }
 
 impl Rec {
     fn location(&self) -> &str {
-        match &self.event.kind {
-            EventKind::StateChange { location, .. } => location,
-            _ => "",
-        }
+        &self.location
     }
 
     fn to_access(&self) -> Access {
-        let (access_type, old_value, new_value) = match &self.event.kind {
-            EventKind::StateChange { access_type, old_value, new_value, .. } => {
-                (*access_type, old_value.clone(), new_value.clone())
-            }
-            _ => (AccessType::Read, None, crate::Value::Null),
-        };
         Access {
-            access_type,
-            old_value,
-            new_value,
-            location: self.location().to_string(),
-            function: self.function.clone(),
+            access_type: self.access_type,
+            old_value: self.old_value.clone(),
+            new_value: self.new_value.clone(),
+            location: self.location.clone(),
+            function: self.function.as_deref().map(str::to_string),
             execution: self.exec.to_string(),
-            trace_id: self.event.trace_id.to_string(),
-            locks: self.event.lock_set.clone(),
-            event_id: self.event.id.to_string(),
+            trace_id: self.trace_id.to_string(),
+            locks: self.locks.clone(),
+            event_id: self.id.to_string(),
         }
     }
 }
 
-/// Whether `earlier` happens before the event whose clock is `clock`.
-fn happens_before(earlier: &Rec, clock: &[(String, u64)]) -> bool {
-    match &earlier.epoch {
-        Some((component, n)) => clock.iter().any(|(c, m)| c == component && m >= n),
-        None => false,
+/// An event's vector clock, indexed when it is consulted often.
+struct Clock<'a> {
+    entries: &'a [(Arc<str>, u64)],
+    index: Option<HashMap<&'a str, u64>>,
+}
+
+impl<'a> Clock<'a> {
+    fn new(entries: &'a [(Arc<str>, u64)], lookups: usize) -> Self {
+        // A scan per lookup is cheapest for a few lookups or a short clock.
+        let index = (lookups > 4 && entries.len() > 16).then(|| {
+            let mut index = HashMap::with_capacity_and_hasher(entries.len(), Default::default());
+            index.extend(entries.iter().map(|(c, n)| (&**c, *n)));
+            index
+        });
+        Clock { entries, index }
+    }
+
+    fn get(&self, component: &Arc<str>) -> u64 {
+        match &self.index {
+            Some(index) => index.get(&**component).copied().unwrap_or(0),
+            // Components are usually shared: compare pointers first.
+            None => self
+                .entries
+                .iter()
+                .find(|(c, _)| Arc::ptr_eq(c, component))
+                .or_else(|| self.entries.iter().find(|(c, _)| c == component))
+                .map_or(0, |(_, n)| *n),
+        }
+    }
+
+    /// Whether `earlier` happens before the event with this clock.
+    fn after(&self, earlier: &Rec) -> bool {
+        earlier.epoch.as_ref().is_some_and(|(component, n)| self.get(component) >= *n)
     }
 }
 
@@ -108,31 +136,41 @@ struct Frame {
     /// A request's region, opened by its first event; no function return
     /// closes it.
     request: bool,
-    function: String,
+    function: Arc<str>,
 }
 
 #[derive(Default)]
 struct Exec {
     calls: Vec<Frame>,
+    /// The ids of the open atomic regions, outermost first.
+    regions: Arc<[Uuid]>,
     /// The execution that spawned this one, and its open regions then.
-    spawned_by: Option<(Arc<str>, Vec<Uuid>)>,
+    spawned_by: Option<(Arc<str>, Arc<[Uuid]>)>,
     seen: bool,
     /// Variables where this execution has a [`Local`].
     touched: Vec<Arc<str>>,
 }
 
 impl Exec {
-    fn regions(&self) -> Vec<Uuid> {
-        self.calls.iter().filter(|f| f.atomic).map(|f| f.id).collect()
+    fn push(&mut self, frame: Frame) {
+        self.calls.push(frame);
+        self.refresh();
+    }
+
+    fn pop(&mut self) {
+        self.calls.pop();
+        self.refresh();
+    }
+
+    fn refresh(&mut self) {
+        self.regions = self.calls.iter().filter(|f| f.atomic).map(|f| f.id).collect();
     }
 }
 
-/// An execution's last access to a variable, and what others did since.
+/// An execution's last access to a variable, and the regions open then.
 struct Local {
     p: Arc<Rec>,
-    regions: Vec<Uuid>,
-    remote_write: Option<Arc<Rec>>,
-    remote_read: Option<Arc<Rec>>,
+    regions: Arc<[Uuid]>,
 }
 
 #[derive(Default)]
@@ -149,9 +187,10 @@ struct Var {
 pub struct Analyzer {
     execs: HashMap<Arc<str>, Exec>,
     vars: HashMap<Arc<str>, Var>,
-    spawns: HashMap<Uuid, (Arc<str>, Vec<Uuid>)>,
+    spawns: HashMap<Uuid, (Arc<str>, Arc<[Uuid]>)>,
     races: Vec<Race>,
-    index: HashMap<(String, String, String), usize>,
+    /// Hash of (variable, first location, second location) to its race.
+    index: HashMap<u64, usize>,
     events: u64,
     executions: u64,
 }
@@ -193,11 +232,11 @@ impl Analyzer {
                 }
                 // A request opened by the middleware is one region.
                 if let EventKind::HttpRequest { method, url, .. } = &event.kind {
-                    state.calls.push(Frame {
+                    state.push(Frame {
                         id: event.id,
                         atomic: true,
                         request: true,
-                        function: format!("{method} {url}"),
+                        function: Arc::from(format!("{method} {url}")),
                     });
                 }
             }
@@ -206,20 +245,20 @@ impl Analyzer {
             EventKind::FunctionCall { function_name, .. } => {
                 let atomic = event.metadata.tags.get(TAG_ATOMIC_REGION).map_or(true, |v| v != "false");
                 let state = self.execs.get_mut(&exec).expect("known");
-                state.calls.push(Frame { id: event.id, atomic, request: false, function: function_name.clone() });
+                state.push(Frame { id: event.id, atomic, request: false, function: Arc::from(function_name.as_str()) });
             }
             EventKind::Custom { name, .. } if name == FUNCTION_RETURN => {
                 let state = self.execs.get_mut(&exec).expect("known");
                 // Never pop a request's region with a function's return.
                 if state.calls.last().is_some_and(|f| !f.request) {
-                    state.calls.pop();
+                    state.pop();
                 }
             }
             EventKind::AsyncSpawn { .. } => {
                 if self.spawns.len() >= MAX_PENDING_SPAWNS {
                     self.spawns.clear();
                 }
-                let regions = self.execs[&exec].regions();
+                let regions = self.execs[&exec].regions.clone();
                 self.spawns.insert(event.id, (exec.clone(), regions));
             }
             EventKind::StateChange { .. } => self.access(exec, event),
@@ -240,7 +279,8 @@ impl Analyzer {
     }
 
     fn access(&mut self, exec: Arc<str>, event: Event) {
-        let EventKind::StateChange { variable, access_type, .. } = &event.kind else {
+        let Event { id, trace_id, kind, causality_vector, lock_set, .. } = event;
+        let EventKind::StateChange { variable, access_type, old_value, new_value, location } = kind else {
             return;
         };
         let variable: Arc<str> = match self.vars.get_key_value(variable.as_str()) {
@@ -250,35 +290,50 @@ impl Analyzer {
         let state = &self.execs[&exec];
         let rec = Arc::new(Rec {
             exec: exec.clone(),
-            epoch: event.causality_vector.last().cloned(),
+            seq: self.events,
+            epoch: causality_vector.last().cloned(),
             write: access_type.is_write(),
             atomic: access_type.is_atomic(),
             function: state.calls.last().map(|f| f.function.clone()),
-            event,
+            id,
+            trace_id,
+            access_type,
+            old_value,
+            new_value,
+            location,
+            locks: lock_set,
         });
-        let regions = state.regions();
-        let clock = &rec.event.causality_vector;
+        let regions = state.regions.clone();
         let var = self.vars.entry(variable.clone()).or_default();
+        let clock = Clock::new(&causality_vector, 1 + if rec.write { var.reads.len() } else { 0 });
 
-        // Atomicity: the previous access of this execution, in a region
-        // that is still open, and what came in between.
+        // Atomicity: the previous access p of this execution, in a region
+        // still open, and another execution's access in between. p is this
+        // execution's latest access, so a write after it is another's: the
+        // variable's last write if newer than p; reads after a write p are
+        // the reads since it.
         let mut violation = None;
         if let Some(local) = var.locals.get(&exec) {
             if let Some(region) = innermost_common(&local.regions, &regions) {
-                let found = match (local.p.write, rec.write) {
-                    (false, false) => local.remote_write.clone().map(|r| (RaceKind::InconsistentRead, r)),
-                    (false, true) => local.remote_write.clone().map(|r| (RaceKind::LostUpdate, r)),
-                    (true, true) => local.remote_read.clone().map(|r| (RaceKind::DirtyRead, r)),
-                    (true, false) => local.remote_write.clone().map(|r| (RaceKind::OverwrittenWrite, r)),
+                let execs = &self.execs;
+                let foreign = |r: &&Arc<Rec>| {
+                    r.seq > local.p.seq && r.exec != exec && !spawned_within(execs, &r.exec, &exec, region)
                 };
-                violation = found.map(|(kind, r)| (kind, r, local.p.clone(), region));
+                let remote_write = var.last_write.as_ref().filter(foreign);
+                let remote_read = || var.reads.iter().rev().find(|r| foreign(r));
+                let found = match (local.p.write, rec.write) {
+                    (false, false) => remote_write.map(|r| (RaceKind::InconsistentRead, r)),
+                    (false, true) => remote_write.map(|r| (RaceKind::LostUpdate, r)),
+                    (true, true) => remote_read().map(|r| (RaceKind::DirtyRead, r)),
+                    (true, false) => remote_write.map(|r| (RaceKind::OverwrittenWrite, r)),
+                };
+                violation = found.map(|(kind, r)| (kind, r.clone(), local.p.clone(), region));
             }
         }
 
         // Data races: previous conflicting accesses not ordered before this one.
         let mut unordered: Vec<Arc<Rec>> = Vec::new();
-        let conflicts =
-            |prev: &Arc<Rec>| prev.exec != exec && !(prev.atomic && rec.atomic) && !happens_before(prev, clock);
+        let conflicts = |prev: &Arc<Rec>| prev.exec != exec && !(prev.atomic && rec.atomic) && !clock.after(prev);
         if let Some(w) = var.last_write.as_ref().filter(|w| conflicts(w)) {
             unordered.push(w.clone());
         }
@@ -291,37 +346,31 @@ impl Analyzer {
             var.last_write = Some(rec.clone());
             var.reads.clear();
         } else {
-            var.reads.retain(|r| r.exec != exec && !happens_before(r, clock));
+            // At most one read per execution: its latest.
+            var.reads.retain(|r| !Arc::ptr_eq(&r.exec, &exec));
             var.reads.push(rec.clone());
         }
-        let execs = &self.execs;
-        for (other, local) in var.locals.iter_mut().filter(|(other, _)| **other != exec) {
-            let own_work = local.regions.last().is_some_and(|region| spawned_within(execs, &exec, other, *region));
-            if own_work {
-                continue;
-            }
-            let slot = if rec.write { &mut local.remote_write } else { &mut local.remote_read };
-            slot.get_or_insert_with(|| rec.clone());
-        }
-        let fresh =
-            var.locals.insert(exec.clone(), Local { p: rec.clone(), regions, remote_write: None, remote_read: None });
+        let fresh = var.locals.insert(exec.clone(), Local { p: rec.clone(), regions });
         if fresh.is_none() {
             if let Some(state) = self.execs.get_mut(&exec) {
                 state.touched.push(variable.clone());
             }
         }
 
-        let name = display_name(&variable).to_string();
+        if violation.is_none() && unordered.is_empty() {
+            return;
+        }
+        let name = display_name(&variable);
         if let Some((kind, r, p, region)) = violation {
-            let unsync = unordered.iter().any(|u| u.event.id == r.event.id);
-            unordered.retain(|u| u.event.id != r.event.id);
+            let unsync = unordered.iter().any(|u| u.id == r.id);
+            unordered.retain(|u| u.id != r.id);
             let function = self.execs[&exec].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
-            let why = explain_violation(kind, &name, &p, &r, &rec, function.as_deref().unwrap_or("the region"), unsync);
-            self.record(kind, &name, &r, &rec, Some(&p), unsync, why);
+            let why =
+                || explain_violation(kind, name, &p, &r, &rec, function.as_deref().unwrap_or("the region"), unsync);
+            self.record(kind, name, &r, &rec, Some(&p), unsync, why);
         }
         for prev in unordered {
-            let why = explain_race(&name, &prev, &rec);
-            self.record(RaceKind::DataRace, &name, &prev, &rec, None, false, why);
+            self.record(RaceKind::DataRace, name, &prev, &rec, None, false, || explain_race(name, &prev, &rec));
         }
     }
 
@@ -334,21 +383,33 @@ impl Analyzer {
         second: &Rec,
         start: Option<&Rec>,
         unsync: bool,
-        explanation: String,
+        explanation: impl FnOnce() -> String,
     ) {
-        let key = (variable.to_string(), first.location().to_string(), second.location().to_string());
-        if let Some(&i) = self.index.get(&key) {
+        let (loc1, loc2) = (first.location(), second.location());
+        let key = {
+            use std::hash::BuildHasher;
+            rustc_hash::FxBuildHasher.hash_one((variable, loc1, loc2))
+        };
+        let same = |race: &Race| {
+            race.variable == variable && race.accesses[0].location == loc1 && race.accesses[1].location == loc2
+        };
+        let found = self.index.get(&key).copied().filter(|&i| same(&self.races[i])).or_else(|| {
+            // A hash collision (or none at all): look for the pair itself.
+            self.index.get(&key).and_then(|_| self.races.iter().position(same))
+        });
+        if let Some(i) = found {
             let race = &mut self.races[i];
             race.count += 1;
             race.also_unsynchronized |= unsync || (kind == RaceKind::DataRace && race.kind != RaceKind::DataRace);
             if kind.specificity() > race.kind.specificity() {
                 race.also_unsynchronized = true;
                 race.kind = kind;
-                race.explanation = explanation;
+                race.explanation = explanation();
                 race.region_start = start.map(Rec::to_access);
             }
             return;
         }
+        let explanation = explanation();
         self.index.insert(key, self.races.len());
         self.races.push(Race {
             kind,
@@ -400,7 +461,7 @@ fn verb(rec: &Rec) -> &'static str {
 }
 
 fn explain_race(variable: &str, first: &Rec, second: &Rec) -> String {
-    let (a, b) = (&first.event.lock_set, &second.event.lock_set);
+    let (a, b) = (&first.locks, &second.locks);
     let locks = if a.is_empty() && b.is_empty() {
         "neither held a lock".to_string()
     } else if a.is_empty() || b.is_empty() {
@@ -449,12 +510,8 @@ fn explain_violation(kind: RaceKind, variable: &str, p: &Rec, r: &Rec, c: &Rec, 
 /// Analyzes a finite set of events: sorts them by timestamp (program order
 /// kept within each execution) and runs the analysis.
 pub fn analyze(events: impl IntoIterator<Item = Event>) -> Report {
-    let mut reorder = Reorder::unbounded();
     let mut analyzer = Analyzer::new();
-    for event in events {
-        reorder.push(event);
-    }
-    for event in reorder.drain() {
+    for event in reorder::sort_by_time(events) {
         analyzer.observe(event);
     }
     analyzer.report()

@@ -9,49 +9,77 @@ use std::time::UNIX_EPOCH;
 /// A window that holds events and releases them in timestamp order; ties
 /// keep arrival order, so an execution's program order survives.
 pub struct Reorder {
-    heap: BinaryHeap<Reverse<Pending>>,
+    heap: BinaryHeap<Reverse<(u128, u64)>>,
+    held: std::collections::HashMap<u64, Event>,
     arrivals: u64,
     capacity: usize,
     window_ns: u128,
     newest: u128,
 }
 
-struct Pending {
-    at: u128,
-    arrival: u64,
-    event: Event,
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.arrival) == (other.at, other.arrival)
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.arrival).cmp(&(other.at, other.arrival))
-    }
-}
-
 /// Nanoseconds since the epoch of an RFC 3339 timestamp; 0 if unreadable.
 pub(crate) fn timestamp_ns(text: &str) -> u128 {
-    humantime::parse_rfc3339_weak(text.trim_end_matches("+00:00"))
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos())
+    fast_utc(text.as_bytes()).unwrap_or_else(|| {
+        humantime::parse_rfc3339_weak(text.trim_end_matches("+00:00"))
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos())
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)`, the form every Raceway SDK
+/// writes, without allocating; `None` for anything else.
+fn fast_utc(b: &[u8]) -> Option<u128> {
+    let num = |range: std::ops::Range<usize>| -> Option<u64> {
+        let digits = b.get(range)?;
+        digits.iter().try_fold(0u64, |acc, &d| d.is_ascii_digit().then(|| acc * 10 + u64::from(d - b'0')))
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || day == 0 || day > 31 || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos = 0u64;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let mut scale = 100_000_000u64;
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+            nanos += u64::from(d - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+    }
+    match &b[i..] {
+        b"Z" | b"+00:00" => {}
+        _ => return None,
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, m) = if month <= 2 { (year as i64 - 1, month + 9) } else { (year as i64, month - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m as i64 + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64;
+    u128::try_from(secs).ok().map(|s| s * 1_000_000_000 + u128::from(nanos))
 }
 
 impl Reorder {
     /// Holds at most `capacity` events, and releases an event once one at
     /// least `window` newer has arrived.
     pub fn new(capacity: usize, window: std::time::Duration) -> Self {
-        Reorder { heap: BinaryHeap::new(), arrivals: 0, capacity, window_ns: window.as_nanos(), newest: 0 }
+        Reorder {
+            heap: BinaryHeap::new(),
+            held: std::collections::HashMap::new(),
+            arrivals: 0,
+            capacity,
+            window_ns: window.as_nanos(),
+            newest: 0,
+        }
     }
 
     /// Holds everything until [`drain`](Reorder::drain), for finite inputs.
@@ -64,30 +92,66 @@ impl Reorder {
         let at = timestamp_ns(&event.timestamp);
         self.newest = self.newest.max(at);
         self.arrivals += 1;
-        self.heap.push(Reverse(Pending { at, arrival: self.arrivals, event }));
+        self.heap.push(Reverse((at, self.arrivals)));
+        self.held.insert(self.arrivals, event);
         let mut out = Vec::new();
-        while let Some(Reverse(oldest)) = self.heap.peek() {
+        while let Some(&Reverse((oldest, arrival))) = self.heap.peek() {
             let overfull = self.heap.len() > self.capacity;
-            let old_enough = self.newest.saturating_sub(oldest.at) > self.window_ns;
+            let old_enough = self.newest.saturating_sub(oldest) > self.window_ns;
             if !(overfull || old_enough) {
                 break;
             }
-            out.push(self.heap.pop().expect("peeked").0.event);
+            self.heap.pop();
+            out.extend(self.held.remove(&arrival));
         }
         out
     }
 
     /// The timestamp of the oldest event held, if any.
     pub(crate) fn oldest(&self) -> Option<u128> {
-        self.heap.peek().map(|Reverse(p)| p.at)
+        self.heap.peek().map(|Reverse((at, _))| *at)
     }
 
     /// Everything held, in order.
     pub fn drain(&mut self) -> Vec<Event> {
         let mut out = Vec::with_capacity(self.heap.len());
-        while let Some(Reverse(p)) = self.heap.pop() {
-            out.push(p.event);
+        while let Some(Reverse((_, arrival))) = self.heap.pop() {
+            out.extend(self.held.remove(&arrival));
         }
         out
+    }
+}
+
+/// Sorts a finite set of events by timestamp, keeping arrival order for
+/// ties (and so each execution's program order).
+pub(crate) fn sort_by_time(events: impl IntoIterator<Item = Event>) -> impl Iterator<Item = Event> {
+    let mut slots: Vec<Option<Event>> = events.into_iter().map(Some).collect();
+    let mut order: Vec<(u128, usize)> =
+        slots.iter().enumerate().map(|(i, e)| (e.as_ref().map_or(0, |e| timestamp_ns(&e.timestamp)), i)).collect();
+    order.sort_unstable();
+    order.into_iter().filter_map(move |(_, i)| slots[i].take())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_humantime() {
+        for text in [
+            "2026-11-25T17:45:04.353171Z",
+            "2026-11-25T17:45:04Z",
+            "2000-02-29T00:00:00.5+00:00",
+            "1970-01-01T00:00:00Z",
+        ] {
+            let slow = humantime::parse_rfc3339_weak(text.trim_end_matches("+00:00"))
+                .unwrap()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            assert_eq!(fast_utc(text.as_bytes()), Some(slow), "{text}");
+        }
+        assert_eq!(fast_utc(b"2026-11-25 17:45:04Z"), None);
+        assert_eq!(timestamp_ns("not a time"), 0);
     }
 }

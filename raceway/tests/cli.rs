@@ -1,0 +1,62 @@
+//! `raceway analyze`: merges JSON-lines files written by several processes
+//! into one report.
+
+use raceway::{AccessType, Config, Endpoint, RacewayClient};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("raceway-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// One service's events: a read-modify-write of `Account[alice].balance`,
+/// through `track_state_change` (the name is the identity across
+/// processes).
+fn service(path: &Path, name: &str, old: i64, new: i64) {
+    let _ = std::fs::remove_file(path);
+    let client = RacewayClient::new(Config {
+        endpoint: Some(Endpoint::File(path.to_path_buf())),
+        service_name: name.into(),
+        instance_id: format!("{name}-1"),
+        ..Config::default()
+    })
+    .unwrap();
+    client.track_state_change("Account[alice].balance", None::<i64>, old, AccessType::Read);
+    client.track_state_change("Account[alice].balance", old, new, AccessType::Write);
+    client.shutdown().unwrap();
+}
+
+fn analyze(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_raceway")).arg("analyze").args(args).output().unwrap()
+}
+
+#[test]
+fn merges_files_from_two_services_and_finds_the_race() {
+    let dir = dir();
+    let (a, b) = (dir.join("a.jsonl"), dir.join("b.jsonl"));
+    service(&a, "payments", 100, 70);
+    service(&b, "refunds", 100, 150);
+    let out = analyze(&[a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "races found: exit 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("on Account[alice].balance"), "{text}");
+
+    let out = analyze(&["--json", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["races"][0]["variable"], "Account[alice].balance");
+    assert!(json["events_analyzed"].as_u64().unwrap() >= 4);
+}
+
+#[test]
+fn one_service_alone_is_clean_and_bad_input_is_an_error() {
+    let dir = dir();
+    let a = dir.join("alone.jsonl");
+    service(&a, "payments", 100, 70);
+    let out = analyze(&[a.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no races"));
+    assert_eq!(analyze(&[]).status.code(), Some(2));
+    assert_eq!(analyze(&["/no/such/file.jsonl"]).status.code(), Some(2));
+}
