@@ -493,3 +493,38 @@ fn assert_race_free_panics_with_the_report() {
         });
     });
 }
+
+#[test]
+fn the_analysis_state_follows_live_state_not_run_length() {
+    use raceway::analyzer::Analyzer;
+    // Record a workload once, then feed the same executions and variables
+    // ten times over: what the analysis retains must not grow.
+    let counter = std::sync::Mutex::new(0i64);
+    let client = raceway::RacewayClient::new(raceway::Config::default()).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            let (counter, client) = (&counter, &client);
+            s.spawn(move || {
+                for i in 0..50 {
+                    let _g = counter.lock().unwrap();
+                    client.track_state_change(format!("slot[{}]", i % 10), i, i + 1, raceway::AccessType::Write);
+                }
+            });
+        }
+    });
+    client.flush().unwrap();
+    let events = client.collected_events();
+    assert_eq!(events.len(), 200);
+    let mut analyzer = Analyzer::new();
+    let mut sizes = Vec::new();
+    for _ in 0..10 {
+        for e in &events {
+            analyzer.observe(e.clone());
+        }
+        sizes.push(analyzer.retained());
+    }
+    assert!(sizes.windows(2).all(|w| w[0] == w[1]), "retained state grew: {sizes:?}");
+    let (execs, vars, accesses) = sizes[0];
+    assert_eq!((execs, vars), (4, 10));
+    assert!(accesses <= vars * (1 + 2 * execs), "{accesses}");
+}

@@ -126,7 +126,7 @@ impl Converter {
             }
             self.spawned_by.insert(child, id);
         }
-        let timestamp = humantime::format_rfc3339_micros(Timebase::get().wall(ts)).to_string();
+        let timestamp = humantime::format_rfc3339_nanos(Timebase::get().wall(ts)).to_string();
         let (service, instance) = (&self.service_name, &self.instance_id);
         let state = self.execs.entry(exec).or_insert_with(|| {
             // The record that announced this execution was lost: carry on
