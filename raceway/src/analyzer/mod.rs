@@ -426,11 +426,8 @@ impl Analyzer {
     /// accesses)`. It follows what is live in the program, not how long it
     /// ran.
     pub fn retained(&self) -> (usize, usize, usize) {
-        let accesses = self
-            .vars
-            .values()
-            .map(|v| usize::from(v.last_write.is_some()) + v.reads.len() + v.locals.len())
-            .sum();
+        let accesses =
+            self.vars.values().map(|v| usize::from(v.last_write.is_some()) + v.reads.len() + v.locals.len()).sum();
         (self.execs.len(), self.vars.len(), accesses)
     }
 
