@@ -64,6 +64,7 @@ mod stats;
 pub mod sync;
 pub mod task;
 pub mod thread;
+pub mod trace_context;
 mod traced;
 mod value;
 pub mod wire;
