@@ -167,13 +167,19 @@ pub fn is_active() -> bool {
 /// Records an event into the installed client, if there is one. `make`
 /// builds the event (capturing user values) before the thread's context is
 /// borrowed, so user code never runs inside it.
-#[inline]
+#[inline(always)]
 pub(crate) fn emit(make: impl FnOnce() -> Kind, duration_ns: Option<u64>) {
     if !is_active() {
         return;
     }
     let kind = make();
-    let ts = crate::clock::Timebase::get().now();
+    emit_at(crate::clock::Timebase::get().now(), kind, duration_ns);
+}
+
+/// [`emit`] with the clock reading already taken (a call's entry and exit
+/// reuse theirs for the duration).
+#[inline(always)]
+pub(crate) fn emit_at(ts: u64, kind: Kind, duration_ns: Option<u64>) {
     with_thread(|thread| {
         // An execution inside a `raceway::check` session records there.
         if let Some(session) = thread.current.session.take() {

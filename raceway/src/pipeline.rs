@@ -56,7 +56,9 @@ pub(crate) struct Shared {
     /// identity again (the lost chunk may have carried it).
     loss_generation: AtomicU64,
     closed: AtomicBool,
-    pub(crate) counters: Counters,
+    /// Written by the exporter on every delivery: kept off the cache line
+    /// of the fields every tracking call reads.
+    pub(crate) counters: CachePadded<Counters>,
     /// Events accepted by buffers that are gone.
     retired_accepted: AtomicU64,
     exporter: Mutex<Option<JoinHandle<()>>>,
@@ -100,7 +102,7 @@ impl Shared {
             buffers: Mutex::new(Vec::new()),
             loss_generation: AtomicU64::new(0),
             closed: AtomicBool::new(false),
-            counters: Counters::default(),
+            counters: CachePadded::new(Counters::default()),
             retired_accepted: AtomicU64::new(0),
             exporter: Mutex::new(None),
             embedded,

@@ -143,6 +143,7 @@ pub fn address<T: ?Sized>(place: &T) -> usize {
 /// The variable a state change names: a `Traced` instance's key is its
 /// identity across processes; otherwise the place's address is, and its
 /// source text is its display name.
+#[inline(always)]
 fn variable(key: Option<String>, text: &'static str, field: &'static str, addr: usize) -> (Name, usize) {
     match key {
         Some(instance) => (Name::Owned(format!("{instance}{field}")), 0),
@@ -152,7 +153,7 @@ fn variable(key: Option<String>, text: &'static str, field: &'static str, addr: 
 
 /// Records a state change of a `tracked!` place.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub fn state_change(
     key: Option<String>,
     text: &'static str,
@@ -207,22 +208,23 @@ impl Call {
             return None;
         }
         let args = args();
-        global::emit(
-            || Kind::FunctionCall {
-                function: Name::Borrowed(meta.name),
-                module: Name::Borrowed(meta.module),
-                args,
-                atomic: meta.atomic,
-                site,
-            },
-            None,
-        );
-        Some(Call { meta, site, start: crate::clock::Timebase::get().now() })
+        // One clock reading stamps the entry and starts the duration.
+        let start = crate::clock::Timebase::get().now();
+        let kind = Kind::FunctionCall {
+            function: Name::Borrowed(meta.name),
+            module: Name::Borrowed(meta.module),
+            args,
+            atomic: meta.atomic,
+            site,
+        };
+        global::emit_at(start, kind, None);
+        Some(Call { meta, site, start })
     }
 
     fn finish(self, value: Value, error: Option<ErrorInfo>) {
         let tb = crate::clock::Timebase::get();
-        let duration = tb.nanos_between(self.start, tb.now());
+        let end = tb.now();
+        let duration = tb.nanos_between(self.start, end);
         if let Some((error_type, message)) = error {
             global::emit(
                 || {
@@ -236,15 +238,13 @@ impl Call {
             );
         }
         let Call { meta, site, .. } = self;
-        global::emit(
-            || Kind::FunctionReturn {
-                function: Name::Borrowed(meta.name),
-                module: Name::Borrowed(meta.module),
-                value,
-                site,
-            },
-            Some(duration.max(1)),
-        );
+        let kind = Kind::FunctionReturn {
+            function: Name::Borrowed(meta.name),
+            module: Name::Borrowed(meta.module),
+            value,
+            site,
+        };
+        global::emit_at(end, kind, Some(duration.max(1)));
     }
 
     fn panicked(self, payload: &(dyn Any + Send)) {
