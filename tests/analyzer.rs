@@ -528,3 +528,50 @@ fn the_analysis_state_follows_live_state_not_run_length() {
     assert_eq!((execs, vars), (4, 10));
     assert!(accesses <= vars * (1 + 2 * execs), "{accesses}");
 }
+
+async fn withdraw_handler(balance: &raceway::sync::tokio::Mutex<i64>, amount: i64) {
+    let seen = {
+        let g = balance.lock().await;
+        tracked!(*g)
+    };
+    // A call to another service, say: the task yields.
+    tokio::task::yield_now().await;
+    let mut g = balance.lock().await;
+    tracked!(*g = seen - amount);
+}
+
+#[test]
+fn racy_two_concurrent_requests_updating_one_key() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let balance = raceway::sync::tokio::Mutex::new(100i64);
+    let report = check(|| {
+        rt.block_on(async {
+            tokio::join!(
+                raceway::task::request("POST", "/accounts/alice/withdraw", withdraw_handler(&balance, 30)),
+                raceway::task::request("POST", "/accounts/alice/withdraw", withdraw_handler(&balance, 50)),
+            );
+        });
+    });
+    assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
+    let race = &report.races()[0];
+    assert!(
+        race.accesses()[1].execution.starts_with("POST /accounts/alice/withdraw#"),
+        "{}",
+        race.accesses()[1].execution
+    );
+    assert!(race.explanation().contains("within one call of POST /accounts/alice/withdraw"), "{}", race.explanation());
+}
+
+#[test]
+fn clean_sequential_requests() {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let balance = raceway::sync::tokio::Mutex::new(100i64);
+    let report = check(|| {
+        rt.block_on(async {
+            raceway::task::request("POST", "/accounts/alice/withdraw", withdraw_handler(&balance, 30)).await;
+            raceway::task::request("POST", "/accounts/alice/withdraw", withdraw_handler(&balance, 50)).await;
+        });
+    });
+    assert_eq!(balance.into_inner(), 20);
+    assert_clean(&report);
+}
