@@ -19,22 +19,28 @@ fn assert_clean(report: &Report) {
     assert!(report.events_analyzed() > 0, "the scenario recorded nothing");
 }
 
+/// The classic: threads increment a counter, each access under a
+/// `std::sync::Mutex` that raceway does not see, so nothing orders them.
+fn increment_behind_an_untracked_mutex(threads: usize, rounds: usize) {
+    let counter = std::sync::Mutex::new(0i64);
+    thread::scope(|s| {
+        for _ in 0..threads {
+            let counter = &counter;
+            s.spawn(move || {
+                for _ in 0..rounds {
+                    let mut g = counter.lock().unwrap();
+                    tracked!(*g += 1);
+                }
+            });
+        }
+    });
+}
+
 // ---------------------------------------------------------------- racy
 
 #[test]
 fn racy_unsynchronized_read_modify_write_behind_an_untracked_mutex() {
-    let counter = std::sync::Mutex::new(0i64);
-    let report = check(|| {
-        thread::scope(|s| {
-            for _ in 0..2 {
-                let counter = &counter;
-                s.spawn(move || {
-                    let mut g = counter.lock().unwrap();
-                    tracked!(*g += 1);
-                });
-            }
-        });
-    });
+    let report = check(|| increment_behind_an_untracked_mutex(2, 1));
     assert_eq!(report.races().len(), 1, "{report}");
     let race = &report.races()[0];
     assert_eq!(race.kind(), RaceKind::DataRace);
@@ -395,20 +401,7 @@ fn clean_a_worker_loop_marked_atomic_false() {
 
 #[test]
 fn reports_are_deduplicated_with_a_count() {
-    let counter = std::sync::Mutex::new(0i64);
-    let report = check(|| {
-        thread::scope(|s| {
-            for _ in 0..4 {
-                let counter = &counter;
-                s.spawn(move || {
-                    for _ in 0..5 {
-                        let mut g = counter.lock().unwrap();
-                        tracked!(*g += 1);
-                    }
-                });
-            }
-        });
-    });
+    let report = check(|| increment_behind_an_untracked_mutex(4, 5));
     assert!(report.races().len() <= 3, "one report per pair of locations:\n{report}");
     assert!(report.races().iter().map(|r| r.count()).sum::<u64>() > report.races().len() as u64);
 }
@@ -451,16 +444,7 @@ fn sessions_are_isolated_between_parallel_tests() {
         let racy = s.spawn(|| {
             check(|| {
                 barrier.wait();
-                let counter = std::sync::Mutex::new(0i64);
-                thread::scope(|s| {
-                    for _ in 0..2 {
-                        let counter = &counter;
-                        s.spawn(move || {
-                            let mut g = counter.lock().unwrap();
-                            tracked!(*g += 1);
-                        });
-                    }
-                });
+                increment_behind_an_untracked_mutex(2, 1);
             })
         });
         let clean = s.spawn(|| {
@@ -481,16 +465,7 @@ fn sessions_are_isolated_between_parallel_tests() {
 #[should_panic(expected = "raceway found races")]
 fn assert_race_free_panics_with_the_report() {
     raceway::assert_race_free(|| {
-        let counter = std::sync::Mutex::new(0i64);
-        thread::scope(|s| {
-            for _ in 0..2 {
-                let counter = &counter;
-                s.spawn(move || {
-                    let mut g = counter.lock().unwrap();
-                    tracked!(*g += 1);
-                });
-            }
-        });
+        increment_behind_an_untracked_mutex(2, 1);
     });
 }
 

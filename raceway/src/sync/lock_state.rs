@@ -30,7 +30,7 @@ fn is_shared(lock_type: &LockType) -> bool {
 /// Records an acquisition: join the clock the lock hands over, then record
 /// `LockAcquire` (which so carries the joined clock). Returns whether it
 /// was recorded, so the release is recorded too.
-pub(crate) fn acquired(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) -> bool {
+fn acquired(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) -> bool {
     if !global::is_active() {
         return false;
     }
@@ -46,7 +46,7 @@ pub(crate) fn acquired(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type:
 
 /// Records a release: `LockRelease`, then leave the execution's clock to
 /// the next acquisitions. Called before the underlying lock is unlocked.
-pub(crate) fn released(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) {
+fn released(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) {
     let shared = is_shared(&lock_type);
     let lock = lock.clone();
     global::emit(|| Kind::LockRelease { lock, lock_type, site }, None);
@@ -61,6 +61,60 @@ pub(crate) fn released(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type:
         clocks.last_write = now;
     }
 }
+
+/// One recorded acquisition. A guard holds it before its inner guard:
+/// fields drop in declaration order, so the release is recorded before the
+/// lock is unlocked and happens before the next acquisition.
+pub(crate) struct Held<'a> {
+    clocks: &'a Mutex<ReleaseClocks>,
+    lock: LockRef,
+    lock_type: LockType,
+    site: Site,
+    recorded: bool,
+}
+
+impl<'a> Held<'a> {
+    /// Records the acquisition (when a client or session is listening).
+    pub(crate) fn acquire(clocks: &'a Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) -> Self {
+        let recorded = acquired(clocks, lock, lock_type.clone(), site);
+        Held { clocks, lock: lock.clone(), lock_type, site, recorded }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.recorded {
+            released(self.clocks, &self.lock, self.lock_type.clone(), self.site);
+        }
+    }
+}
+
+/// `Deref` (and `DerefMut`, and `Debug`) for a guard whose data is behind
+/// its `inner` guard.
+macro_rules! deref_guard {
+    ($guard:ident $(, $mutable:ident)?) => {
+        impl<T: ?Sized> std::ops::Deref for $guard<'_, T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                &self.inner
+            }
+        }
+        $(deref_guard!(@$mutable $guard);)?
+        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<'_, T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+    };
+    (@mut $guard:ident) => {
+        impl<T: ?Sized> std::ops::DerefMut for $guard<'_, T> {
+            fn deref_mut(&mut self) -> &mut T {
+                &mut self.inner
+            }
+        }
+    };
+}
+pub(crate) use deref_guard;
 
 /// A lock's name and clocks, kept by the lock wrappers.
 pub(crate) struct LockState {

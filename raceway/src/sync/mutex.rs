@@ -1,9 +1,8 @@
 //! `Mutex`: `std::sync::Mutex` that records its acquisitions and releases.
 
-use super::lock_state::{acquired, released, LockState};
+use super::lock_state::{deref_guard, Held, LockState};
 use crate::event::{LockType, Name, Site};
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
@@ -36,9 +35,8 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     fn guard<'a>(&'a self, inner: std::sync::MutexGuard<'a, T>, site: Site) -> MutexGuard<'a, T> {
         let addr = std::ptr::from_ref(self).cast::<()>() as usize;
-        let lock = self.state.lock_ref(addr);
-        let recorded = acquired(&self.state.clocks, lock, LockType::Mutex, site);
-        MutexGuard { inner, lock: self, site, recorded }
+        let held = Held::acquire(&self.state.clocks, self.state.lock_ref(addr), LockType::Mutex, site);
+        MutexGuard { held, inner }
     }
 
     /// Acquires the mutex, blocking; see [`std::sync::Mutex::lock`]. A
@@ -109,41 +107,13 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 /// The guard of a [`Mutex`]: records `LockRelease` when dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized + 'a> {
+    // Declared first: the release is recorded before `inner` unlocks.
+    #[allow(dead_code)]
+    held: Held<'a>,
     inner: std::sync::MutexGuard<'a, T>,
-    lock: &'a Mutex<T>,
-    site: Site,
-    recorded: bool,
 }
 
-impl<T: ?Sized> Deref for MutexGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    fn drop(&mut self) {
-        // Before `inner` unlocks: the release happens before the next
-        // acquisition.
-        if self.recorded {
-            let addr = std::ptr::from_ref(self.lock).cast::<()>() as usize;
-            released(&self.lock.state.clocks, self.lock.state.lock_ref(addr), LockType::Mutex, self.site);
-        }
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+deref_guard!(MutexGuard, mut);
 
 impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

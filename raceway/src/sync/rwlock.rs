@@ -1,9 +1,8 @@
 //! `RwLock`: `std::sync::RwLock` that records its acquisitions and releases.
 
-use super::lock_state::{acquired, released, LockState};
+use super::lock_state::{deref_guard, Held, LockState};
 use crate::event::{LockType, Name, Site};
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
@@ -49,50 +48,30 @@ fn map_try<G, W>(result: TryLockResult<G>, wrap: impl FnOnce(G) -> W) -> TryLock
 }
 
 impl<T: ?Sized> RwLock<T> {
-    fn record(&self, lock_type: LockType, site: Site) -> bool {
+    fn hold(&self, lock_type: LockType, site: Site) -> Held<'_> {
         let addr = std::ptr::from_ref(self).cast::<()>() as usize;
-        acquired(&self.state.clocks, self.state.lock_ref(addr), lock_type, site)
-    }
-
-    fn release(&self, lock_type: LockType, site: Site) {
-        let addr = std::ptr::from_ref(self).cast::<()>() as usize;
-        released(&self.state.clocks, self.state.lock_ref(addr), lock_type, site);
+        Held::acquire(&self.state.clocks, self.state.lock_ref(addr), lock_type, site)
     }
 
     /// Acquires shared read access; see [`std::sync::RwLock::read`].
     #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let site = Location::caller();
-        map(self.inner.read(), |inner| RwLockReadGuard {
-            recorded: self.record(LockType::RwLockRead, site),
-            inner,
-            lock: self,
-            site,
-        })
+        map(self.inner.read(), |inner| RwLockReadGuard { held: self.hold(LockType::RwLockRead, site), inner })
     }
 
     /// Tries to acquire shared read access; see [`std::sync::RwLock::try_read`].
     #[track_caller]
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
         let site = Location::caller();
-        map_try(self.inner.try_read(), |inner| RwLockReadGuard {
-            recorded: self.record(LockType::RwLockRead, site),
-            inner,
-            lock: self,
-            site,
-        })
+        map_try(self.inner.try_read(), |inner| RwLockReadGuard { held: self.hold(LockType::RwLockRead, site), inner })
     }
 
     /// Acquires exclusive write access; see [`std::sync::RwLock::write`].
     #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let site = Location::caller();
-        map(self.inner.write(), |inner| RwLockWriteGuard {
-            recorded: self.record(LockType::RwLockWrite, site),
-            inner,
-            lock: self,
-            site,
-        })
+        map(self.inner.write(), |inner| RwLockWriteGuard { held: self.hold(LockType::RwLockWrite, site), inner })
     }
 
     /// Tries to acquire exclusive write access; see [`std::sync::RwLock::try_write`].
@@ -100,10 +79,8 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
         let site = Location::caller();
         map_try(self.inner.try_write(), |inner| RwLockWriteGuard {
-            recorded: self.record(LockType::RwLockWrite, site),
+            held: self.hold(LockType::RwLockWrite, site),
             inner,
-            lock: self,
-            site,
         })
     }
 
@@ -144,65 +121,19 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 /// Shared access to an [`RwLock`]: records `LockRelease` when dropped.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
+    // Declared first: the release is recorded before `inner` unlocks.
+    #[allow(dead_code)]
+    held: Held<'a>,
     inner: std::sync::RwLockReadGuard<'a, T>,
-    lock: &'a RwLock<T>,
-    site: Site,
-    recorded: bool,
 }
 
 /// Exclusive access to an [`RwLock`]: records `LockRelease` when dropped.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized + 'a> {
+    #[allow(dead_code)]
+    held: Held<'a>,
     inner: std::sync::RwLockWriteGuard<'a, T>,
-    lock: &'a RwLock<T>,
-    site: Site,
-    recorded: bool,
 }
 
-impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
-    fn drop(&mut self) {
-        if self.recorded {
-            self.lock.release(LockType::RwLockRead, self.site);
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        if self.recorded {
-            self.lock.release(LockType::RwLockWrite, self.site);
-        }
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+deref_guard!(RwLockReadGuard);
+deref_guard!(RwLockWriteGuard, mut);

@@ -1,11 +1,10 @@
 //! tokio's `Mutex` and `RwLock`, recording their acquisitions and releases
 //! like [`super::Mutex`]; guards may be held across `.await`.
 
-use super::lock_state::{acquired, released, LockState};
+use super::lock_state::{deref_guard, Held, LockState};
 use crate::event::{LockType, Name, Site};
 use std::fmt;
 use std::future::Future;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 
 /// An async mutex; see [`tokio::sync::Mutex`].
@@ -38,8 +37,8 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn guard<'a>(&'a self, inner: tokio::sync::MutexGuard<'a, T>, site: Site) -> MutexGuard<'a, T> {
-        let recorded = acquired(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::Mutex, site);
-        MutexGuard { inner, lock: self, site, recorded }
+        let held = Held::acquire(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::Mutex, site);
+        MutexGuard { held, inner }
     }
 
     /// Locks the mutex, waiting asynchronously; see
@@ -72,35 +71,16 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-/// The guard of a tokio [`Mutex`].
+/// The guard of a tokio [`Mutex`]; may be held across `.await`.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
+    // Declared first: the release is recorded before `inner` unlocks.
+    #[allow(dead_code)]
+    held: Held<'a>,
     inner: tokio::sync::MutexGuard<'a, T>,
-    lock: &'a Mutex<T>,
-    site: Site,
-    recorded: bool,
 }
 
-impl<T: ?Sized> Deref for MutexGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    fn drop(&mut self) {
-        if self.recorded {
-            released(&self.lock.state.clocks, self.lock.state.lock_ref(self.lock.addr()), LockType::Mutex, self.site);
-        }
-    }
-}
+deref_guard!(MutexGuard, mut);
 
 /// An async reader-writer lock; see [`tokio::sync::RwLock`].
 pub struct RwLock<T: ?Sized> {
@@ -140,8 +120,8 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         async move {
             let inner = self.inner.read().await;
-            let recorded = acquired(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::RwLockRead, site);
-            RwLockReadGuard { inner, lock: self, site, recorded }
+            let held = Held::acquire(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::RwLockRead, site);
+            RwLockReadGuard { held, inner }
         }
     }
 
@@ -151,8 +131,8 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         async move {
             let inner = self.inner.write().await;
-            let recorded = acquired(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::RwLockWrite, site);
-            RwLockWriteGuard { inner, lock: self, site, recorded }
+            let held = Held::acquire(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::RwLockWrite, site);
+            RwLockWriteGuard { held, inner }
         }
     }
 
@@ -171,55 +151,18 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 /// Shared access to a tokio [`RwLock`].
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
+    #[allow(dead_code)]
+    held: Held<'a>,
     inner: tokio::sync::RwLockReadGuard<'a, T>,
-    lock: &'a RwLock<T>,
-    site: Site,
-    recorded: bool,
 }
 
 /// Exclusive access to a tokio [`RwLock`].
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    #[allow(dead_code)]
+    held: Held<'a>,
     inner: tokio::sync::RwLockWriteGuard<'a, T>,
-    lock: &'a RwLock<T>,
-    site: Site,
-    recorded: bool,
 }
 
-impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
-    fn drop(&mut self) {
-        if self.recorded {
-            let lock = self.lock;
-            released(&lock.state.clocks, lock.state.lock_ref(lock.addr()), LockType::RwLockRead, self.site);
-        }
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        if self.recorded {
-            let lock = self.lock;
-            released(&lock.state.clocks, lock.state.lock_ref(lock.addr()), LockType::RwLockWrite, self.site);
-        }
-    }
-}
+deref_guard!(RwLockReadGuard);
+deref_guard!(RwLockWriteGuard, mut);

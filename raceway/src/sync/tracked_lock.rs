@@ -1,11 +1,9 @@
 //! `tracked_lock`: records the acquisitions and releases of a
 //! `std::sync::Mutex` the program already has.
 
-use super::lock_state::{acquired, released, ReleaseClocks};
-use crate::event::{LockRef, LockType, Name, Site};
-use std::fmt;
+use super::lock_state::{deref_guard, Held, ReleaseClocks};
+use crate::event::{LockRef, LockType, Name};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::{Arc, LockResult, Mutex, PoisonError};
 
@@ -34,8 +32,7 @@ pub fn tracked_lock<'a, T: ?Sized>(mutex: &'a Mutex<T>, name: impl Into<Name>) -
     let addr = std::ptr::from_ref(mutex).cast::<()>() as usize;
     let wrap = |inner| {
         let lock = LockRef { id: Arc::from(format!("{name}@{addr:#x}")) };
-        let recorded = acquired(slot(addr), &lock, LockType::Mutex, site);
-        TrackedMutexGuard { inner, lock, addr, site, recorded }
+        TrackedMutexGuard { held: Held::acquire(slot(addr), &lock, LockType::Mutex, site), inner }
     };
     match mutex.lock() {
         Ok(inner) => Ok(wrap(inner)),
@@ -46,36 +43,10 @@ pub fn tracked_lock<'a, T: ?Sized>(mutex: &'a Mutex<T>, name: impl Into<Name>) -
 /// The guard of [`tracked_lock`]: records `LockRelease` when dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct TrackedMutexGuard<'a, T: ?Sized + 'a> {
+    // Declared first: the release is recorded before `inner` unlocks.
+    #[allow(dead_code)]
+    held: Held<'a>,
     inner: std::sync::MutexGuard<'a, T>,
-    lock: LockRef,
-    addr: usize,
-    site: Site,
-    recorded: bool,
 }
 
-impl<T: ?Sized> Deref for TrackedMutexGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.inner
-    }
-}
-
-impl<T: ?Sized> DerefMut for TrackedMutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized> Drop for TrackedMutexGuard<'_, T> {
-    fn drop(&mut self) {
-        if self.recorded {
-            released(slot(self.addr), &self.lock, LockType::Mutex, self.site);
-        }
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for TrackedMutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
+deref_guard!(TrackedMutexGuard, mut);
