@@ -18,7 +18,7 @@ pub(super) struct FileSink {
 }
 
 impl FileSink {
-    pub(super) fn open(path: &Path, _debug: bool) -> Result<FileSink, ConfigError> {
+    pub(super) fn open(path: &Path) -> Result<FileSink, ConfigError> {
         let endpoint = || format!("file://{}", path.display());
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| ConfigError::new("endpoint", endpoint(), e.to_string()))?;

@@ -49,7 +49,7 @@ pub(crate) trait Sink: Send {
 pub(crate) fn open(config: &Config) -> Result<Box<dyn Sink>, ConfigError> {
     match &config.endpoint {
         None => Ok(Box::new(embedded::EmbeddedSink::new(config))),
-        Some(Endpoint::File(path)) => Ok(Box::new(file::FileSink::open(path, config.debug)?)),
+        Some(Endpoint::File(path)) => Ok(Box::new(file::FileSink::open(path)?)),
         #[cfg(feature = "http")]
         Some(Endpoint::Http(url)) => Ok(Box::new(http::HttpSink::new(url, config)?)),
         #[cfg(not(feature = "http"))]
