@@ -295,7 +295,8 @@ fn every_event_kind_survives_the_server_schema() {
         [("authorization", "Bearer secret"), ("accept", "application/json")],
         serde_json::json!({"amount": 30}),
     );
-    guard.track_http_response(201, [("content-type", "application/json")], "created", Duration::from_millis(12));
+    let response_headers: &[(&str, &str)] = &[("content-type", "application/json")];
+    guard.track_http_response(201, response_headers, "created", Duration::from_millis(12));
     guard.track_error("InsufficientFunds", "balance 70 < 100");
     guard.track_function_return("transfer", Ok::<i64, String>(70), Duration::from_micros(250));
     let child = raceway::thread::spawn(|| {

@@ -70,18 +70,33 @@ impl std::error::Error for FlushError {}
 const SECRET_HEADERS: &[&str] =
     &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-raceway-key", "x-api-key"];
 
-fn headers<H, K, V>(headers: H) -> Vec<(String, String)>
-where
-    H: IntoIterator<Item = (K, V)>,
-    K: Into<String>,
-    V: Into<String>,
-{
+/// One header, as the tracking methods accept it: `(name, value)` pairs of
+/// anything string-like, by value or by reference (so a `HashMap`, a `Vec`
+/// of pairs, `&[(&str, &str)]` and arrays all work).
+pub trait HeaderPair {
+    /// The pair as owned strings.
+    fn into_pair(self) -> (String, String);
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> HeaderPair for (K, V) {
+    fn into_pair(self) -> (String, String) {
+        (self.0.as_ref().to_string(), self.1.as_ref().to_string())
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> HeaderPair for &(K, V) {
+    fn into_pair(self) -> (String, String) {
+        (self.0.as_ref().to_string(), self.1.as_ref().to_string())
+    }
+}
+
+fn headers(headers: impl IntoIterator<Item = impl HeaderPair>) -> Vec<(String, String)> {
     headers
         .into_iter()
-        .map(|(k, v)| {
-            let k = k.into();
+        .map(|pair| {
+            let (k, v) = pair.into_pair();
             let secret = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s));
-            (k, if secret { "<redacted>".to_string() } else { v.into() })
+            (k, if secret { "<redacted>".to_string() } else { v })
         })
         .collect()
 }
@@ -222,11 +237,10 @@ impl RacewayClient {
     /// Records an outgoing or incoming HTTP request. Values of credential
     /// headers (`Authorization`, `Cookie`, `X-Raceway-Key`, …) are redacted.
     #[track_caller]
-    pub fn track_http_request<H, K, V, B>(&self, method: &str, url: &str, headers: H, body: B)
+    pub fn track_http_request<H, B>(&self, method: &str, url: &str, headers: H, body: B)
     where
-        H: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
+        H: IntoIterator,
+        H::Item: HeaderPair,
         B: Serialize,
     {
         self.emit(
@@ -242,11 +256,10 @@ impl RacewayClient {
 
     /// Records an HTTP response and how long the exchange took.
     #[track_caller]
-    pub fn track_http_response<H, K, V, B>(&self, status: u16, headers: H, body: B, duration: Duration)
+    pub fn track_http_response<H, B>(&self, status: u16, headers: H, body: B, duration: Duration)
     where
-        H: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<String>,
+        H: IntoIterator,
+        H::Item: HeaderPair,
         B: Serialize,
     {
         self.emit(

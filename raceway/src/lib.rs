@@ -75,7 +75,7 @@ pub mod __private;
 
 pub use analyzer::{Race, RaceKind, Report};
 pub use check::{assert_race_free, check};
-pub use client::{FlushError, RacewayClient};
+pub use client::{FlushError, HeaderPair, RacewayClient};
 pub use clock::VectorClock;
 pub use config::{Config, ConfigError, Endpoint};
 pub use event::{AccessType, LockType};
