@@ -130,8 +130,10 @@ fn withdraw_at_once(account: &Mutex<i64>, amount: i64) {
     tracked!(*g = seen - amount);
 }
 
-#[test]
-fn racy_lost_update_across_two_critical_sections_of_one_lock() {
+/// Two withdrawals from one account: one in two critical sections of the
+/// account's lock, the other falling between them. Returns the report and
+/// the final balance.
+fn lost_update_under_one_lock() -> (Report, i64) {
     let account = Mutex::with_name(100i64, "account lock");
     let (read_done, other_done) = (Barrier::new(2), Barrier::new(2));
     let report = check(|| {
@@ -144,7 +146,14 @@ fn racy_lost_update_across_two_critical_sections_of_one_lock() {
             });
         });
     });
-    assert_eq!(*account.lock().unwrap(), 70, "the 50 was lost");
+    let balance = *account.lock().unwrap();
+    (report, balance)
+}
+
+#[test]
+fn racy_lost_update_across_two_critical_sections_of_one_lock() {
+    let (report, balance) = lost_update_under_one_lock();
+    assert_eq!(balance, 70, "the 50 was lost");
     assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
     let race = &report.races()[0];
     assert!(!race.also_unsynchronized(), "every access was under the lock");
@@ -408,18 +417,7 @@ fn reports_are_deduplicated_with_a_count() {
 
 #[test]
 fn the_report_renders_and_serializes() {
-    let account = Mutex::with_name(100i64, "account lock");
-    let (read_done, other_done) = (Barrier::new(2), Barrier::new(2));
-    let report = check(|| {
-        thread::scope(|s| {
-            s.spawn(|| withdraw_in_two_steps(&account, 30, &read_done, &other_done));
-            s.spawn(|| {
-                read_done.wait();
-                withdraw_at_once(&account, 50);
-                other_done.wait();
-            });
-        });
-    });
+    let (report, _) = lost_update_under_one_lock();
     let text = report.to_string();
     assert!(text.contains("WARNING: raceway: lost update on *g"), "{text}");
     assert!(text.contains("Why:"), "{text}");
