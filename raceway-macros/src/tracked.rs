@@ -154,22 +154,28 @@ fn expand(access: &Access, place: &Expr) -> TokenStream {
             (&&&::raceway::__private::Probe(#reference)).raceway_value()
         }}
     };
-    // The key is taken before the place is borrowed mutably.
+    // Whether to record is decided once, so that the read and the write of
+    // an update are both recorded or neither; the key is taken before the
+    // place is borrowed mutably.
     let take_key = quote_spanned! {m=>
-        let key = if ::raceway::__private::enabled() { #key } else { ::core::option::Option::None };
+        let on = ::raceway::__private::enabled();
+        let key = if on { #key } else { ::core::option::Option::None };
     };
-    let record = |old: TokenStream, new: TokenStream, access: TokenStream| {
+    // `key` is moved into its last use and cloned only before that.
+    let record = |key: TokenStream, old: TokenStream, new: TokenStream, access: TokenStream| {
         quote_spanned! {m=>
             ::raceway::__private::state_change(
-                key.clone(), #place_text, #field_text, ::raceway::__private::address(p), #old, #new,
+                #key, #place_text, #field_text, ::raceway::__private::address(p), #old, #new,
                 ::raceway::__private::#access, #here,
             )
         }
     };
+    let (key_last, key_again) = (quote_spanned!(m=> key), quote_spanned!(m=> key.clone()));
 
     match access {
         Access::Read { by_ref, .. } => {
-            let read = record(quote!(::core::option::Option::None), value_of(quote_spanned!(m=> p)), quote!(Read));
+            let read =
+                record(key_last, quote!(::core::option::Option::None), value_of(quote_spanned!(m=> p)), quote!(Read));
             let p = proc_macro2::Ident::new("p", m);
             let result = if *by_ref {
                 quote!(#p)
@@ -179,7 +185,7 @@ fn expand(access: &Access, place: &Expr) -> TokenStream {
             quote_spanned! {m=> {
                 #take_key
                 let p = &#place;
-                if ::raceway::__private::enabled() {
+                if on {
                     #read;
                 }
                 #result
@@ -187,6 +193,7 @@ fn expand(access: &Access, place: &Expr) -> TokenStream {
         }
         Access::Write { value, .. } => {
             let write = record(
+                key_last,
                 quote_spanned!(m=> ::core::option::Option::Some(old)),
                 value_of(quote_spanned!(m=> &*p)),
                 quote!(Write),
@@ -196,7 +203,7 @@ fn expand(access: &Access, place: &Expr) -> TokenStream {
                 let new = #value;
                 #take_key
                 let p = &mut #place;
-                let old = if ::raceway::__private::enabled() { ::core::option::Option::Some(#old) } else { ::core::option::Option::None };
+                let old = if on { ::core::option::Option::Some(#old) } else { ::core::option::Option::None };
                 *p = new;
                 if let ::core::option::Option::Some(old) = old {
                     let p = &*p;
@@ -205,8 +212,10 @@ fn expand(access: &Access, place: &Expr) -> TokenStream {
             }}
         }
         Access::Update { op, value, .. } => {
-            let read = record(quote!(::core::option::Option::None), quote_spanned!(m=> old.clone()), quote!(Read));
+            let read =
+                record(key_again, quote!(::core::option::Option::None), quote_spanned!(m=> old.clone()), quote!(Read));
             let write = record(
+                key_last,
                 quote_spanned!(m=> ::core::option::Option::Some(old)),
                 value_of(quote_spanned!(m=> &*p)),
                 quote!(Write),
@@ -216,7 +225,7 @@ fn expand(access: &Access, place: &Expr) -> TokenStream {
                 let rhs = #value;
                 #take_key
                 let p = &mut #place;
-                let old = if ::raceway::__private::enabled() { ::core::option::Option::Some(#old) } else { ::core::option::Option::None };
+                let old = if on { ::core::option::Option::Some(#old) } else { ::core::option::Option::None };
                 if let ::core::option::Option::Some(old) = &old {
                     let p = &*p;
                     #read;
