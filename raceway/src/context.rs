@@ -213,19 +213,22 @@ impl ThreadState {
         outlet.push(record);
         self.recorded += 1;
     }
-}
 
-impl ThreadState {
-    /// Hands this thread's buffered records to `pipeline`'s channel, so that
-    /// a flush requested from this thread covers them.
-    pub(crate) fn hand_off_if_attached(&self, pipeline: usize) {
-        if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == pipeline) {
+    /// Hands this thread's buffered records to its pipeline's channel.
+    fn hand_off(&self) {
+        if let Some(outlet) = &self.outlet {
             outlet.hand_off();
         }
     }
-}
 
-impl ThreadState {
+    /// Hands this thread's buffered records to `pipeline`'s channel, so that
+    /// a flush requested from this thread covers them.
+    pub(crate) fn hand_off_if_attached(&self, pipeline: usize) {
+        if self.outlet.as_ref().is_some_and(|o| o.pipeline_id() == pipeline) {
+            self.hand_off();
+        }
+    }
+
     /// Tells the pipeline that received `ctx`'s events that it ended.
     fn end_execution(&self, ctx: &ExecContext) {
         if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == ctx.announced.0) {
@@ -257,7 +260,8 @@ thread_local! {
     static THREAD: RefCell<ThreadState> = RefCell::new(ThreadState::new());
 }
 
-/// Runs the rest of this thread as `ctx` (a spawned thread's execution).
+/// Runs the rest of this thread as `ctx`: a spawned thread's execution, or
+/// one taken with [`take_current`] coming back.
 pub(crate) fn enter(ctx: ExecContext) {
     with_thread(|thread| thread.current = ctx);
 }
@@ -278,9 +282,7 @@ pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext
         child.inherit(&t.current);
         // The spawn reaches the background thread before anything the child
         // records, which names it as its parent.
-        if let Some(outlet) = &t.outlet {
-            outlet.hand_off();
-        }
+        t.hand_off();
     });
     child
 }
@@ -309,9 +311,7 @@ pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
             with_thread(|t| {
                 std::mem::swap(&mut t.current, self.ctx);
                 if Some(t.recorded) != self.before {
-                    if let Some(outlet) = &t.outlet {
-                        outlet.hand_off();
-                    }
+                    t.hand_off();
                 }
             });
         }
@@ -325,18 +325,12 @@ pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
 }
 
 /// Takes the current execution off this thread, to run it elsewhere while
-/// this thread waits ([`restore_current`] puts it back).
+/// this thread waits ([`enter`] puts it back).
 #[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 pub(crate) fn take_current() -> ExecContext {
     let mut placeholder = ExecContext::new(String::new(), process_trace_id());
     with_thread(|t| std::mem::swap(&mut t.current, &mut placeholder));
     placeholder
-}
-
-/// Puts back an execution taken with [`take_current`].
-#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
-pub(crate) fn restore_current(ctx: ExecContext) {
-    with_thread(|t| t.current = ctx);
 }
 
 /// Records that the (task) execution `ctx` ended, so the background thread

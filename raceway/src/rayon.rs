@@ -106,7 +106,7 @@ where
         let caller = &mut caller;
         rayon::scope(move |inner| context::run_as(caller, || op(&Scope { inner, finished })))
     };
-    context::restore_current(caller);
+    context::enter(caller);
     let finished = std::mem::take(&mut *finished.lock().unwrap_or_else(PoisonError::into_inner));
     for (exec, finish) in finished {
         if let Some(clock) = take(&finish) {
