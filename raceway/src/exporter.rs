@@ -91,11 +91,7 @@ impl Exporter {
                         self.ship_pending();
                     }
                 }
-                Converted::Ended(thread_id) => {
-                    // After the execution's own events.
-                    self.ship_pending();
-                    self.sink.ended(thread_id);
-                }
+                Converted::Ended(thread_id) => self.sink.ended(thread_id),
                 Converted::Nothing => {}
             }
         }

@@ -103,10 +103,11 @@ impl Sink for EmbeddedSink {
         Counters::add(&counters.sent, n);
     }
 
+    /// Queued: the execution's last events may still be in the exporter's
+    /// partial batch; the next pump (after that batch is submitted) applies
+    /// it.
     fn ended(&mut self, thread_id: String) {
-        let mut analysis = lock(&self.store.analysis);
-        analysis.ended.push(thread_id);
-        analysis.apply_ended();
+        lock(&self.store.analysis).ended.push(thread_id);
     }
 
     /// Called on every tick and flush, right after the exporter collected

@@ -19,8 +19,8 @@ pub(crate) trait Sink: Send {
     /// Takes one batch of at most `batch_size` events.
     fn submit(&mut self, events: Vec<Event>, counters: &Counters);
 
-    /// The execution with this `thread_id` ended (after its events were
-    /// submitted).
+    /// The execution with this `thread_id` ended; its events were
+    /// submitted, or are in the partial batch the next tick submits.
     fn ended(&mut self, _thread_id: String) {}
 
     /// Retries or writes out what is waiting. `force` ignores any backoff:
