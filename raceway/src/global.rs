@@ -158,13 +158,15 @@ fn finish_embedded(report: &crate::Report) {
     }
 }
 
-/// Whether a process-wide client is installed.
+/// Whether anything listens: a process-wide client or a `raceway::check`
+/// session. Instrumentation does nothing else when it is false.
 #[inline]
 pub fn is_active() -> bool {
     ACTIVE.load(Ordering::Relaxed) != 0
 }
 
-/// Records an event into the installed client, if there is one. `make`
+/// Records an event into the current execution's `check` session, or else
+/// the installed client, if there is one. `make`
 /// builds the event (capturing user values) before the thread's context is
 /// borrowed, so user code never runs inside it.
 #[inline(always)]
