@@ -2,7 +2,7 @@
 //! methods with the names the other Raceway SDKs use.
 
 use crate::config::{Config, ConfigError};
-use crate::event::{AccessType, ErrorEvent, HttpRequestEvent, HttpResponseEvent, Kind, LockRef, LockType, Name};
+use crate::event::{nanos, AccessType, ErrorEvent, Kind, LockRef, LockType, Name};
 use crate::pipeline::{self, Shared};
 use crate::stats::Stats;
 use crate::value::Value;
@@ -66,10 +66,6 @@ impl fmt::Display for FlushError {
 
 impl std::error::Error for FlushError {}
 
-/// Header names whose values are never recorded.
-const SECRET_HEADERS: &[&str] =
-    &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-raceway-key", "x-api-key"];
-
 /// One header, as the tracking methods accept it: `(name, value)` pairs of
 /// anything string-like, by value or by reference (so a `HashMap`, a `Vec`
 /// of pairs, `&[(&str, &str)]` and arrays all work).
@@ -90,25 +86,6 @@ impl<K: AsRef<str>, V: AsRef<str>> HeaderPair for &(K, V) {
     }
 }
 
-fn headers(headers: impl IntoIterator<Item = impl HeaderPair>) -> Vec<(String, String)> {
-    headers
-        .into_iter()
-        .map(|pair| {
-            let (k, v) = pair.into_pair();
-            let secret = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s));
-            (k, if secret { "<redacted>".to_string() } else { v })
-        })
-        .collect()
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
 impl RacewayClient {
     /// Validates `config` and starts the background sender.
     ///
@@ -117,6 +94,7 @@ impl RacewayClient {
     /// cannot be opened).
     pub fn new(config: Config) -> Result<RacewayClient, ConfigError> {
         let shared = Shared::start(config)?;
+        crate::component::set_process_identity(&shared.config.service_name, &shared.config.instance_id);
         Ok(RacewayClient { inner: Arc::new(ClientInner { shared }) })
     }
 
@@ -244,12 +222,7 @@ impl RacewayClient {
         B: Serialize,
     {
         self.emit(
-            Kind::HttpRequest(Box::new(HttpRequestEvent {
-                method: method.to_string(),
-                url: url.to_string(),
-                headers: self::headers(headers),
-                body: Value::capture(&body),
-            })),
+            Kind::http_request(method, url, headers.into_iter().map(HeaderPair::into_pair), Value::capture(&body)),
             None,
         );
     }
@@ -262,15 +235,8 @@ impl RacewayClient {
         H::Item: HeaderPair,
         B: Serialize,
     {
-        self.emit(
-            Kind::HttpResponse(Box::new(HttpResponseEvent {
-                status,
-                headers: self::headers(headers),
-                body: Value::capture(&body),
-                duration_ms: millis(duration),
-            })),
-            Some(nanos(duration)),
-        );
+        let headers = headers.into_iter().map(HeaderPair::into_pair);
+        self.emit(Kind::http_response(status, headers, Value::capture(&body), duration), Some(nanos(duration)));
     }
 
     /// Records that the current execution acquired the lock `lock_id`. Every

@@ -23,8 +23,26 @@ pub(crate) struct ExecInfo {
     pub name: String,
     /// The trace the execution belongs to.
     pub trace_id: u128,
+    /// The distributed span it works in: a request's, inherited by what the
+    /// request spawns. `None` outside any trace context.
+    pub span: Option<Arc<Span>>,
 }
 
+/// A span of a distributed trace, as the middleware opens it for a request.
+#[derive(Debug)]
+pub(crate) struct Span {
+    /// This span's id: `distributed_span_id` of its events.
+    pub id: u64,
+    /// The caller's span: `upstream_span_id`.
+    pub upstream: Option<u64>,
+    /// W3C trace flags to pass on.
+    pub flags: u8,
+    /// `tracestate` to pass on unchanged.
+    pub tracestate: Option<String>,
+    /// The service the span belongs to, when not the client's
+    /// `service_name` (several services in one process).
+    pub service: Option<Arc<str>>,
+}
 /// The trace that executions outside any request belong to: one per process.
 pub(crate) fn process_trace_id() -> u128 {
     static TRACE: OnceLock<u128> = OnceLock::new();
@@ -59,9 +77,14 @@ impl Drop for ExecContext {
 
 impl ExecContext {
     pub(crate) fn new(name: String, trace_id: u128) -> Self {
+        ExecContext::in_span(name, trace_id, None)
+    }
+
+    /// A new execution in `span` of trace `trace_id`.
+    pub(crate) fn in_span(name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
         let id = NEXT_EXEC.fetch_add(1, Ordering::Relaxed);
         ExecContext {
-            info: Arc::new(ExecInfo { id, name, trace_id }),
+            info: Arc::new(ExecInfo { id, name, trace_id, span }),
             seq: 0,
             clock: VectorClock::new(),
             locks: Vec::new(),
@@ -95,6 +118,10 @@ impl ExecContext {
 
     pub(crate) fn trace_id(&self) -> u128 {
         self.info.trace_id
+    }
+
+    pub(crate) fn span(&self) -> Option<&Arc<Span>> {
+        self.info.span.as_ref()
     }
 
     /// Everything that happens before this execution's next event: its
@@ -270,9 +297,10 @@ pub(crate) fn enter(ctx: ExecContext) {
 /// spawn: the child starts after everything the parent did so far,
 /// the `AsyncSpawn` event included.
 pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext {
-    let (trace, session) = with_thread(|t| (t.current.trace_id(), t.current.session.clone()))
-        .unwrap_or_else(|| (process_trace_id(), None));
-    let mut child = ExecContext::new(name, trace);
+    let (trace, span, session) =
+        with_thread(|t| (t.current.trace_id(), t.current.span().cloned(), t.current.session.clone()))
+            .unwrap_or_else(|| (process_trace_id(), None, None));
+    let mut child = ExecContext::in_span(name, trace, span);
     if let Some(session) = session {
         child.join_session(session);
     }
@@ -291,7 +319,7 @@ pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext
 /// final clock is `finished`: the join edge.
 pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: crate::event::Site) {
     if let Some(clock) = finished {
-        with_thread(|t| t.current.absorb(clock));
+        absorb(clock);
     }
     crate::global::emit(|| Kind::AsyncAwait { awaited: child, site }, None);
 }
@@ -342,6 +370,29 @@ pub(crate) fn end(ctx: &ExecContext) {
 /// The current execution's clock, for a child that finishes.
 pub(crate) fn current_clock() -> Option<VectorClock> {
     with_thread(|t| t.current.clock_now())
+}
+
+/// The `raceway::check` session the current execution records into.
+#[cfg(any(feature = "tower", feature = "actix"))]
+pub(crate) fn current_session() -> Option<Arc<crate::check::Session>> {
+    with_thread(|t| t.current.session.clone()).flatten()
+}
+
+/// What an outgoing call from the current execution carries: its trace, its
+/// span and everything that happened before now. `None` outside any trace
+/// context.
+pub(crate) fn trace_context() -> Option<(u128, Arc<Span>, VectorClock)> {
+    with_thread(|t| {
+        let span = t.current.span()?.clone();
+        Some((t.current.trace_id(), span, t.current.clock_now()))
+    })
+    .flatten()
+}
+
+/// Makes what `clock` says happened before the current execution's next
+/// event: a callee's clock that came back with its response.
+pub(crate) fn absorb(clock: &VectorClock) {
+    with_thread(|t| t.current.absorb(clock));
 }
 
 /// Runs `f` with this thread's instrumentation state: the one context lookup.

@@ -16,6 +16,10 @@ use uuid::Uuid;
 struct ExecState {
     thread_id: String,
     trace_id: Uuid,
+    /// The span's service, when not the client's.
+    service: Option<String>,
+    span_id: Option<String>,
+    upstream_span_id: Option<String>,
     clock: Arc<VectorClock>,
     locks: Vec<String>,
     last_event: Option<Uuid>,
@@ -131,8 +135,12 @@ impl Converter {
         let state = self.execs.entry(exec).or_insert_with(|| {
             // The record that announced this execution was lost: carry on
             // with what can be derived.
-            let info =
-                ExecInfo { id: exec, name: format!("execution-{exec}"), trace_id: crate::context::process_trace_id() };
+            let info = ExecInfo {
+                id: exec,
+                name: format!("execution-{exec}"),
+                trace_id: crate::context::process_trace_id(),
+                span: None,
+            };
             ExecState::new(&info, instance)
         });
         if let Some(delta) = delta {
@@ -147,7 +155,7 @@ impl Converter {
         if components.len() > MAX_COMPONENTS {
             components.clear();
         }
-        let mut name = |e: u64| components.entry(e).or_insert_with(|| component(service, instance, e)).clone();
+        let mut name = |e: u64| components.entry(e).or_insert_with(|| crate::component::name(e)).clone();
         let mut causality_vector: Vec<(Arc<str>, u64)> =
             state.clock.entries().iter().filter(|&&(e, _)| e != exec).map(|&(e, n)| (name(e), n)).collect();
         causality_vector.push((name(exec), seq));
@@ -164,23 +172,18 @@ impl Converter {
             metadata: Metadata {
                 thread_id: state.thread_id.clone(),
                 process_id: self.process_id,
-                service_name: service.clone(),
+                service_name: state.service.as_ref().unwrap_or(service).clone(),
                 environment: self.environment.clone(),
                 tags: if opts_out { self.tags_not_atomic.clone() } else { self.tags.clone() },
                 duration_ns,
                 instance_id: Some(instance.clone()),
-                distributed_span_id: None,
-                upstream_span_id: None,
+                distributed_span_id: state.span_id.clone(),
+                upstream_span_id: state.upstream_span_id.clone(),
             },
             causality_vector,
             lock_set: state.locks.clone(),
         })
     }
-}
-
-/// The component that names an execution of this process in vector clocks.
-fn component(service: &str, instance: &str, exec: u64) -> Arc<str> {
-    Arc::from(format!("{service}#{instance}/{exec}"))
 }
 
 /// Component names cached at most (the cache starts over beyond).
@@ -255,6 +258,9 @@ impl ExecState {
         ExecState {
             thread_id: format!("{}#{}@{}", info.name, info.id, instance),
             trace_id: Uuid::from_u128(info.trace_id),
+            service: info.span.as_ref().and_then(|s| s.service.as_deref()).map(str::to_string),
+            span_id: info.span.as_ref().map(|s| format!("{:016x}", s.id)),
+            upstream_span_id: info.span.as_ref().and_then(|s| s.upstream).map(|id| format!("{id:016x}")),
             clock: Arc::new(VectorClock::new()),
             locks: Vec::new(),
             last_event: None,

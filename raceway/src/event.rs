@@ -194,6 +194,59 @@ pub(crate) enum Kind {
     ExecEnd,
 }
 
+/// Header names whose values are never recorded.
+const SECRET_HEADERS: &[&str] =
+    &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-raceway-key", "x-api-key"];
+
+fn redacted(headers: impl IntoIterator<Item = (String, String)>) -> Vec<(String, String)> {
+    headers
+        .into_iter()
+        .map(|(k, v)| {
+            let secret = SECRET_HEADERS.iter().any(|s| k.eq_ignore_ascii_case(s));
+            (k, if secret { "<redacted>".to_string() } else { v })
+        })
+        .collect()
+}
+
+/// A duration in whole nanoseconds, saturating.
+pub(crate) fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Kind {
+    /// An `HttpRequest`, with the values of credential headers redacted: the
+    /// one constructor for the tracking method, the middleware and
+    /// `request()`.
+    pub(crate) fn http_request(
+        method: &str,
+        url: &str,
+        headers: impl IntoIterator<Item = (String, String)>,
+        body: Value,
+    ) -> Kind {
+        Kind::HttpRequest(Box::new(HttpRequestEvent {
+            method: method.to_string(),
+            url: url.to_string(),
+            headers: redacted(headers),
+            body,
+        }))
+    }
+
+    /// An `HttpResponse` after `duration`, credential headers redacted.
+    pub(crate) fn http_response(
+        status: u16,
+        headers: impl IntoIterator<Item = (String, String)>,
+        body: Value,
+        duration: std::time::Duration,
+    ) -> Kind {
+        Kind::HttpResponse(Box::new(HttpResponseEvent {
+            status,
+            headers: redacted(headers),
+            body,
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        }))
+    }
+}
+
 pub(crate) struct ErrorEvent {
     pub error_type: Name,
     pub message: String,

@@ -46,19 +46,31 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "actix")]
+pub mod actix;
 pub mod analyzer;
 mod check;
 mod client;
+#[cfg(feature = "reqwest")]
+mod client_call;
 mod clock;
+mod component;
 mod config;
 mod context;
 mod convert;
 mod event;
 mod exporter;
 mod global;
+#[cfg(feature = "reqwest")]
+mod http_client;
+#[cfg(feature = "tower")]
+pub mod layer;
 mod pipeline;
+mod propagation;
 #[cfg(feature = "rayon")]
 pub mod rayon;
+#[cfg(any(feature = "tower", feature = "actix"))]
+mod server_request;
 mod sink;
 mod stats;
 pub mod sync;
@@ -80,6 +92,9 @@ pub use clock::VectorClock;
 pub use config::{Config, ConfigError, Endpoint};
 pub use event::{AccessType, LockType};
 pub use global::{client, init, InitError, RacewayGuard};
+#[cfg(feature = "reqwest")]
+pub use http_client::request;
+pub use propagation::{propagation_headers, NoTraceContext};
 pub use stats::Stats;
 pub use sync::tracked_lock;
 pub use traced::Traced;

@@ -20,6 +20,7 @@ impl Counters {
             dropped: self.dropped.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
+            clock_components_refused: crate::component::refused(),
         }
     }
 
@@ -46,14 +47,18 @@ pub struct Stats {
     pub failed: u64,
     /// Delivery attempts repeated after a transient failure.
     pub retried: u64,
+    /// Clock components from other services not learnt, process-wide,
+    /// because the table of remote components was full: the
+    /// happens-before edges they carried are missing.
+    pub clock_components_refused: u64,
 }
 
 impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "accepted={} sent={} dropped={} failed={} retried={}",
-            self.accepted, self.sent, self.dropped, self.failed, self.retried
+            "accepted={} sent={} dropped={} failed={} retried={} clock_components_refused={}",
+            self.accepted, self.sent, self.dropped, self.failed, self.retried, self.clock_components_refused
         )
     }
 }

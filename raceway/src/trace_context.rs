@@ -118,7 +118,8 @@ pub fn component(service: &str, instance: &str) -> String {
     format!("{service}#{instance}")
 }
 
-/// Builds the headers of an outgoing call.
+/// Builds the headers of an outgoing call, incrementing the caller's
+/// component (`"<service>#<instance>"`) first, as the other SDKs do.
 pub fn encode(out: &Outgoing<'_>) -> Encoded {
     let own = component(out.service, out.instance);
     let mut clock_after: ClockVector = out.clock.to_vec();
@@ -126,23 +127,53 @@ pub fn encode(out: &Outgoing<'_>) -> Encoded {
         Some((_, n)) => *n += 1,
         None => clock_after.push((own, 1)),
     }
-    let payload = ClockPayload {
-        trace_id: out.trace_id.hyphenated().to_string(),
-        span_id: hex16(out.child_span_id),
-        parent_span_id: hex16(out.current_span_id),
-        service: out.service,
-        instance: out.instance,
-        clock: &clock_after,
-    };
-    let json = serde_json::to_vec(&payload).expect("a struct of strings and numbers serializes");
+    let headers = encode_exact(&Outgoing { clock: &clock_after, ..out.clone() });
+    Encoded { headers, clock_after }
+}
+
+/// Builds the headers of an outgoing call with `out.clock` as it is: for a
+/// caller whose clock already counts the call (this SDK's executions count
+/// their `HttpRequest` event).
+pub fn encode_exact(out: &Outgoing<'_>) -> Vec<(&'static str, String)> {
+    let clock =
+        encode_clock(out.trace_id, out.child_span_id, out.current_span_id, out.service, out.instance, out.clock);
     let mut headers = vec![
         (TRACEPARENT, format!("00-{}-{}-{:02x}", out.trace_id.simple(), hex16(out.child_span_id), out.trace_flags)),
-        (RACEWAY_CLOCK, format!("v1;{}", BASE64.encode(json))),
+        (RACEWAY_CLOCK, clock),
     ];
     if let Some(state) = out.tracestate.filter(|s| !s.is_empty()) {
         headers.push((TRACESTATE, state.to_string()));
     }
-    Encoded { headers, clock_after }
+    headers
+}
+
+/// A `raceway-clock` value: `v1;` and the base64url JSON payload. This
+/// SDK's middleware also sends one back on responses, with the callee's
+/// clock, so that the caller can join it.
+pub fn encode_clock(
+    trace_id: Uuid,
+    span_id: u64,
+    parent_span_id: u64,
+    service: &str,
+    instance: &str,
+    clock: &[(String, u64)],
+) -> String {
+    let payload = ClockPayload {
+        trace_id: trace_id.hyphenated().to_string(),
+        span_id: hex16(span_id),
+        parent_span_id: hex16(parent_span_id),
+        service,
+        instance,
+        clock,
+    };
+    let json = serde_json::to_vec(&payload).expect("a struct of strings and numbers serializes");
+    format!("v1;{}", BASE64.encode(json))
+}
+
+/// Reads one `raceway-clock` value (a request's or a response's), with the
+/// same rules and caps as [`decode`].
+pub fn decode_clock(value: &str) -> Result<RacewayClock, String> {
+    parse_clock(value)
 }
 
 /// Reads an incoming request's headers (any order, any case). `service`
@@ -247,18 +278,24 @@ fn parse_traceparent(value: &str) -> Result<TraceParent, String> {
     Ok(TraceParent { trace_id: Uuid::from_u128(trace_id), span_id, flags })
 }
 
-struct ClockHeader {
-    trace_id: Uuid,
-    span_id: Option<u64>,
-    parent_span_id: Option<u64>,
-    clock: ClockVector,
+/// A decoded `raceway-clock`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RacewayClock {
+    /// The trace.
+    pub trace_id: Uuid,
+    /// The span the receiver works in (on a response: the callee's span).
+    pub span_id: Option<u64>,
+    /// The sender's span (on a response: the caller's span).
+    pub parent_span_id: Option<u64>,
+    /// The clock, at most [`MAX_CLOCK_ENTRIES`] entries.
+    pub clock: ClockVector,
 }
 
 fn parse_span(value: Option<&serde_json::Value>) -> Option<u64> {
     value.and_then(|v| v.as_str()).filter(|s| lower_hex(s, 16)).and_then(|s| u64::from_str_radix(s, 16).ok())
 }
 
-fn parse_clock(value: &str) -> Result<ClockHeader, String> {
+fn parse_clock(value: &str) -> Result<RacewayClock, String> {
     let value = value.trim();
     if value.len() > MAX_HEADER_LEN {
         return Err(format!("longer than {MAX_HEADER_LEN} bytes"));
@@ -289,7 +326,7 @@ fn parse_clock(value: &str) -> Result<ClockHeader, String> {
             }
         }
     }
-    Ok(ClockHeader {
+    Ok(RacewayClock {
         trace_id,
         span_id: parse_span(object.get("span_id")),
         parent_span_id: parse_span(object.get("parent_span_id")),

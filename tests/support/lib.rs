@@ -6,3 +6,4 @@ pub mod capture;
 pub mod clocks;
 pub mod receiver;
 pub mod schema;
+pub mod shop;

@@ -56,6 +56,7 @@ const MAX_PENDING_SPAWNS: usize = 65_536;
 /// report needs (not the event's vector clock).
 struct Rec {
     exec: Arc<str>,
+    service: Arc<str>,
     /// Position in the analysis order.
     seq: u64,
     /// The execution's own clock component and its value at the access.
@@ -86,6 +87,7 @@ impl Rec {
             location: self.location.clone(),
             function: self.function.as_deref().map(str::to_string),
             execution: self.exec.to_string(),
+            service: self.service.to_string(),
             trace_id: self.trace_id.to_string(),
             locks: self.locks.clone(),
             event_id: self.id.to_string(),
@@ -141,6 +143,8 @@ struct Frame {
 
 #[derive(Default)]
 struct Exec {
+    /// The service the execution belongs to.
+    service: Arc<str>,
     calls: Vec<Frame>,
     /// The ids of the open atomic regions, outermost first.
     regions: Arc<[Uuid]>,
@@ -226,6 +230,7 @@ impl Analyzer {
             let state = self.execs.get_mut(&exec).expect("inserted above");
             if !state.seen {
                 state.seen = true;
+                state.service = Arc::from(event.metadata.service_name.as_str());
                 // A spawned execution's first event names the spawn.
                 if let Some(spawn) = event.parent_id.and_then(|p| self.spawns.remove(&p)) {
                     state.spawned_by = Some(spawn);
@@ -290,6 +295,7 @@ impl Analyzer {
         let state = &self.execs[&exec];
         let rec = Arc::new(Rec {
             exec: exec.clone(),
+            service: state.service.clone(),
             seq: self.events,
             epoch: causality_vector.last().cloned(),
             write: access_type.is_write(),

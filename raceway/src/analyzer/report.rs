@@ -5,7 +5,7 @@
 //! `lost_update`, `inconsistent_read`, `dirty_read`, `overwritten_write`),
 //! `variable`, `count`, `also_unsynchronized`, `explanation`, `accesses[]`
 //! and `region_start`; each access with `access_type`, `old_value`,
-//! `new_value`, `location`, `function`, `execution`, `trace_id`, `locks`,
+//! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
 //! `event_id`. At the top: `events_analyzed`, `executions`, `variables`.
 
 use crate::event::AccessType;
@@ -78,6 +78,8 @@ pub struct Access {
     pub function: Option<String>,
     /// The execution (thread, task, request) that made it.
     pub execution: String,
+    /// The service whose execution it was.
+    pub service: String,
     /// The trace it belongs to.
     pub trace_id: String,
     /// The locks its execution held.
@@ -234,8 +236,8 @@ fn describe_access(label: &str, a: &Access) -> String {
     let function = a.function.as_deref().map(|f| format!(" in {f}")).unwrap_or_default();
     let locks = if a.locks.is_empty() { "no locks".to_string() } else { format!("locks [{}]", a.locks.join(", ")) };
     format!(
-        "  {label}: {verb} of {value} at {}{function}\n    by {} (trace {}), holding {locks}\n",
-        a.location, a.execution, a.trace_id
+        "  {label}: {verb} of {value} at {}{function}\n    by {} in {} (trace {}), holding {locks}\n",
+        a.location, a.execution, a.service, a.trace_id
     )
 }
 

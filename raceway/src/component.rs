@@ -1,0 +1,172 @@
+//! Names of vector-clock components across processes.
+//!
+//! In this process a clock component is a number: an execution's id. On the
+//! wire (events, `raceway-clock` headers) it is a string, the same one
+//! wherever it travels:
+//!
+//! - an execution of this process is `"<service>#<instance>/<execution>"`,
+//!   the service and instance of the first client created in the process;
+//! - a component that came from another process (through a `raceway-clock`
+//!   header) is interned here under a number with the top bit set, and keeps
+//!   its string. A string that names an execution of this process maps back
+//!   to it, so a clock that goes out and comes back is the same clock.
+//!
+//! The interner is bounded: past [`MAX_FOREIGN`] distinct names, further
+//! ones are not learnt (the happens-before edges they would carry are lost,
+//! which can only add reports, never hide one), and counted.
+
+use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+/// Components of other processes have this bit set.
+const FOREIGN: u64 = 1 << 63;
+
+/// Most distinct foreign component names remembered.
+#[cfg_attr(not(any(feature = "tower", feature = "actix", feature = "reqwest")), allow(dead_code))]
+pub const MAX_FOREIGN: usize = 65_536;
+
+/// Longest foreign component name accepted.
+#[cfg_attr(not(any(feature = "tower", feature = "actix", feature = "reqwest")), allow(dead_code))]
+const MAX_NAME_LEN: usize = 256;
+
+/// This process's service and instance, as its components name them.
+pub(crate) struct Identity {
+    pub service: String,
+    pub instance: String,
+    prefix: String,
+}
+
+static IDENTITY: OnceLock<Identity> = OnceLock::new();
+
+#[cfg_attr(not(any(feature = "tower", feature = "actix", feature = "reqwest")), allow(dead_code))]
+#[derive(Default)]
+struct Interner {
+    ids: FxHashMap<Arc<str>, u64>,
+    names: Vec<Arc<str>>,
+}
+
+static INTERNER: Mutex<Option<Interner>> = Mutex::new(None);
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// Fixes the prefix of this process's components, once: the first client
+/// created names them.
+pub(crate) fn set_process_identity(service: &str, instance: &str) {
+    let _ = IDENTITY.get_or_init(|| Identity::new(service.to_string(), instance.to_string()));
+}
+
+/// The service and instance of this process: those of its first client, or
+/// the defaults when none was created.
+pub(crate) fn identity() -> &'static Identity {
+    IDENTITY.get_or_init(|| {
+        let config = crate::Config::default();
+        Identity::new(config.service_name, config.instance_id)
+    })
+}
+
+impl Identity {
+    fn new(service: String, instance: String) -> Self {
+        Identity { prefix: format!("{service}#{instance}"), service, instance }
+    }
+}
+
+/// `"<service>#<instance>"` of this process's components.
+fn process_prefix() -> &'static str {
+    &identity().prefix
+}
+
+/// The wire name of component `id`.
+pub(crate) fn name(id: u64) -> Arc<str> {
+    if id & FOREIGN == 0 {
+        return Arc::from(format!("{}/{id}", process_prefix()));
+    }
+    let index = (id & !FOREIGN) as usize;
+    let interner = INTERNER.lock().unwrap_or_else(PoisonError::into_inner);
+    match interner.as_ref().and_then(|i| i.names.get(index)) {
+        Some(name) => name.clone(),
+        // Unreachable for ids handed out by `id_of`; a stable name anyway.
+        None => Arc::from(format!("unknown/{index}")),
+    }
+}
+
+/// The component named `name`: an execution of this process, or a foreign
+/// component, learnt now if it is new. `None` when the name is unusable or
+/// the interner is full.
+#[cfg_attr(not(any(feature = "tower", feature = "actix", feature = "reqwest")), allow(dead_code))]
+pub(crate) fn id_of(name: &str) -> Option<u64> {
+    if let Some(exec) = name
+        .strip_prefix(process_prefix())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|n| n.parse::<u64>().ok())
+        .filter(|n| n & FOREIGN == 0)
+    {
+        return Some(exec);
+    }
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return None;
+    }
+    let mut guard = INTERNER.lock().unwrap_or_else(PoisonError::into_inner);
+    let interner = guard.get_or_insert_with(Interner::default);
+    if let Some(&id) = interner.ids.get(name) {
+        return Some(id);
+    }
+    if interner.names.len() >= MAX_FOREIGN {
+        REFUSED.fetch_add(1, Ordering::Relaxed);
+        return None;
+    }
+    let id = FOREIGN | interner.names.len() as u64;
+    let name: Arc<str> = Arc::from(name);
+    interner.names.push(name.clone());
+    interner.ids.insert(name, id);
+    Some(id)
+}
+
+/// Foreign component names not learnt because the interner was full.
+pub(crate) fn refused() -> u64 {
+    REFUSED.load(Ordering::Relaxed)
+}
+
+/// A clock from the wire as this process's [`VectorClock`](crate::VectorClock):
+/// zero entries and unusable names are left out.
+#[cfg_attr(not(any(feature = "tower", feature = "actix", feature = "reqwest")), allow(dead_code))]
+pub(crate) fn clock_from_wire<'a>(entries: impl IntoIterator<Item = (&'a str, u64)>) -> crate::VectorClock {
+    let mut clock = crate::VectorClock::new();
+    for (name, n) in entries {
+        if n > 0 {
+            if let Some(id) = id_of(name) {
+                clock.observe(id, n);
+            }
+        }
+    }
+    clock
+}
+
+/// A clock of this process for the wire.
+pub(crate) fn clock_to_wire(clock: &crate::VectorClock) -> Vec<(String, u64)> {
+    clock.entries().iter().map(|&(id, n)| (name(id).to_string(), n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_names_round_trip_and_foreign_ones_are_interned() {
+        let local = name(42);
+        assert!(local.ends_with("/42"));
+        assert_eq!(id_of(&local), Some(42));
+        let a = id_of("payments#p-1").unwrap();
+        assert_ne!(a & FOREIGN, 0);
+        assert_eq!(id_of("payments#p-1"), Some(a));
+        assert_eq!(&*name(a), "payments#p-1");
+        assert_eq!(id_of(""), None);
+        assert_eq!(id_of(&"x".repeat(MAX_NAME_LEN + 1)), None);
+    }
+
+    #[test]
+    fn wire_clocks_drop_zero_entries() {
+        let clock = clock_from_wire([("svc#a", 3), ("svc#b", 0)]);
+        assert_eq!(clock.entries().len(), 1);
+        assert_eq!(clock_to_wire(&clock), vec![("svc#a".to_string(), 3)]);
+    }
+}
