@@ -92,6 +92,14 @@ fn assert_trace_spans_and_clocks(events: &[Event]) {
         assert_eq!(span.unwrap().len(), 16);
     }
 
+    // The gateway's two calls and its own response, each with a duration.
+    let responses: Vec<_> = events
+        .iter()
+        .filter(|e| e.metadata.service_name == "gateway" && matches!(e.kind, EventKind::HttpResponse { .. }))
+        .collect();
+    assert_eq!(responses.len(), 3, "two calls and the gateway's own response");
+    assert!(responses.iter().all(|e| e.metadata.duration_ns.is_some_and(|d| d > 0)));
+
     // Forward: the gateway's write happens before inventory's read.
     let placed = state_change(events, "gateway", "Order[o-1].status", true);
     let read = state_change(events, "inventory", "Order[o-1].status", false);

@@ -23,6 +23,8 @@ struct AppState {
     both_read: tokio::sync::Barrier,
     /// The streaming handler's second chunk waits for this.
     go_on: tokio::sync::Notify,
+    /// The server's own URL, for handlers that call it back.
+    url: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
             balance: raceway::sync::Mutex::with_name(100, "balance"),
             both_read: tokio::sync::Barrier::new(2),
             go_on: tokio::sync::Notify::new(),
+            url: std::sync::OnceLock::new(),
         })
     }
 
@@ -52,6 +55,16 @@ impl AppState {
             Ok(headers) => headers.into_iter().find(|(k, _)| *k == "traceparent").map(|(_, v)| v).unwrap(),
             Err(e) => format!("error: {e}"),
         }
+    }
+
+    /// Calls `/echo` on this server through `raceway::request`, with or
+    /// without an explicit `traceparent`; returns what `/echo` saw.
+    async fn relay(&self, explicit: Option<&'static str>) -> String {
+        let mut call = reqwest::Client::new().get(format!("{}/echo", self.url.get().unwrap()));
+        if let Some(traceparent) = explicit {
+            call = call.header("traceparent", traceparent);
+        }
+        raceway::request(call).await.unwrap().text().await.unwrap()
     }
 
     /// "first", then, once the test says so, "second".
@@ -103,13 +116,20 @@ async fn axum_server(state: Arc<AppState>) -> Server {
         .route("/debit", post(|State(s): State<Arc<AppState>>| async move { s.debit().await }))
         .route("/context", get(|| async { AppState::context() }))
         .route(
+            "/echo",
+            get(|headers: axum::http::HeaderMap| async move { format!("{:?}", headers.get("traceparent")) }),
+        )
+        .route("/relay", get(|State(s): State<Arc<AppState>>| async move { s.relay(None).await }))
+        .route("/relay-explicit", get(|State(s): State<Arc<AppState>>| async move { s.relay(Some(EXPLICIT)).await }))
+        .route(
             "/stream",
             get(|State(s): State<Arc<AppState>>| async move { axum::body::Body::from_stream(s.stream()) }),
         )
-        .with_state(state)
+        .with_state(state.clone())
         .layer(raceway::layer::RacewayLayer::new().service_name("axum-app"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    state.url.set(url.clone()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -332,6 +352,24 @@ for_each_setup! { bad_headers_start_a_fresh_trace:
     axum_bad_headers_multi_thread => Axum, true;
     actix_bad_headers_current_thread => Actix, false;
     actix_bad_headers_multi_thread => Actix, true;
+}
+
+const EXPLICIT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/// `raceway::request` adds the propagation headers, and headers set on the
+/// request win.
+#[test]
+fn request_propagates_and_explicit_headers_win() {
+    for multi_thread in [false, true] {
+        let report = run(Framework::Axum, multi_thread, |_, url| async move {
+            let http = reqwest::Client::new();
+            let relayed = http.get(format!("{url}/relay")).send().await.unwrap().text().await.unwrap();
+            assert!(relayed.starts_with("Some(\"00-"), "the call carried a traceparent: {relayed}");
+            let explicit = http.get(format!("{url}/relay-explicit")).send().await.unwrap().text().await.unwrap();
+            assert_eq!(explicit, format!("Some({EXPLICIT:?})"));
+        });
+        assert!(report.is_clean(), "{report}");
+    }
 }
 
 #[test]
