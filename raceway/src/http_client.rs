@@ -22,7 +22,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 /// ```no_run
 /// # async fn f() -> reqwest::Result<()> {
 /// let client = reqwest::Client::new();
-/// let response = raceway::request(client.post("http://inventory/reserve").json(&["sku-1"])).await?;
+/// let response = raceway::request(client.post("http://inventory/reserve").body("sku-1")).await?;
 /// # Ok(()) }
 /// ```
 pub async fn request(builder: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {

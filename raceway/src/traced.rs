@@ -55,6 +55,16 @@ forward!(
     crate::sync::TrackedMutexGuard<'_, T>,
 );
 
+#[cfg(feature = "tokio")]
+forward!(
+    crate::sync::tokio::MutexGuard<'_, T>,
+    crate::sync::tokio::RwLockReadGuard<'_, T>,
+    crate::sync::tokio::RwLockWriteGuard<'_, T>,
+    tokio::sync::MutexGuard<'_, T>,
+    tokio::sync::RwLockReadGuard<'_, T>,
+    tokio::sync::RwLockWriteGuard<'_, T>,
+);
+
 impl<P: Deref> Traced for Pin<P>
 where
     P::Target: Traced,

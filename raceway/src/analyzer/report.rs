@@ -201,7 +201,11 @@ impl Report {
                 None => kinds.push((race.kind, 1)),
             }
         }
-        let detail = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ");
+        let detail = kinds
+            .iter()
+            .map(|(k, n)| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+            .collect::<Vec<_>>()
+            .join(", ");
         let summary = if self.races.is_empty() {
             paint("1;32", &format!("SUMMARY: raceway found no races in {} events", self.events_analyzed))
         } else {
