@@ -57,6 +57,11 @@ impl AppState {
         }
     }
 
+    /// The `traceparent` a task spawned from the handler would send on.
+    async fn context_in_task() -> String {
+        raceway::task::spawn(async { AppState::context() }).await.unwrap()
+    }
+
     /// Calls `/echo` on this server through `raceway::request`, with or
     /// without an explicit `traceparent`; returns what `/echo` saw.
     async fn relay(&self, explicit: Option<&'static str>) -> String {
@@ -115,6 +120,7 @@ async fn axum_server(state: Arc<AppState>) -> Server {
     let app = axum::Router::new()
         .route("/debit", post(|State(s): State<Arc<AppState>>| async move { s.debit().await }))
         .route("/context", get(|| async { AppState::context() }))
+        .route("/context-in-task", get(AppState::context_in_task))
         .route(
             "/echo",
             get(|headers: axum::http::HeaderMap| async move { format!("{:?}", headers.get("traceparent")) }),
@@ -166,6 +172,7 @@ fn actix_server(state: Arc<AppState>) -> Server {
                         }),
                     )
                     .route("/context", web::get().to(|| async { AppState::context() }))
+                    .route("/context-in-task", web::get().to(AppState::context_in_task))
                     .route(
                         "/stream",
                         web::get().to(|s: web::Data<AppState>| async move {
@@ -284,8 +291,8 @@ fn continues_the_callers_trace(framework: Framework, multi_thread: bool) {
         })
         .headers;
         let mut request = reqwest::Client::new().get(format!("{url}/context"));
-        for (name, value) in headers {
-            request = request.header(name, value);
+        for (name, value) in &headers {
+            request = request.header(*name, value);
         }
         let response = request.send().await.unwrap();
         let back = response_clock(&response);
@@ -297,6 +304,13 @@ fn continues_the_callers_trace(framework: Framework, multi_thread: bool) {
         let onward = response.text().await.unwrap();
         assert_eq!(trace_of(&onward), caller_trace, "calls from the handler continue the trace: {onward}");
         assert_ne!(&onward[36..52], "0000000000002222", "each onward call names a new span");
+        // A task the handler spawns through raceway belongs to the request.
+        let mut request = reqwest::Client::new().get(format!("{url}/context-in-task"));
+        for (name, value) in &headers {
+            request = request.header(*name, value);
+        }
+        let from_task = request.send().await.unwrap().text().await.unwrap();
+        assert_eq!(trace_of(&from_task), caller_trace, "{from_task}");
     });
     assert!(report.is_clean(), "{report}");
     assert!(report.events_analyzed() > 0);

@@ -13,8 +13,14 @@ fn dir() -> PathBuf {
 
 /// One service's events: a read-modify-write of `Account[alice].balance`,
 /// through `track_state_change` (the name is the identity across
-/// processes).
+/// processes). Recorded on a thread of its own (a plain std thread, which
+/// adds no happens-before edge), as another process's would be.
 fn service(path: &Path, name: &str, old: i64, new: i64) {
+    let (path, name) = (path.to_path_buf(), name.to_string());
+    std::thread::spawn(move || record(&path, &name, old, new)).join().unwrap();
+}
+
+fn record(path: &Path, name: &str, old: i64, new: i64) {
     let _ = std::fs::remove_file(path);
     let client = RacewayClient::new(Config {
         endpoint: Some(Endpoint::File(path.to_path_buf())),
