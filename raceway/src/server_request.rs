@@ -161,16 +161,28 @@ pin_project_lite::pin_project! {
     /// response head is ready, records it and adds the `raceway-clock`
     /// header. The body is passed on untouched.
     pub struct ResponseFuture<F> {
+        // `None` once dropped early, inside the request's execution.
         #[pin]
-        inner: F,
+        inner: Option<F>,
         scope: ServerRequest,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            // A request dropped before its response (the client went away):
+            // what the handler's future does as it is dropped (releasing a
+            // lock, say) belongs to the request, then the request ends.
+            let this = this.project();
+            let mut inner = this.inner;
+            this.scope.run(|| inner.set(None));
+        }
     }
 }
 
 impl<F> ResponseFuture<F> {
     pub(crate) fn new(scope: ServerRequest, call: impl FnOnce() -> F) -> Self {
         let mut scope = scope;
-        let inner = scope.run(call);
+        let inner = Some(scope.run(call));
         ResponseFuture { inner, scope }
     }
 }
@@ -190,7 +202,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let inner = this.inner;
+        let Some(inner) = this.inner.as_pin_mut() else {
+            // Only the drop empties it: never polled again.
+            return Poll::Pending;
+        };
         match this.scope.run(|| inner.poll(cx)) {
             Poll::Ready(Ok(mut response)) => {
                 if let Some(clock) = this.scope.respond(response.status_code()) {
