@@ -492,7 +492,7 @@ fn the_analysis_state_follows_live_state_not_run_length() {
     let mut sizes = Vec::new();
     for _ in 0..10 {
         for e in &events {
-            analyzer.observe(e.clone());
+            analyzer.observe(e);
         }
         sizes.push(analyzer.retained());
     }

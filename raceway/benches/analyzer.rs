@@ -4,11 +4,13 @@
 //!
 //! `cargo bench -p raceway --bench analyzer`; see BENCHMARKS.md.
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use raceway::analyzer::Analyzer;
 use raceway::wire::{Event, EventKind, Metadata};
 use raceway::{AccessType, Value};
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const EXECUTIONS: usize = 64;
 const VARIABLES: usize = 1_000;
@@ -28,42 +30,73 @@ impl Rng {
     }
 }
 
-/// A synthetic trace: executions spawned by a root, accessing variables
-/// under locks (whose release clocks they join) and without.
-fn trace(events: usize) -> Vec<Event> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let names: Vec<String> = (0..EXECUTIONS).map(|i| format!("worker-{i}")).collect();
-    let components: Vec<std::sync::Arc<str>> = (0..EXECUTIONS).map(|i| format!("bench#1/{i}").into()).collect();
-    let variables: Vec<String> = (0..VARIABLES).map(|i| format!("account[{i}].balance")).collect();
-    let mut clocks: Vec<Vec<u64>> = vec![vec![0; EXECUTIONS]; EXECUTIONS];
-    // Spawns: every worker starts after the root's first events.
-    for (i, clock) in clocks.iter_mut().enumerate().skip(1) {
-        clock[0] = 1;
-        clock[i] = 0;
+/// A synthetic trace, generated in chunks: executions spawned by a root,
+/// accessing variables under locks (whose release clocks they join) and
+/// without.
+struct Trace {
+    rng: Rng,
+    names: Vec<String>,
+    components: Vec<Arc<str>>,
+    variables: Vec<String>,
+    clocks: Vec<Vec<u64>>,
+    lock_clocks: Vec<Vec<u64>>,
+    tags: BTreeMap<String, String>,
+    generated: u64,
+}
+
+impl Trace {
+    fn new() -> Self {
+        let mut clocks: Vec<Vec<u64>> = vec![vec![0; EXECUTIONS]; EXECUTIONS];
+        // Spawns: every worker starts after the root's first event.
+        for clock in clocks.iter_mut().skip(1) {
+            clock[0] = 1;
+        }
+        Trace {
+            rng: Rng(0x9e37_79b9_7f4a_7c15),
+            names: (0..EXECUTIONS).map(|i| format!("worker-{i}")).collect(),
+            components: (0..EXECUTIONS).map(|i| format!("bench#1/{i}").into()).collect(),
+            variables: (0..VARIABLES).map(|i| format!("account[{i}].balance")).collect(),
+            clocks,
+            lock_clocks: vec![vec![0; EXECUTIONS]; LOCKS],
+            tags: BTreeMap::from([("sdk_language".to_string(), "rust".to_string())]),
+            generated: 0,
+        }
     }
-    let mut lock_clocks: Vec<Vec<u64>> = vec![vec![0; EXECUTIONS]; LOCKS];
-    let mut out = Vec::with_capacity(events);
-    let base = 1_700_000_000_000_000u64;
-    let mut tags = BTreeMap::new();
-    tags.insert("sdk_language".to_string(), "rust".to_string());
-    let mut id = 0u128;
-    while out.len() < events {
+
+    /// The next `n` events, in time order.
+    fn chunk(&mut self, n: usize) -> Vec<Event> {
+        (0..n).map(|_| self.event()).collect()
+    }
+
+    fn event(&mut self) -> Event {
+        let rng = &mut self.rng;
         let t = rng.below(EXECUTIONS);
         let locked = rng.below(2) == 0;
         let lock = rng.below(LOCKS);
+        let var = rng.below(VARIABLES);
+        let write = rng.below(3) == 0;
         if locked {
             // Acquire: join the lock's last release.
-            for (c, l) in clocks[t].iter_mut().zip(&lock_clocks[lock]) {
+            for (c, l) in self.clocks[t].iter_mut().zip(&self.lock_clocks[lock]) {
                 *c = (*c).max(*l);
             }
         }
-        let var = rng.below(VARIABLES);
-        let write = rng.below(3) == 0;
-        clocks[t][t] += 1;
-        id += 1;
-        let micros = base + out.len() as u64;
-        out.push(Event {
-            id: uuid::Uuid::from_u128(id),
+        self.clocks[t][t] += 1;
+        self.generated += 1;
+        let micros = 1_700_000_000_000_000u64 + self.generated;
+        let clock = &self.clocks[t];
+        let mut causality_vector: Vec<(Arc<str>, u64)> = clock
+            .iter()
+            .enumerate()
+            .filter(|&(i, &n)| n > 0 && i != t)
+            .map(|(i, &n)| (self.components[i].clone(), n))
+            .collect();
+        causality_vector.push((self.components[t].clone(), clock[t]));
+        if locked {
+            self.lock_clocks[lock].clone_from(clock);
+        }
+        Event {
+            id: uuid::Uuid::from_u128(u128::from(self.generated)),
             trace_id: uuid::Uuid::from_u128(7),
             parent_id: None,
             timestamp: format!(
@@ -73,49 +106,74 @@ fn trace(events: usize) -> Vec<Event> {
                 micros % 1_000_000
             ),
             kind: EventKind::StateChange {
-                variable: variables[var].clone(),
+                variable: self.variables[var].clone(),
                 old_value: write.then_some(Value::I64(1)),
                 new_value: Value::I64(2),
                 location: format!("src/bank.rs:{}:9", 10 + var % 50),
                 access_type: if write { AccessType::Write } else { AccessType::Read },
             },
             metadata: Metadata {
-                thread_id: names[t].clone(),
+                thread_id: self.names[t].clone(),
                 process_id: 1,
                 service_name: "bench".into(),
                 environment: "bench".into(),
-                tags: tags.clone(),
+                tags: self.tags.clone(),
                 duration_ns: None,
                 instance_id: None,
                 distributed_span_id: None,
                 upstream_span_id: None,
             },
-            causality_vector: {
-                let mut v: Vec<(std::sync::Arc<str>, u64)> = clocks[t]
-                    .iter()
-                    .enumerate()
-                    .filter(|&(i, &n)| n > 0 && i != t)
-                    .map(|(i, &n)| (components[i].clone(), n))
-                    .collect();
-                v.push((components[t].clone(), clocks[t][t]));
-                v
-            },
+            causality_vector,
             lock_set: if locked { vec![format!("lock-{lock}")] } else { Vec::new() },
-        });
-        if locked {
-            lock_clocks[lock] = clocks[t].clone();
         }
     }
-    out
 }
+
+/// Events generated per chunk of the streamed runs: the input is made
+/// outside the timing, a chunk at a time, so its memory stays small.
+const CHUNK: usize = 10_000;
 
 fn analysis(c: &mut Criterion) {
     let mut group = c.benchmark_group("analyze");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(10));
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(20));
+
+    // The analysis as it runs: incrementally, over a stream (the embedded
+    // collector, a JSON-lines file read line by line). Timed: `observe` of
+    // every event and the final report; making and freeing the events is
+    // the producer's part, outside the timing (it is measured below, in
+    // `analyze()`).
     for events in [100_000usize, 1_000_000] {
-        let input = trace(events);
         group.throughput(Throughput::Elements(events as u64));
-        group.bench_function(format!("{events} events"), |b| {
+        group.bench_function(format!("stream of {events} events"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (mut trace, mut analyzer) = (Trace::new(), Analyzer::new());
+                    for _ in 0..events / CHUNK {
+                        let chunk = trace.chunk(CHUNK);
+                        let start = Instant::now();
+                        for event in &chunk {
+                            analyzer.observe(event);
+                        }
+                        total += start.elapsed();
+                        drop(chunk);
+                    }
+                    let start = Instant::now();
+                    black_box(analyzer.report());
+                    total += start.elapsed();
+                }
+                total
+            });
+        });
+    }
+
+    // `analyze` over a materialized set (sorted by timestamp first): the
+    // whole input, about 1.5 KB per event, is resident, and freeing it is
+    // part of the timing.
+    for events in [100_000usize, 1_000_000] {
+        let input = Trace::new().chunk(events);
+        group.throughput(Throughput::Elements(events as u64));
+        group.bench_function(format!("analyze() of {events} materialized events"), |b| {
             b.iter_batched(|| input.clone(), raceway::analyzer::analyze, BatchSize::PerIteration);
         });
     }

@@ -33,9 +33,11 @@
 //! Per live execution: its name, trace, call stack and the spawn that
 //! created it. Per variable: the last write, the reads since it (at most one
 //! per execution), and per execution its last access with the remote
-//! accesses seen since. Plus the deduplicated report. Events themselves are
-//! not kept, so memory does not grow with the length of the run; it grows
-//! with the number of variables and executions alive at once.
+//! accesses seen since. One shared copy of each source location and lock
+//! set that accesses name (bounded by the program's code). Plus the
+//! deduplicated report. Events themselves are not kept (the analysis
+//! borrows them), so memory does not grow with the length of the run; it
+//! grows with the number of variables and executions alive at once.
 
 mod reorder;
 mod report;
@@ -45,7 +47,7 @@ pub use report::{Access, Race, RaceKind, Report};
 
 use crate::event::AccessType;
 use crate::wire::{Event, EventKind, FUNCTION_RETURN, TAG_ATOMIC_REGION};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -70,8 +72,8 @@ struct Rec {
     access_type: AccessType,
     old_value: Option<crate::Value>,
     new_value: crate::Value,
-    location: String,
-    locks: Vec<String>,
+    location: Arc<str>,
+    locks: Arc<[String]>,
 }
 
 impl Rec {
@@ -84,12 +86,12 @@ impl Rec {
             access_type: self.access_type,
             old_value: self.old_value.clone(),
             new_value: self.new_value.clone(),
-            location: self.location.clone(),
+            location: self.location.to_string(),
             function: self.function.as_deref().map(str::to_string),
             execution: self.exec.to_string(),
             service: self.service.to_string(),
             trace_id: self.trace_id.to_string(),
-            locks: self.locks.clone(),
+            locks: self.locks.to_vec(),
             event_id: self.id.to_string(),
         }
     }
@@ -103,8 +105,9 @@ struct Clock<'a> {
 
 impl<'a> Clock<'a> {
     fn new(entries: &'a [(Arc<str>, u64)], lookups: usize) -> Self {
-        // A scan per lookup is cheapest for a few lookups or a short clock.
-        let index = (lookups > 4 && entries.len() > 16).then(|| {
+        // A scan per lookup (pointer comparisons first) is cheaper than
+        // building an index unless there are many lookups in a long clock.
+        let index = (lookups > 32 && entries.len() > 32).then(|| {
             let mut index = HashMap::with_capacity_and_hasher(entries.len(), Default::default());
             index.extend(entries.iter().map(|(c, n)| (&**c, *n)));
             index
@@ -197,6 +200,10 @@ pub struct Analyzer {
     index: HashMap<u64, usize>,
     events: u64,
     executions: u64,
+    /// Source locations and lock sets, shared by the accesses that name
+    /// them (a program has a bounded number of each).
+    locations: HashSet<Arc<str>>,
+    lock_sets: HashSet<Arc<[String]>>,
 }
 
 /// The display name of a wire variable: without the `@0x…` address that
@@ -214,8 +221,9 @@ impl Analyzer {
         Analyzer::default()
     }
 
-    /// Takes one event.
-    pub fn observe(&mut self, event: Event) {
+    /// Takes one event. The analysis keeps what it needs (shared where it
+    /// repeats: locations, lock sets, names), never the event.
+    pub fn observe(&mut self, event: &Event) {
         self.events += 1;
         let exec: Arc<str> = match self.execs.get_key_value(event.metadata.thread_id.as_str()) {
             Some((key, _)) => key.clone(),
@@ -266,7 +274,10 @@ impl Analyzer {
                 let regions = self.execs[&exec].regions.clone();
                 self.spawns.insert(event.id, (exec.clone(), regions));
             }
-            EventKind::StateChange { .. } => self.access(exec, event),
+            EventKind::StateChange { variable, access_type, old_value, new_value, location } => {
+                let access = StateChange { variable, access_type: *access_type, old_value, new_value, location };
+                self.access(exec, event, access);
+            }
             _ => {}
         }
     }
@@ -283,15 +294,15 @@ impl Analyzer {
         }
     }
 
-    fn access(&mut self, exec: Arc<str>, event: Event) {
-        let Event { id, trace_id, kind, causality_vector, lock_set, .. } = event;
-        let EventKind::StateChange { variable, access_type, old_value, new_value, location } = kind else {
-            return;
-        };
+    fn access(&mut self, exec: Arc<str>, event: &Event, access: StateChange<'_>) {
+        let Event { id, trace_id, causality_vector, lock_set, .. } = event;
+        let StateChange { variable, access_type, old_value, new_value, location } = access;
         let variable: Arc<str> = match self.vars.get_key_value(variable.as_str()) {
             Some((key, _)) => key.clone(),
             None => Arc::from(variable.as_str()),
         };
+        let location = intern(&mut self.locations, location.as_str());
+        let locks = intern(&mut self.lock_sets, lock_set.as_slice());
         let state = &self.execs[&exec];
         let rec = Arc::new(Rec {
             exec: exec.clone(),
@@ -301,32 +312,35 @@ impl Analyzer {
             write: access_type.is_write(),
             atomic: access_type.is_atomic(),
             function: state.calls.last().map(|f| f.function.clone()),
-            id,
-            trace_id,
+            id: *id,
+            trace_id: *trace_id,
             access_type,
-            old_value,
-            new_value,
+            old_value: old_value.clone(),
+            new_value: new_value.clone(),
             location,
-            locks: lock_set,
+            locks,
         });
         let regions = state.regions.clone();
         let var = self.vars.entry(variable.clone()).or_default();
-        let clock = Clock::new(&causality_vector, 1 + if rec.write { var.reads.len() } else { 0 });
+        let clock = Clock::new(causality_vector, 1 + if rec.write { var.reads.len() } else { 0 });
 
         // Atomicity: the previous access p of this execution, in a region
         // still open, and another execution's access in between. p is this
         // execution's latest access, so a write after it is another's: the
         // variable's last write if newer than p; reads after a write p are
         // the reads since it.
+        let Var { last_write, reads, locals } = var;
+        let slot = locals.entry(exec.clone());
         let mut violation = None;
-        if let Some(local) = var.locals.get(&exec) {
+        if let std::collections::hash_map::Entry::Occupied(local) = &slot {
+            let local = local.get();
             if let Some(region) = innermost_common(&local.regions, &regions) {
                 let execs = &self.execs;
                 let foreign = |r: &&Arc<Rec>| {
                     r.seq > local.p.seq && r.exec != exec && !spawned_within(execs, &r.exec, &exec, region)
                 };
-                let remote_write = var.last_write.as_ref().filter(foreign);
-                let remote_read = || var.reads.iter().rev().find(|r| foreign(r));
+                let remote_write = last_write.as_ref().filter(foreign);
+                let remote_read = || reads.iter().rev().find(|r| foreign(r));
                 let found = match (local.p.write, rec.write) {
                     (false, false) => remote_write.map(|r| (RaceKind::InconsistentRead, r)),
                     (false, true) => remote_write.map(|r| (RaceKind::LostUpdate, r)),
@@ -340,24 +354,34 @@ impl Analyzer {
         // Data races: previous conflicting accesses not ordered before this one.
         let mut unordered: Vec<Arc<Rec>> = Vec::new();
         let conflicts = |prev: &Arc<Rec>| prev.exec != exec && !(prev.atomic && rec.atomic) && !clock.after(prev);
-        if let Some(w) = var.last_write.as_ref().filter(|w| conflicts(w)) {
+        if let Some(w) = last_write.as_ref().filter(|w| conflicts(w)) {
             unordered.push(w.clone());
         }
         if rec.write {
-            unordered.extend(var.reads.iter().filter(|r| conflicts(r)).cloned());
+            unordered.extend(reads.iter().filter(|r| conflicts(r)).cloned());
         }
 
         // State for what comes next.
         if rec.write {
-            var.last_write = Some(rec.clone());
-            var.reads.clear();
+            *last_write = Some(rec.clone());
+            reads.clear();
         } else {
             // At most one read per execution: its latest.
-            var.reads.retain(|r| !Arc::ptr_eq(&r.exec, &exec));
-            var.reads.push(rec.clone());
+            reads.retain(|r| !Arc::ptr_eq(&r.exec, &exec));
+            reads.push(rec.clone());
         }
-        let fresh = var.locals.insert(exec.clone(), Local { p: rec.clone(), regions });
-        if fresh.is_none() {
+        let local = Local { p: rec.clone(), regions };
+        let fresh = match slot {
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                slot.insert(local);
+                false
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(local);
+                true
+            }
+        };
+        if fresh {
             if let Some(state) = self.execs.get_mut(&exec) {
                 state.touched.push(variable.clone());
             }
@@ -448,6 +472,30 @@ impl Analyzer {
     }
 }
 
+/// The fields of a `StateChange`, borrowed from its event.
+struct StateChange<'a> {
+    variable: &'a String,
+    access_type: AccessType,
+    old_value: &'a Option<crate::Value>,
+    new_value: &'a crate::Value,
+    location: &'a String,
+}
+
+/// The shared copy of `value`, made on first sight.
+fn intern<T: ?Sized + std::hash::Hash + Eq>(set: &mut HashSet<Arc<T>>, value: &T) -> Arc<T>
+where
+    Arc<T>: for<'a> From<&'a T>,
+{
+    match set.get(value) {
+        Some(shared) => shared.clone(),
+        None => {
+            let shared: Arc<T> = Arc::from(value);
+            set.insert(shared.clone());
+            shared
+        }
+    }
+}
+
 /// The innermost region open both at `p` and now.
 fn innermost_common(then: &[Uuid], now: &[Uuid]) -> Option<Uuid> {
     then.iter().zip(now).take_while(|(a, b)| a == b).last().map(|(a, _)| *a)
@@ -527,7 +575,7 @@ fn explain_violation(kind: RaceKind, variable: &str, p: &Rec, r: &Rec, c: &Rec, 
 pub fn analyze(events: impl IntoIterator<Item = Event>) -> Report {
     let mut analyzer = Analyzer::new();
     for event in reorder::sort_by_time(events) {
-        analyzer.observe(event);
+        analyzer.observe(&event);
     }
     analyzer.report()
 }

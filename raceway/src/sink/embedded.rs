@@ -34,7 +34,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Analysis {
     fn observe_all(&mut self, events: Vec<Event>) {
         for event in events {
-            self.analyzer.observe(event);
+            self.analyzer.observe(&event);
         }
     }
 
