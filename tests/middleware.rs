@@ -133,25 +133,9 @@ async fn axum_server(state: Arc<AppState>) -> Server {
         )
         .with_state(state.clone())
         .layer(raceway::layer::RacewayLayer::new().service_name("axum-app"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    state.url.set(url.clone()).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    Server {
-        url,
-        stop: Box::new(move || {
-            let _ = stop.send(());
-            task
-        }),
-    }
+    let server = raceway_tests::server::Server::start(app).await;
+    state.url.set(server.url.clone()).unwrap();
+    Server { url: server.url.clone(), stop: Box::new(move || tokio::spawn(server.stop())) }
 }
 
 fn actix_server(state: Arc<AppState>) -> Server {

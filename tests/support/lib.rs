@@ -6,4 +6,5 @@ pub mod capture;
 pub mod clocks;
 pub mod receiver;
 pub mod schema;
+pub mod server;
 pub mod shop;

@@ -17,12 +17,12 @@
 //! The barrier is a tokio barrier, which raceway does not see: it orders
 //! real time without adding a happens-before edge.
 
+use crate::server::Server;
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
 use raceway::layer::RacewayLayer;
 use raceway::{tracked, Traced};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[derive(Traced)]
@@ -110,36 +110,6 @@ async fn checkout(State(s): State<Downstream>) -> String {
     let order = s.db.order.lock().unwrap();
     let reserved = tracked!(order.reserved);
     format!("{a}, {b}, reserved={reserved}")
-}
-
-/// A running server; [`Server::stop`] shuts it down gracefully and waits
-/// until its requests are done.
-pub struct Server {
-    pub url: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Server {
-    pub async fn start(app: Router) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("the server runs");
-        });
-        Server { url: format!("http://{addr}"), stop, task }
-    }
-
-    pub async fn stop(self) {
-        let _ = self.stop.send(());
-        self.task.await.expect("the server stops");
-    }
 }
 
 /// The three services, started.
