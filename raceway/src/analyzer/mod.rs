@@ -146,6 +146,8 @@ struct Frame {
 
 #[derive(Default)]
 struct Exec {
+    /// The execution's name (its `thread_id`), the key it is stored under.
+    name: Arc<str>,
     /// The service the execution belongs to.
     service: Arc<str>,
     calls: Vec<Frame>,
@@ -180,8 +182,9 @@ struct Local {
     regions: Arc<[Uuid]>,
 }
 
-#[derive(Default)]
 struct Var {
+    /// The variable's name, the key it is stored under.
+    name: Arc<str>,
     last_write: Option<Arc<Rec>>,
     reads: Vec<Arc<Rec>>,
     locals: HashMap<Arc<str>, Local>,
@@ -225,17 +228,19 @@ impl Analyzer {
     /// repeats: locations, lock sets, names), never the event.
     pub fn observe(&mut self, event: &Event) {
         self.events += 1;
-        let exec: Arc<str> = match self.execs.get_key_value(event.metadata.thread_id.as_str()) {
-            Some((key, _)) => key.clone(),
+        let thread_id = event.metadata.thread_id.as_str();
+        // One lookup of the execution per event: what the access needs of it
+        // is taken here.
+        let state = match self.execs.get_mut(thread_id) {
+            Some(state) => state,
             None => {
                 self.executions += 1;
-                let key: Arc<str> = Arc::from(event.metadata.thread_id.as_str());
-                self.execs.insert(key.clone(), Exec::default());
-                key
+                let name: Arc<str> = Arc::from(thread_id);
+                self.execs.entry(name.clone()).or_insert(Exec { name, ..Exec::default() })
             }
         };
+        let exec = state.name.clone();
         {
-            let state = self.execs.get_mut(&exec).expect("inserted above");
             if !state.seen {
                 state.seen = true;
                 state.service = Arc::from(event.metadata.service_name.as_str());
@@ -257,11 +262,9 @@ impl Analyzer {
         match &event.kind {
             EventKind::FunctionCall { function_name, .. } => {
                 let atomic = event.metadata.tags.get(TAG_ATOMIC_REGION).map_or(true, |v| v != "false");
-                let state = self.execs.get_mut(&exec).expect("known");
                 state.push(Frame { id: event.id, atomic, request: false, function: Arc::from(function_name.as_str()) });
             }
             EventKind::Custom { name, .. } if name == FUNCTION_RETURN => {
-                let state = self.execs.get_mut(&exec).expect("known");
                 // Never pop a request's region with a function's return.
                 if state.calls.last().is_some_and(|f| !f.request) {
                     state.pop();
@@ -271,12 +274,17 @@ impl Analyzer {
                 if self.spawns.len() >= MAX_PENDING_SPAWNS {
                     self.spawns.clear();
                 }
-                let regions = self.execs[&exec].regions.clone();
-                self.spawns.insert(event.id, (exec.clone(), regions));
+                let regions = state.regions.clone();
+                self.spawns.insert(event.id, (exec, regions));
             }
             EventKind::StateChange { variable, access_type, old_value, new_value, location } => {
                 let access = StateChange { variable, access_type: *access_type, old_value, new_value, location };
-                self.access(exec, event, access);
+                let context = AccessContext {
+                    service: state.service.clone(),
+                    function: state.calls.last().map(|f| f.function.clone()),
+                    regions: state.regions.clone(),
+                };
+                self.access(exec, event, access, context);
             }
             _ => {}
         }
@@ -294,24 +302,20 @@ impl Analyzer {
         }
     }
 
-    fn access(&mut self, exec: Arc<str>, event: &Event, access: StateChange<'_>) {
+    fn access(&mut self, exec: Arc<str>, event: &Event, access: StateChange<'_>, context: AccessContext) {
         let Event { id, trace_id, causality_vector, lock_set, .. } = event;
         let StateChange { variable, access_type, old_value, new_value, location } = access;
-        let variable: Arc<str> = match self.vars.get_key_value(variable.as_str()) {
-            Some((key, _)) => key.clone(),
-            None => Arc::from(variable.as_str()),
-        };
         let location = intern(&mut self.locations, location.as_str());
         let locks = intern(&mut self.lock_sets, lock_set.as_slice());
-        let state = &self.execs[&exec];
+        let AccessContext { service, function, regions } = context;
         let rec = Arc::new(Rec {
             exec: exec.clone(),
-            service: state.service.clone(),
+            service,
             seq: self.events,
             epoch: causality_vector.last().cloned(),
             write: access_type.is_write(),
             atomic: access_type.is_atomic(),
-            function: state.calls.last().map(|f| f.function.clone()),
+            function,
             id: *id,
             trace_id: *trace_id,
             access_type,
@@ -320,8 +324,15 @@ impl Analyzer {
             location,
             locks,
         });
-        let regions = state.regions.clone();
-        let var = self.vars.entry(variable.clone()).or_default();
+        let var = match self.vars.get_mut(variable.as_str()) {
+            Some(var) => var,
+            None => {
+                let name: Arc<str> = Arc::from(variable.as_str());
+                let var = Var { name: name.clone(), last_write: None, reads: Vec::new(), locals: HashMap::default() };
+                self.vars.entry(name).or_insert(var)
+            }
+        };
+        let variable = var.name.clone();
         let clock = Clock::new(causality_vector, 1 + if rec.write { var.reads.len() } else { 0 });
 
         // Atomicity: the previous access p of this execution, in a region
@@ -329,7 +340,7 @@ impl Analyzer {
         // execution's latest access, so a write after it is another's: the
         // variable's last write if newer than p; reads after a write p are
         // the reads since it.
-        let Var { last_write, reads, locals } = var;
+        let Var { last_write, reads, locals, .. } = var;
         let slot = locals.entry(exec.clone());
         let mut violation = None;
         if let std::collections::hash_map::Entry::Occupied(local) = &slot {
@@ -470,6 +481,15 @@ impl Analyzer {
             variables: self.vars.len() as u64,
         }
     }
+}
+
+/// What an access takes from its execution's state.
+struct AccessContext {
+    service: Arc<str>,
+    /// The innermost `#[track]` function.
+    function: Option<Arc<str>>,
+    /// The atomic regions open.
+    regions: Arc<[Uuid]>,
 }
 
 /// The fields of a `StateChange`, borrowed from its event.
