@@ -264,11 +264,11 @@ impl Analyzer {
                 let atomic = event.metadata.tags.get(TAG_ATOMIC_REGION).map_or(true, |v| v != "false");
                 state.push(Frame { id: event.id, atomic, request: false, function: Arc::from(function_name.as_str()) });
             }
-            EventKind::Custom { name, .. } if name == FUNCTION_RETURN => {
-                // Never pop a request's region with a function's return.
-                if state.calls.last().is_some_and(|f| !f.request) {
-                    state.pop();
-                }
+            // Never pop a request's region with a function's return.
+            EventKind::Custom { name, .. }
+                if name == FUNCTION_RETURN && state.calls.last().is_some_and(|f| !f.request) =>
+            {
+                state.pop();
             }
             EventKind::AsyncSpawn { .. } => {
                 if self.spawns.len() >= MAX_PENDING_SPAWNS {
