@@ -30,13 +30,13 @@ async fn checkout_with(config: Config) -> raceway::RacewayGuard {
 }
 
 fn of_services(events: Vec<Event>) -> Vec<Event> {
-    events.into_iter().filter(|e| SERVICES.contains(&e.metadata.service_name.as_str())).collect()
+    events.into_iter().filter(|e| SERVICES.contains(&&*e.metadata.service_name)).collect()
 }
 
 fn state_change<'a>(events: &'a [Event], service: &str, variable: &str, write: bool) -> &'a Event {
     let found: Vec<&Event> = events
         .iter()
-        .filter(|e| e.metadata.service_name == service)
+        .filter(|e| &*e.metadata.service_name == service)
         .filter(|e| {
             matches!(&e.kind, EventKind::StateChange { variable: v, access_type, .. }
                 if v == variable && access_type.is_write() == write)
@@ -73,7 +73,7 @@ fn assert_trace_spans_and_clocks(events: &[Event]) {
     for e in events {
         let m = &e.metadata;
         spans
-            .entry(m.service_name.as_str())
+            .entry(&*m.service_name)
             .or_default()
             .insert((m.distributed_span_id.as_deref(), m.upstream_span_id.as_deref()));
     }
@@ -95,7 +95,7 @@ fn assert_trace_spans_and_clocks(events: &[Event]) {
     // The gateway's two calls and its own response, each with a duration.
     let responses: Vec<_> = events
         .iter()
-        .filter(|e| e.metadata.service_name == "gateway" && matches!(e.kind, EventKind::HttpResponse { .. }))
+        .filter(|e| &*e.metadata.service_name == "gateway" && matches!(e.kind, EventKind::HttpResponse { .. }))
         .collect();
     assert_eq!(responses.len(), 3, "two calls and the gateway's own response");
     assert!(responses.iter().all(|e| e.metadata.duration_ns.is_some_and(|d| d > 0)));
@@ -114,7 +114,7 @@ fn assert_trace_spans_and_clocks(events: &[Event]) {
     let started = |service: &str| {
         events
             .iter()
-            .find(|e| e.metadata.service_name == service && matches!(e.kind, EventKind::HttpRequest { .. }))
+            .find(|e| &*e.metadata.service_name == service && matches!(e.kind, EventKind::HttpRequest { .. }))
             .expect("the request's first event")
     };
     let (inventory, payments) = (started("inventory"), started("payments"));
@@ -153,7 +153,7 @@ async fn three_services_through_json_lines_files() {
     let mut files: BTreeMap<String, std::fs::File> = BTreeMap::new();
     for line in lines.lines() {
         let event: Event = serde_json::from_str(line).expect("each line is an event");
-        let service = event.metadata.service_name.clone();
+        let service = event.metadata.service_name.to_string();
         if SERVICES.contains(&service.as_str()) {
             let file = files
                 .entry(service.clone())

@@ -35,12 +35,12 @@ impl Rng {
 /// without.
 struct Trace {
     rng: Rng,
-    names: Vec<String>,
+    names: Vec<Arc<str>>,
     components: Vec<Arc<str>>,
     variables: Vec<String>,
     clocks: Vec<Vec<u64>>,
     lock_clocks: Vec<Vec<u64>>,
-    tags: BTreeMap<String, String>,
+    tags: Arc<BTreeMap<String, String>>,
     generated: u64,
 }
 
@@ -53,12 +53,12 @@ impl Trace {
         }
         Trace {
             rng: Rng(0x9e37_79b9_7f4a_7c15),
-            names: (0..EXECUTIONS).map(|i| format!("worker-{i}")).collect(),
+            names: (0..EXECUTIONS).map(|i| format!("worker-{i}").into()).collect(),
             components: (0..EXECUTIONS).map(|i| format!("bench#1/{i}").into()).collect(),
             variables: (0..VARIABLES).map(|i| format!("account[{i}].balance")).collect(),
             clocks,
             lock_clocks: vec![vec![0; EXECUTIONS]; LOCKS],
-            tags: BTreeMap::from([("sdk_language".to_string(), "rust".to_string())]),
+            tags: Arc::new(BTreeMap::from([("sdk_language".to_string(), "rust".to_string())])),
             generated: 0,
         }
     }

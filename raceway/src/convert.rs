@@ -14,12 +14,12 @@ use uuid::Uuid;
 
 /// What the converter remembers of a live execution.
 struct ExecState {
-    thread_id: String,
+    thread_id: Arc<str>,
     trace_id: Uuid,
     /// The span's service, when not the client's.
-    service: Option<String>,
-    span_id: Option<String>,
-    upstream_span_id: Option<String>,
+    service: Option<Arc<str>>,
+    span_id: Option<Arc<str>>,
+    upstream_span_id: Option<Arc<str>>,
     clock: Arc<VectorClock>,
     locks: Vec<String>,
     last_event: Option<Uuid>,
@@ -36,14 +36,14 @@ pub(crate) enum Converted {
 }
 
 pub(crate) struct Converter {
-    service_name: String,
-    environment: String,
-    instance_id: String,
+    service_name: Arc<str>,
+    environment: Arc<str>,
+    instance_id: Arc<str>,
     process_id: u32,
-    tags: BTreeMap<String, String>,
+    tags: Arc<BTreeMap<String, String>>,
     /// The tags of a `FunctionCall` that is not an atomic region
     /// (`#[track(atomic = false)]`).
-    tags_not_atomic: BTreeMap<String, String>,
+    tags_not_atomic: Arc<BTreeMap<String, String>>,
     /// Random per converter; event ids are this mixed with a counter, so they
     /// are unique without calling the RNG per event.
     id_seed: (u64, u64),
@@ -83,12 +83,12 @@ impl Converter {
         let mut tags_not_atomic = tags.clone();
         tags_not_atomic.insert(wire::TAG_ATOMIC_REGION.to_string(), "false".to_string());
         Converter {
-            tags_not_atomic,
-            service_name: config.service_name.clone(),
-            environment: config.environment.clone(),
-            instance_id: config.instance_id.clone(),
+            tags_not_atomic: Arc::new(tags_not_atomic),
+            service_name: Arc::from(config.service_name.as_str()),
+            environment: Arc::from(config.environment.as_str()),
+            instance_id: Arc::from(config.instance_id.as_str()),
             process_id: std::process::id(),
-            tags,
+            tags: Arc::new(tags),
             id_seed: Uuid::new_v4().as_u64_pair(),
             next_id: 0,
             execs: HashMap::new(),
@@ -119,7 +119,7 @@ impl Converter {
         let Some(kind) = wire_kind(kind) else {
             // The execution ended: forget it.
             return match self.execs.remove(&exec) {
-                Some(state) => Converted::Ended(state.thread_id),
+                Some(state) => Converted::Ended(state.thread_id.to_string()),
                 None => Converted::Nothing,
             };
         };
@@ -256,11 +256,11 @@ fn wire_kind(kind: Kind) -> Option<EventKind> {
 impl ExecState {
     fn new(info: &ExecInfo, instance: &str) -> Self {
         ExecState {
-            thread_id: format!("{}#{}@{}", info.name, info.id, instance),
+            thread_id: Arc::from(format!("{}#{}@{}", info.name, info.id, instance)),
             trace_id: Uuid::from_u128(info.trace_id),
-            service: info.span.as_ref().and_then(|s| s.service.as_deref()).map(str::to_string),
-            span_id: info.span.as_ref().map(|s| format!("{:016x}", s.id)),
-            upstream_span_id: info.span.as_ref().and_then(|s| s.upstream).map(|id| format!("{id:016x}")),
+            service: info.span.as_ref().and_then(|s| s.service.clone()),
+            span_id: info.span.as_ref().map(|s| Arc::from(format!("{:016x}", s.id))),
+            upstream_span_id: info.span.as_ref().and_then(|s| s.upstream).map(|id| Arc::from(format!("{id:016x}"))),
             clock: Arc::new(VectorClock::new()),
             locks: Vec::new(),
             last_event: None,

@@ -45,31 +45,33 @@ pub struct Event {
     pub lock_set: Vec<String>,
 }
 
-/// Who recorded an event.
+/// Who recorded an event. The strings are shared (`Arc`) between the
+/// events of one execution rather than copied into each; they serialize
+/// as plain strings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
     /// The execution (thread, task or request) that recorded the event.
-    pub thread_id: String,
+    pub thread_id: Arc<str>,
     /// The operating-system process id.
     pub process_id: u32,
     /// The recording service.
-    pub service_name: String,
+    pub service_name: Arc<str>,
     /// Deployment environment.
-    pub environment: String,
+    pub environment: Arc<str>,
     /// Free-form tags; the SDKs set `sdk_language`.
-    pub tags: BTreeMap<String, String>,
+    pub tags: Arc<BTreeMap<String, String>>,
     /// Duration of the operation the event closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ns: Option<u64>,
     /// Identifies the process among the instances of the service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance_id: Option<String>,
+    pub instance_id: Option<Arc<str>>,
     /// The span of the request this event belongs to, across services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub distributed_span_id: Option<String>,
+    pub distributed_span_id: Option<Arc<str>>,
     /// The caller's span, when the request came from another service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upstream_span_id: Option<String>,
+    pub upstream_span_id: Option<Arc<str>>,
 }
 
 /// What happened: externally tagged, one key per event.

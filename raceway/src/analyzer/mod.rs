@@ -228,7 +228,7 @@ impl Analyzer {
     /// repeats: locations, lock sets, names), never the event.
     pub fn observe(&mut self, event: &Event) {
         self.events += 1;
-        let thread_id = event.metadata.thread_id.as_str();
+        let thread_id: &str = &event.metadata.thread_id;
         // One lookup of the execution per event: what the access needs of it
         // is taken here.
         let state = match self.execs.get_mut(thread_id) {
@@ -243,7 +243,7 @@ impl Analyzer {
         {
             if !state.seen {
                 state.seen = true;
-                state.service = Arc::from(event.metadata.service_name.as_str());
+                state.service = event.metadata.service_name.clone();
                 // A spawned execution's first event names the spawn.
                 if let Some(spawn) = event.parent_id.and_then(|p| self.spawns.remove(&p)) {
                     state.spawned_by = Some(spawn);
