@@ -141,9 +141,22 @@ pub(crate) fn clock_from_wire<'a>(entries: impl IntoIterator<Item = (&'a str, u6
     clock
 }
 
-/// A clock of this process for the wire.
-pub(crate) fn clock_to_wire(clock: &crate::VectorClock) -> Vec<(String, u64)> {
-    clock.entries().iter().map(|&(id, n)| (name(id).to_string(), n)).collect()
+/// Most clock entries a propagation header carries. An execution's clock
+/// lists every execution that ever synchronized with it; a header carries
+/// its own entry and the most recent others (the highest ids: the latest
+/// executions of this process, then the components learnt from other
+/// services), so it stays well under the receivers' caps. What is left out
+/// can only make a receiver report more, never hide a race.
+pub(crate) const MAX_PROPAGATED: usize = 64;
+
+/// A clock of this process for a propagation header: `own`'s entry and at
+/// most [`MAX_PROPAGATED`] entries in all.
+pub(crate) fn clock_to_wire(clock: &crate::VectorClock, own: u64) -> Vec<(String, u64)> {
+    let entries = clock.entries();
+    let own_entry = entries.iter().find(|&&(id, _)| id == own);
+    let others = entries.iter().filter(|&&(id, _)| id != own);
+    let skip = entries.len().saturating_sub(MAX_PROPAGATED);
+    own_entry.into_iter().chain(others.skip(skip)).map(|&(id, n)| (name(id).to_string(), n)).collect()
 }
 
 #[cfg(test)]
@@ -167,6 +180,18 @@ mod tests {
     fn wire_clocks_drop_zero_entries() {
         let clock = clock_from_wire([("svc#a", 3), ("svc#b", 0)]);
         assert_eq!(clock.entries().len(), 1);
-        assert_eq!(clock_to_wire(&clock), vec![("svc#a".to_string(), 3)]);
+        assert_eq!(clock_to_wire(&clock, 0), vec![("svc#a".to_string(), 3)]);
+    }
+
+    #[test]
+    fn headers_carry_their_own_entry_and_the_latest_others() {
+        let mut clock = crate::VectorClock::new();
+        for exec in 1..=200 {
+            clock.observe(exec, exec);
+        }
+        let wire = clock_to_wire(&clock, 7);
+        assert_eq!(wire.len(), MAX_PROPAGATED);
+        assert_eq!(wire[0], (name(7).to_string(), 7), "its own entry first");
+        assert_eq!(wire[1..], (138..=200).map(|e| (name(e).to_string(), e)).collect::<Vec<_>>()[..]);
     }
 }

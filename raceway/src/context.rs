@@ -379,12 +379,12 @@ pub(crate) fn current_session() -> Option<Arc<crate::check::Session>> {
 }
 
 /// What an outgoing call from the current execution carries: its trace, its
-/// span and everything that happened before now. `None` outside any trace
-/// context.
-pub(crate) fn trace_context() -> Option<(u128, Arc<Span>, VectorClock)> {
+/// span, its id and everything that happened before now. `None` outside any
+/// trace context.
+pub(crate) fn trace_context() -> Option<(u128, Arc<Span>, u64, VectorClock)> {
     with_thread(|t| {
         let span = t.current.span()?.clone();
-        Some((t.current.trace_id(), span, t.current.clock_now()))
+        Some((t.current.trace_id(), span, t.current.id(), t.current.clock_now()))
     })
     .flatten()
 }

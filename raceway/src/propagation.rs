@@ -41,7 +41,8 @@ impl std::error::Error for NoTraceContext {}
 /// request had one, `tracestate`. Each call names a new child span.
 ///
 /// The clock covers everything the current execution did so far, so the
-/// callee's work happens after it. Outside any trace context (not in a
+/// callee's work happens after it (at most 64 entries travel: the
+/// execution's own and the latest others). Outside any trace context (not in a
 /// request opened by the middleware, nor in an execution spawned from one)
 /// it returns [`NoTraceContext`].
 ///
@@ -49,13 +50,13 @@ impl std::error::Error for NoTraceContext {}
 /// assert!(raceway::propagation_headers().is_err());
 /// ```
 pub fn propagation_headers() -> Result<Vec<(&'static str, String)>, NoTraceContext> {
-    let (trace_id, span, clock) = context::trace_context().ok_or(NoTraceContext)?;
-    Ok(headers_for(trace_id, &span, &clock))
+    let (trace_id, span, own, clock) = context::trace_context().ok_or(NoTraceContext)?;
+    Ok(headers_for(trace_id, &span, own, &clock))
 }
 
-fn headers_for(trace_id: u128, span: &Span, clock: &crate::VectorClock) -> Vec<(&'static str, String)> {
+fn headers_for(trace_id: u128, span: &Span, own: u64, clock: &crate::VectorClock) -> Vec<(&'static str, String)> {
     let (service, instance) = identity(span);
-    let clock = component::clock_to_wire(clock);
+    let clock = component::clock_to_wire(clock, own);
     trace_context::encode_exact(&Outgoing {
         trace_id: Uuid::from_u128(trace_id),
         current_span_id: span.id,

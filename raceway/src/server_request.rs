@@ -112,7 +112,7 @@ impl ServerRequest {
         });
         let header = ctx.span().map(|span| {
             let (service, instance) = identity(span);
-            let clock = component::clock_to_wire(&ctx.clock_now());
+            let clock = component::clock_to_wire(&ctx.clock_now(), ctx.id());
             trace_context::encode_clock(
                 Uuid::from_u128(ctx.trace_id()),
                 span.id,
