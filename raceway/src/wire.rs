@@ -9,6 +9,10 @@
 //! Reading them back (from a file or a server export) accepts every variant
 //! the server accepts.
 
+mod json;
+
+pub(crate) use json::write_event;
+
 use crate::event::AccessType;
 use crate::value::Value;
 use serde::{Deserialize, Serialize};

@@ -50,7 +50,7 @@ impl Sink for FileSink {
     fn submit(&mut self, events: Vec<Event>, counters: &Counters) {
         for event in &events {
             self.line.clear();
-            if serde_json::to_writer(&mut self.line, event).is_err() {
+            if crate::wire::write_event(&mut self.line, event).is_err() {
                 Counters::add(&counters.failed, 1);
                 continue;
             }

@@ -90,7 +90,7 @@ impl HttpSink {
             if count > 0 {
                 body.push(b',');
             }
-            if serde_json::to_writer(&mut *body, event).is_ok() {
+            if crate::wire::write_event(body, event).is_ok() {
                 count += 1;
             } else {
                 body.truncate(mark);
