@@ -185,8 +185,6 @@ struct Local {
 struct Var {
     /// The variable's name, the key it is stored under.
     name: Arc<str>,
-    /// Its display name (without the address of an unkeyed place), shared.
-    display: Arc<str>,
     last_write: Option<Arc<Rec>>,
     reads: Vec<Arc<Rec>>,
     locals: HashMap<Arc<str>, Local>,
@@ -201,17 +199,14 @@ pub struct Analyzer {
     vars: HashMap<Arc<str>, Var>,
     spawns: HashMap<Uuid, (Arc<str>, Arc<[Uuid]>)>,
     races: Vec<Race>,
-    /// (display name, first location, second location), by the addresses
-    /// of their shared copies, to its race.
-    index: HashMap<(usize, usize, usize), usize>,
+    /// Hash of (variable, first location, second location) to its race.
+    index: HashMap<u64, usize>,
     events: u64,
     executions: u64,
     /// Source locations and lock sets, shared by the accesses that name
     /// them (a program has a bounded number of each).
     locations: HashSet<Arc<str>>,
     lock_sets: HashSet<Arc<[String]>>,
-    /// Variables' display names, shared by the variables that show as one.
-    display_names: HashSet<Arc<str>>,
 }
 
 /// The display name of a wire variable: without the `@0x…` address that
@@ -333,18 +328,11 @@ impl Analyzer {
             Some(var) => var,
             None => {
                 let name: Arc<str> = Arc::from(variable.as_str());
-                let display = intern(&mut self.display_names, display_name(&name));
-                let var = Var {
-                    name: name.clone(),
-                    display,
-                    last_write: None,
-                    reads: Vec::new(),
-                    locals: HashMap::default(),
-                };
+                let var = Var { name: name.clone(), last_write: None, reads: Vec::new(), locals: HashMap::default() };
                 self.vars.entry(name).or_insert(var)
             }
         };
-        let (variable, display) = (var.name.clone(), var.display.clone());
+        let variable = var.name.clone();
         let clock = Clock::new(causality_vector, 1 + if rec.write { var.reads.len() } else { 0 });
 
         // Atomicity: the previous access p of this execution, in a region
@@ -413,17 +401,17 @@ impl Analyzer {
         if violation.is_none() && unordered.is_empty() {
             return;
         }
-        let name = &*display;
+        let name = display_name(&variable);
         if let Some((kind, r, p, region)) = violation {
             let unsync = unordered.iter().any(|u| u.id == r.id);
             unordered.retain(|u| u.id != r.id);
             let function = self.execs[&exec].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
             let why =
                 || explain_violation(kind, name, &p, &r, &rec, function.as_deref().unwrap_or("the region"), unsync);
-            self.record(kind, &display, &r, &rec, Some(&p), unsync, why);
+            self.record(kind, name, &r, &rec, Some(&p), unsync, why);
         }
         for prev in unordered {
-            self.record(RaceKind::DataRace, &display, &prev, &rec, None, false, || explain_race(name, &prev, &rec));
+            self.record(RaceKind::DataRace, name, &prev, &rec, None, false, || explain_race(name, &prev, &rec));
         }
     }
 
@@ -431,18 +419,26 @@ impl Analyzer {
     fn record(
         &mut self,
         kind: RaceKind,
-        variable: &Arc<str>,
+        variable: &str,
         first: &Rec,
         second: &Rec,
         start: Option<&Rec>,
         unsync: bool,
         explanation: impl FnOnce() -> String,
     ) {
-        // Names and locations are shared copies that live as long as the
-        // analysis: their addresses identify them.
-        let address = |s: &Arc<str>| Arc::as_ptr(s).cast::<u8>() as usize;
-        let key = (address(variable), address(&first.location), address(&second.location));
-        if let Some(&i) = self.index.get(&key) {
+        let (loc1, loc2) = (first.location(), second.location());
+        let key = {
+            use std::hash::BuildHasher;
+            rustc_hash::FxBuildHasher.hash_one((variable, loc1, loc2))
+        };
+        let same = |race: &Race| {
+            race.variable == variable && race.accesses[0].location == loc1 && race.accesses[1].location == loc2
+        };
+        let found = self.index.get(&key).copied().filter(|&i| same(&self.races[i])).or_else(|| {
+            // A hash collision (or none at all): look for the pair itself.
+            self.index.get(&key).and_then(|_| self.races.iter().position(same))
+        });
+        if let Some(i) = found {
             let race = &mut self.races[i];
             race.count += 1;
             race.also_unsynchronized |= unsync || (kind == RaceKind::DataRace && race.kind != RaceKind::DataRace);
