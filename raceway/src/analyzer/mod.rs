@@ -501,6 +501,11 @@ struct StateChange<'a> {
     location: &'a String,
 }
 
+/// Shared copies kept per table at most: beyond, a new value gets a copy of
+/// its own (lock ids carry addresses, so a program that creates locks
+/// without end must not grow the analysis without end).
+const MAX_INTERNED: usize = 65_536;
+
 /// The shared copy of `value`, made on first sight.
 fn intern<T: ?Sized + std::hash::Hash + Eq>(set: &mut HashSet<Arc<T>>, value: &T) -> Arc<T>
 where
@@ -510,7 +515,9 @@ where
         Some(shared) => shared.clone(),
         None => {
             let shared: Arc<T> = Arc::from(value);
-            set.insert(shared.clone());
+            if set.len() < MAX_INTERNED {
+                set.insert(shared.clone());
+            }
             shared
         }
     }
