@@ -32,12 +32,16 @@
 //!
 //! Per live execution: its name, trace, call stack and the spawn that
 //! created it. Per variable: the last write, the reads since it (at most one
-//! per execution), and per execution its last access with the remote
-//! accesses seen since. One shared copy of each source location and lock
-//! set that accesses name (bounded by the program's code). Plus the
-//! deduplicated report. Events themselves are not kept (the analysis
-//! borrows them), so memory does not grow with the length of the run; it
-//! grows with the number of variables and executions alive at once.
+//! per execution), and per live execution its last access. One shared copy
+//! of each source location and lock set that accesses name (at most 65,536
+//! of each). Plus the deduplicated report. Events themselves are not kept
+//! (the analysis borrows them), so memory does not grow with the number of
+//! events; it grows with the executions alive at once and with the
+//! variables seen. Variables are not forgotten: a `Traced` key or a name
+//! counts once, but an unkeyed place is known by its address, so a program
+//! that tracks short-lived unkeyed places grows the analysis with every
+//! new address (and a reused address is taken for the same variable). Give
+//! shared state a `Traced` key in long-running embedded use.
 
 mod reorder;
 mod report;
