@@ -27,23 +27,15 @@ pub(crate) fn write_event(out: &mut Vec<u8>, event: &Event) -> serde_json::Resul
     out.extend_from_slice(b",\"metadata\":");
     metadata(out, &event.metadata);
     out.extend_from_slice(b",\"causality_vector\":[");
-    for (i, (component, n)) in event.causality_vector.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    separated(out, &event.causality_vector, |out, (component, n)| {
         out.push(b'[');
         string(out, component);
         out.push(b',');
         number(out, *n);
         out.push(b']');
-    }
+    });
     out.extend_from_slice(b"],\"lock_set\":[");
-    for (i, lock) in event.lock_set.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        string(out, lock);
-    }
+    separated(out, &event.lock_set, |out, lock| string(out, lock));
     out.extend_from_slice(b"]}");
     Ok(())
 }
@@ -58,14 +50,11 @@ fn metadata(out: &mut Vec<u8>, m: &Metadata) {
     out.extend_from_slice(b",\"environment\":");
     string(out, &m.environment);
     out.extend_from_slice(b",\"tags\":{");
-    for (i, (k, v)) in m.tags.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    separated(out, m.tags.iter(), |out, (k, v)| {
         string(out, k);
         out.push(b':');
         string(out, v);
-    }
+    });
     out.push(b'}');
     if let Some(d) = m.duration_ns {
         out.extend_from_slice(b",\"duration_ns\":");
@@ -119,6 +108,16 @@ fn value(out: &mut Vec<u8>, v: &Value) -> serde_json::Result<()> {
         other => serde_json::to_writer(&mut *out, other)?,
     }
     Ok(())
+}
+
+/// Writes each item with `write`, commas between.
+fn separated<T>(out: &mut Vec<u8>, items: impl IntoIterator<Item = T>, mut write: impl FnMut(&mut Vec<u8>, T)) {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
 }
 
 fn number(out: &mut Vec<u8>, n: u64) {
