@@ -59,10 +59,14 @@ use uuid::Uuid;
 const MAX_PENDING_SPAWNS: usize = 65_536;
 
 /// An access as the analysis remembers it: what checks need, and what a
-/// report needs (not the event's vector clock).
+/// report needs (not the event's vector clock). Held by value where it is
+/// remembered, so replacing a remembered access reuses its slot instead of
+/// chasing a pointer to a cold allocation.
+#[derive(Clone)]
 struct Rec {
-    exec: Arc<str>,
-    service: Arc<str>,
+    /// The analysis's id of the execution (never reused), for comparisons.
+    exec: u64,
+    who: Arc<Who>,
     /// Position in the analysis order.
     seq: u64,
     /// The execution's own clock component and its value at the access.
@@ -92,8 +96,8 @@ impl Rec {
             new_value: self.new_value.clone(),
             location: self.location.to_string(),
             function: self.function.as_deref().map(str::to_string),
-            execution: self.exec.to_string(),
-            service: self.service.to_string(),
+            execution: self.who.name.to_string(),
+            service: self.who.service.to_string(),
             trace_id: self.trace_id.to_string(),
             locks: self.locks.to_vec(),
             event_id: self.id.to_string(),
@@ -148,18 +152,23 @@ struct Frame {
     function: Arc<str>,
 }
 
-#[derive(Default)]
-struct Exec {
-    /// The execution's name (its `thread_id`), the key it is stored under.
+/// An execution as its accesses name it.
+struct Who {
+    /// The analysis's id of the execution: executions are compared by it.
+    id: u64,
+    /// The execution's name (its `thread_id`).
     name: Arc<str>,
     /// The service the execution belongs to.
     service: Arc<str>,
+}
+
+struct Exec {
+    who: Arc<Who>,
     calls: Vec<Frame>,
     /// The ids of the open atomic regions, outermost first.
     regions: Arc<[Uuid]>,
     /// The execution that spawned this one, and its open regions then.
     spawned_by: Option<(Arc<str>, Arc<[Uuid]>)>,
-    seen: bool,
     /// Variables where this execution has a [`Local`].
     touched: Vec<Arc<str>>,
 }
@@ -182,16 +191,17 @@ impl Exec {
 
 /// An execution's last access to a variable, and the regions open then.
 struct Local {
-    p: Arc<Rec>,
+    p: Rec,
     regions: Arc<[Uuid]>,
 }
 
 struct Var {
     /// The variable's name, the key it is stored under.
     name: Arc<str>,
-    last_write: Option<Arc<Rec>>,
-    reads: Vec<Arc<Rec>>,
-    locals: HashMap<Arc<str>, Local>,
+    last_write: Option<Rec>,
+    reads: Vec<Rec>,
+    /// Keyed by the execution's id.
+    locals: HashMap<u64, Local>,
 }
 
 /// The incremental analysis. Feed it events in timestamp order with
@@ -240,18 +250,15 @@ impl Analyzer {
             None => {
                 self.executions += 1;
                 let name: Arc<str> = Arc::from(thread_id);
-                self.execs.entry(name.clone()).or_insert(Exec { name, ..Exec::default() })
-            }
-        };
-        let exec = state.name.clone();
-        {
-            if !state.seen {
-                state.seen = true;
-                state.service = event.metadata.service_name.clone();
-                // A spawned execution's first event names the spawn.
-                if let Some(spawn) = event.parent_id.and_then(|p| self.spawns.remove(&p)) {
-                    state.spawned_by = Some(spawn);
-                }
+                let who = Who { id: self.executions, name: name.clone(), service: event.metadata.service_name.clone() };
+                let mut state = Exec {
+                    who: Arc::new(who),
+                    calls: Vec::new(),
+                    regions: Arc::new([]),
+                    // A spawned execution's first event names the spawn.
+                    spawned_by: event.parent_id.and_then(|p| self.spawns.remove(&p)),
+                    touched: Vec::new(),
+                };
                 // A request opened by the middleware is one region.
                 if let EventKind::HttpRequest { method, url, .. } = &event.kind {
                     state.push(Frame {
@@ -261,8 +268,10 @@ impl Analyzer {
                         function: Arc::from(format!("{method} {url}")),
                     });
                 }
+                self.execs.entry(name).or_insert(state)
             }
-        }
+        };
+        let who = state.who.clone();
         match &event.kind {
             EventKind::FunctionCall { function_name, .. } => {
                 let atomic = event.metadata.tags.get(TAG_ATOMIC_REGION).map_or(true, |v| v != "false");
@@ -279,16 +288,15 @@ impl Analyzer {
                     self.spawns.clear();
                 }
                 let regions = state.regions.clone();
-                self.spawns.insert(event.id, (exec, regions));
+                self.spawns.insert(event.id, (who.name.clone(), regions));
             }
             EventKind::StateChange { variable, access_type, old_value, new_value, location } => {
                 let access = StateChange { variable, access_type: *access_type, old_value, new_value, location };
                 let context = AccessContext {
-                    service: state.service.clone(),
                     function: state.calls.last().map(|f| f.function.clone()),
                     regions: state.regions.clone(),
                 };
-                self.access(exec, event, access, context);
+                self.access(who, event, access, context);
             }
             _ => {}
         }
@@ -300,21 +308,23 @@ impl Analyzer {
         if let Some(state) = self.execs.remove(thread_id) {
             for var in state.touched {
                 if let Some(v) = self.vars.get_mut(&var) {
-                    v.locals.remove(thread_id);
+                    v.locals.remove(&state.who.id);
                 }
             }
         }
     }
 
-    fn access(&mut self, exec: Arc<str>, event: &Event, access: StateChange<'_>, context: AccessContext) {
+    fn access(&mut self, who: Arc<Who>, event: &Event, access: StateChange<'_>, context: AccessContext) {
         let Event { id, trace_id, causality_vector, lock_set, .. } = event;
         let StateChange { variable, access_type, old_value, new_value, location } = access;
         let location = intern(&mut self.locations, location.as_str());
         let locks = intern(&mut self.lock_sets, lock_set.as_slice());
-        let AccessContext { service, function, regions } = context;
-        let rec = Arc::new(Rec {
-            exec: exec.clone(),
-            service,
+        let AccessContext { function, regions } = context;
+        let exec = who.id;
+        let who_name = who.name.clone();
+        let rec = Rec {
+            exec,
+            who,
             seq: self.events,
             epoch: causality_vector.last().cloned(),
             write: access_type.is_write(),
@@ -327,7 +337,7 @@ impl Analyzer {
             new_value: new_value.clone(),
             location,
             locks,
-        });
+        };
         let var = match self.vars.get_mut(variable.as_str()) {
             Some(var) => var,
             None => {
@@ -345,14 +355,14 @@ impl Analyzer {
         // variable's last write if newer than p; reads after a write p are
         // the reads since it.
         let Var { last_write, reads, locals, .. } = var;
-        let slot = locals.entry(exec.clone());
+        let slot = locals.entry(exec);
         let mut violation = None;
         if let std::collections::hash_map::Entry::Occupied(local) = &slot {
             let local = local.get();
             if let Some(region) = innermost_common(&local.regions, &regions) {
                 let execs = &self.execs;
-                let foreign = |r: &&Arc<Rec>| {
-                    r.seq > local.p.seq && r.exec != exec && !spawned_within(execs, &r.exec, &exec, region)
+                let foreign = |r: &&Rec| {
+                    r.seq > local.p.seq && r.exec != exec && !spawned_within(execs, &r.who.name, &rec.who.name, region)
                 };
                 let remote_write = last_write.as_ref().filter(foreign);
                 let remote_read = || reads.iter().rev().find(|r| foreign(r));
@@ -367,8 +377,8 @@ impl Analyzer {
         }
 
         // Data races: previous conflicting accesses not ordered before this one.
-        let mut unordered: Vec<Arc<Rec>> = Vec::new();
-        let conflicts = |prev: &Arc<Rec>| prev.exec != exec && !(prev.atomic && rec.atomic) && !clock.after(prev);
+        let mut unordered: Vec<Rec> = Vec::new();
+        let conflicts = |prev: &Rec| prev.exec != exec && !(prev.atomic && rec.atomic) && !clock.after(prev);
         if let Some(w) = last_write.as_ref().filter(|w| conflicts(w)) {
             unordered.push(w.clone());
         }
@@ -382,10 +392,12 @@ impl Analyzer {
             reads.clear();
         } else {
             // At most one read per execution: its latest.
-            reads.retain(|r| !Arc::ptr_eq(&r.exec, &exec));
+            reads.retain(|r| r.exec != exec);
             reads.push(rec.clone());
         }
-        let local = Local { p: rec.clone(), regions };
+        // The access itself is needed below only for a report.
+        let reported = (violation.is_some() || !unordered.is_empty()).then(|| rec.clone());
+        let local = Local { p: rec, regions };
         let fresh = match slot {
             std::collections::hash_map::Entry::Occupied(mut slot) => {
                 slot.insert(local);
@@ -397,19 +409,17 @@ impl Analyzer {
             }
         };
         if fresh {
-            if let Some(state) = self.execs.get_mut(&exec) {
+            if let Some(state) = self.execs.get_mut(&who_name) {
                 state.touched.push(variable.clone());
             }
         }
 
-        if violation.is_none() && unordered.is_empty() {
-            return;
-        }
+        let Some(rec) = reported else { return };
         let name = display_name(&variable);
         if let Some((kind, r, p, region)) = violation {
             let unsync = unordered.iter().any(|u| u.id == r.id);
             unordered.retain(|u| u.id != r.id);
-            let function = self.execs[&exec].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
+            let function = self.execs[&who_name].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
             let why =
                 || explain_violation(kind, name, &p, &r, &rec, function.as_deref().unwrap_or("the region"), unsync);
             self.record(kind, name, &r, &rec, Some(&p), unsync, why);
@@ -489,7 +499,6 @@ impl Analyzer {
 
 /// What an access takes from its execution's state.
 struct AccessContext {
-    service: Arc<str>,
     /// The innermost `#[track]` function.
     function: Option<Arc<str>>,
     /// The atomic regions open.
@@ -559,24 +568,24 @@ fn explain_race(variable: &str, first: &Rec, second: &Rec) -> String {
     let locks = if a.is_empty() && b.is_empty() {
         "neither held a lock".to_string()
     } else if a.is_empty() || b.is_empty() {
-        let (holder, held) = if a.is_empty() { (&second.exec, b) } else { (&first.exec, a) };
+        let (holder, held) = if a.is_empty() { (&second.who.name, b) } else { (&first.who.name, a) };
         format!("only {holder} held a lock ({})", held.join(", "))
     } else {
         format!("they held different locks ([{}] and [{}])", a.join(", "), b.join(", "))
     };
     format!(
         "{} {} {variable} at {} and {} {} it at {}; no lock hand-off, spawn, join or propagated call ordered the two, and {locks}.",
-        first.exec,
+        first.who.name,
         verb(first),
         first.location(),
-        second.exec,
+        second.who.name,
         verb(second),
         second.location()
     )
 }
 
 fn explain_violation(kind: RaceKind, variable: &str, p: &Rec, r: &Rec, c: &Rec, region: &str, unsync: bool) -> String {
-    let (t, u) = (&c.exec, &r.exec);
+    let (t, u) = (&c.who.name, &r.who.name);
     let mut text = match kind {
         RaceKind::LostUpdate => format!(
             "{t} read {variable} at {} and wrote it back at {} within one call of {region}, but {u} wrote it at {} in between: that write was lost.",
