@@ -150,8 +150,8 @@ impl RacewayClient {
         self.inner.shared.embedded.as_ref().map(|store| store.report()).unwrap_or_default()
     }
 
-    fn emit(&self, kind: Kind, duration_ns: Option<u64>) {
-        pipeline::emit(&self.inner.shared, kind, duration_ns);
+    fn emit(&self, kind: Kind) {
+        pipeline::emit(&self.inner.shared, kind);
     }
 
     /// Records a read or write of shared state: `variable` names it
@@ -166,17 +166,14 @@ impl RacewayClient {
         new: N,
         access_type: AccessType,
     ) {
-        self.emit(
-            Kind::StateChange {
-                variable: variable.into(),
-                addr: 0,
-                old: Some(Value::capture(&old)),
-                new: Value::capture(&new),
-                access: access_type,
-                site: Location::caller(),
-            },
-            None,
-        );
+        self.emit(Kind::StateChange {
+            variable: variable.into(),
+            addr: 0,
+            old: Some(Value::capture(&old)),
+            new: Value::capture(&new),
+            access: access_type,
+            site: Location::caller(),
+        });
     }
 
     /// Records a call of `function` with `args` (any `Serialize` value, such
@@ -184,16 +181,13 @@ impl RacewayClient {
     #[track_caller]
     pub fn track_function_call<A: Serialize>(&self, function: impl Into<Name>, args: A) {
         let site = Location::caller();
-        self.emit(
-            Kind::FunctionCall {
-                function: function.into(),
-                module: Name::Borrowed(site.file()),
-                args: Value::capture(&args),
-                atomic: true,
-                site,
-            },
-            None,
-        );
+        self.emit(Kind::FunctionCall {
+            function: function.into(),
+            module: Name::Borrowed(site.file()),
+            args: Value::capture(&args),
+            atomic: true,
+            site,
+        });
     }
 
     /// Records the return of `function` with its value and how long the call
@@ -201,15 +195,13 @@ impl RacewayClient {
     #[track_caller]
     pub fn track_function_return<R: Serialize>(&self, function: impl Into<Name>, value: R, duration: Duration) {
         let site = Location::caller();
-        self.emit(
-            Kind::FunctionReturn {
-                function: function.into(),
-                module: Name::Borrowed(site.file()),
-                value: Value::capture(&value),
-                site,
-            },
-            Some(nanos(duration)),
-        );
+        self.emit(Kind::FunctionReturn {
+            function: function.into(),
+            module: Name::Borrowed(site.file()),
+            value: Value::capture(&value),
+            site,
+            duration_ns: nanos(duration),
+        });
     }
 
     /// Records an outgoing or incoming HTTP request. Values of credential
@@ -221,10 +213,12 @@ impl RacewayClient {
         H::Item: HeaderPair,
         B: Serialize,
     {
-        self.emit(
-            Kind::http_request(method, url, headers.into_iter().map(HeaderPair::into_pair), Value::capture(&body)),
-            None,
-        );
+        self.emit(Kind::http_request(
+            method,
+            url,
+            headers.into_iter().map(HeaderPair::into_pair),
+            Value::capture(&body),
+        ));
     }
 
     /// Records an HTTP response and how long the exchange took.
@@ -236,7 +230,7 @@ impl RacewayClient {
         B: Serialize,
     {
         let headers = headers.into_iter().map(HeaderPair::into_pair);
-        self.emit(Kind::http_response(status, headers, Value::capture(&body), duration), Some(nanos(duration)));
+        self.emit(Kind::http_response(status, headers, Value::capture(&body), duration));
     }
 
     /// Records that the current execution acquired the lock `lock_id`. Every
@@ -245,41 +239,32 @@ impl RacewayClient {
     /// lock in its lock set.
     #[track_caller]
     pub fn track_lock_acquire(&self, lock_id: impl Into<Name>, lock_type: impl Into<LockType>) {
-        self.emit(
-            Kind::LockAcquire {
-                lock: LockRef::named(lock_id.into()),
-                lock_type: lock_type.into(),
-                site: Location::caller(),
-            },
-            None,
-        );
+        self.emit(Kind::LockAcquire {
+            lock: LockRef::named(lock_id.into()),
+            lock_type: lock_type.into(),
+            site: Location::caller(),
+        });
     }
 
     /// Records that the current execution released the lock `lock_id`.
     #[track_caller]
     pub fn track_lock_release(&self, lock_id: impl Into<Name>, lock_type: impl Into<LockType>) {
-        self.emit(
-            Kind::LockRelease {
-                lock: LockRef::named(lock_id.into()),
-                lock_type: lock_type.into(),
-                site: Location::caller(),
-            },
-            None,
-        );
+        self.emit(Kind::LockRelease {
+            lock: LockRef::named(lock_id.into()),
+            lock_type: lock_type.into(),
+            site: Location::caller(),
+        });
     }
 
     /// Records an error by type name and message. The stack trace is
     /// captured when `RUST_BACKTRACE` or `RUST_LIB_BACKTRACE` enables it.
     #[track_caller]
     pub fn track_error(&self, error_type: impl Into<Name>, message: impl fmt::Display) {
-        self.emit(
-            Kind::Error(Box::new(ErrorEvent {
-                error_type: error_type.into(),
-                message: message.to_string(),
-                stack_trace: backtrace_lines(),
-            })),
-            None,
-        );
+        self.emit(Kind::Error(Box::new(ErrorEvent {
+            error_type: error_type.into(),
+            message: message.to_string(),
+            stack_trace: backtrace_lines(),
+        })));
     }
 
     /// Records `error` with its type name, its message and its chain of

@@ -3,7 +3,7 @@
 use crate::clock::Timebase;
 use crate::component;
 use crate::context;
-use crate::event::{nanos, Kind};
+use crate::event::Kind;
 use crate::global;
 use crate::propagation::{debug_enabled, propagation_headers, record_error};
 use crate::trace_context::{self, RACEWAY_CLOCK};
@@ -25,7 +25,7 @@ impl ClientCall {
         url: &str,
         headers: impl IntoIterator<Item = (String, String)>,
     ) -> (ClientCall, Vec<(&'static str, String)>) {
-        global::emit(|| Kind::http_request(method, url, headers, Value::Null), None);
+        global::emit(|| Kind::http_request(method, url, headers, Value::Null));
         // After the request event: the callee happens after it.
         let propagated = propagation_headers().unwrap_or_default();
         (ClientCall { start: Timebase::get().now() }, propagated)
@@ -46,7 +46,7 @@ impl ClientCall {
             }
         }
         let duration = self.elapsed();
-        global::emit(|| Kind::http_response(status, [], Value::Null, duration), Some(nanos(duration)));
+        global::emit(|| Kind::http_response(status, [], Value::Null, duration));
     }
 
     /// The call failed without a response.

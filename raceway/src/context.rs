@@ -226,7 +226,7 @@ impl ThreadState {
 
     /// Records one event of the current execution into `shared`'s pipeline.
     #[inline]
-    pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, kind: Kind, duration_ns: Option<u64>) {
+    pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, kind: Kind) {
         let outlet = match &mut self.outlet {
             Some(outlet) if outlet.is_for(shared) => outlet,
             slot => slot.insert(Outlet::attach(shared)),
@@ -235,7 +235,7 @@ impl ThreadState {
         ctx.before(&kind);
         let seq = ctx.tick();
         let delta = ctx.delta_for(shared.id, shared.loss_generation());
-        let record = Record { ts, exec: ctx.id(), seq, delta, duration_ns, kind };
+        let record = Record { ts, exec: ctx.id(), seq, delta, kind };
         ctx.after(&record.kind);
         outlet.push(record);
         self.recorded += 1;
@@ -260,14 +260,7 @@ impl ThreadState {
     fn end_execution(&self, ctx: &ExecContext) {
         if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == ctx.announced.0) {
             let ts = crate::clock::Timebase::get().now();
-            outlet.push(Record {
-                ts,
-                exec: ctx.id(),
-                seq: ctx.seq,
-                delta: None,
-                duration_ns: None,
-                kind: Kind::ExecEnd,
-            });
+            outlet.push(Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd });
         }
     }
 }
@@ -305,7 +298,7 @@ pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext
         child.join_session(session);
     }
     let id = child.id();
-    crate::global::emit(|| Kind::AsyncSpawn { child: id, site }, None);
+    crate::global::emit(|| Kind::AsyncSpawn { child: id, site });
     with_thread(|t| {
         child.inherit(&t.current);
         // The spawn reaches the background thread before anything the child
@@ -321,7 +314,7 @@ pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: crate
     if let Some(clock) = finished {
         absorb(clock);
     }
-    crate::global::emit(|| Kind::AsyncAwait { awaited: child, site }, None);
+    crate::global::emit(|| Kind::AsyncAwait { awaited: child, site });
 }
 
 /// Runs `f` as the execution `ctx` on this thread: a task's execution

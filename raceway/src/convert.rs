@@ -107,7 +107,12 @@ impl Converter {
 
     /// Converts one record: an event, or the end of an execution.
     pub(crate) fn convert(&mut self, record: Record) -> Converted {
-        let Record { ts, exec, seq, delta, duration_ns, kind } = record;
+        let Record { ts, exec, seq, delta, kind } = record;
+        let duration_ns = match &kind {
+            Kind::FunctionReturn { duration_ns, .. } => Some(*duration_ns),
+            Kind::HttpResponse(response) => Some(response.duration_ns),
+            _ => None,
+        };
         if let Some(info) = delta.as_ref().and_then(|d| d.info.clone()) {
             self.execs.insert(exec, ExecState::new(&info, &self.instance_id));
         }
@@ -208,7 +213,7 @@ fn wire_kind(kind: Kind) -> Option<EventKind> {
             file: site.file().to_string(),
             line: site.line(),
         },
-        Kind::FunctionReturn { function, module, value, site } => EventKind::Custom {
+        Kind::FunctionReturn { function, module, value, site, .. } => EventKind::Custom {
             name: wire::FUNCTION_RETURN.to_string(),
             data: Value::Json(Box::new(serde_json::json!({
                 "function_name": function,

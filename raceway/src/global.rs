@@ -170,22 +170,22 @@ pub fn is_active() -> bool {
 /// builds the event (capturing user values) before the thread's context is
 /// borrowed, so user code never runs inside it.
 #[inline(always)]
-pub(crate) fn emit(make: impl FnOnce() -> Kind, duration_ns: Option<u64>) {
+pub(crate) fn emit(make: impl FnOnce() -> Kind) {
     if !is_active() {
         return;
     }
     let kind = make();
-    emit_at(crate::clock::Timebase::get().now(), kind, duration_ns);
+    emit_at(crate::clock::Timebase::get().now(), kind);
 }
 
 /// [`emit`] with the clock reading already taken (a call's entry and exit
 /// reuse theirs for the duration).
 #[inline(always)]
-pub(crate) fn emit_at(ts: u64, kind: Kind, duration_ns: Option<u64>) {
+pub(crate) fn emit_at(ts: u64, kind: Kind) {
     with_thread(|thread| {
         // An execution inside a `raceway::check` session records there.
         if let Some(session) = thread.current.session.take() {
-            thread.record(session.shared(), ts, kind, duration_ns);
+            thread.record(session.shared(), ts, kind);
             thread.current.session = Some(session);
             return;
         }
@@ -198,7 +198,7 @@ pub(crate) fn emit_at(ts: u64, kind: Kind, duration_ns: Option<u64>) {
         // on the hot path.
         if let Some(shared) = thread.global.take() {
             if !shared.is_closed() {
-                thread.record(&shared, ts, kind, duration_ns);
+                thread.record(&shared, ts, kind);
             }
             thread.global = Some(shared);
         }

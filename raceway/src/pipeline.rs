@@ -287,12 +287,12 @@ impl Outlet {
 /// Records one event into `shared`'s pipeline: the one constructor every
 /// tracking method, macro and wrapper ends in.
 #[inline]
-pub(crate) fn emit(shared: &Arc<Shared>, kind: Kind, duration_ns: Option<u64>) {
+pub(crate) fn emit(shared: &Arc<Shared>, kind: Kind) {
     if shared.is_closed() {
         return;
     }
     let ts = crate::clock::Timebase::get().now();
-    if with_thread(|thread| thread.record(shared, ts, kind, duration_ns)).is_none() {
+    if with_thread(|thread| thread.record(shared, ts, kind)).is_none() {
         // Re-entrant call or thread teardown: never panic into the host.
         shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
     }

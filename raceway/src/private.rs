@@ -165,7 +165,7 @@ pub fn state_change(
     site: &'static Location<'static>,
 ) {
     let (variable, addr) = variable(key, text, field, addr);
-    global::emit(|| Kind::StateChange { variable, addr, old, new, access, site }, None);
+    global::emit(|| Kind::StateChange { variable, addr, old, new, access, site });
 }
 
 pub use AccessType::{Read, Write};
@@ -217,7 +217,7 @@ impl Call {
             atomic: meta.atomic,
             site,
         };
-        global::emit_at(start, kind, None);
+        global::emit_at(start, kind);
         Some(Call { meta, site, start })
     }
 
@@ -226,16 +226,13 @@ impl Call {
         let end = tb.now();
         let duration = tb.nanos_between(self.start, end);
         if let Some((error_type, message)) = error {
-            global::emit(
-                || {
-                    Kind::Error(Box::new(ErrorEvent {
-                        error_type: Name::Borrowed(error_type),
-                        message,
-                        stack_trace: Vec::new(),
-                    }))
-                },
-                None,
-            );
+            global::emit(|| {
+                Kind::Error(Box::new(ErrorEvent {
+                    error_type: Name::Borrowed(error_type),
+                    message,
+                    stack_trace: Vec::new(),
+                }))
+            });
         }
         let Call { meta, site, .. } = self;
         let kind = Kind::FunctionReturn {
@@ -243,8 +240,9 @@ impl Call {
             module: Name::Borrowed(meta.module),
             value,
             site,
+            duration_ns: duration.max(1),
         };
-        global::emit_at(end, kind, Some(duration.max(1)));
+        global::emit_at(end, kind);
     }
 
     fn panicked(self, payload: &(dyn Any + Send)) {

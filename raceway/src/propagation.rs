@@ -86,14 +86,11 @@ pub(crate) fn debug_enabled() -> bool {
 
 #[cfg(any(feature = "tower", feature = "actix", feature = "reqwest"))]
 pub(crate) fn record_error(error_type: &'static str, message: String) {
-    crate::global::emit(
-        || {
-            crate::event::Kind::Error(Box::new(crate::event::ErrorEvent {
-                error_type: crate::event::Name::Borrowed(error_type),
-                message,
-                stack_trace: Vec::new(),
-            }))
-        },
-        None,
-    );
+    crate::global::emit(|| {
+        crate::event::Kind::Error(Box::new(crate::event::ErrorEvent {
+            error_type: crate::event::Name::Borrowed(error_type),
+            message,
+            stack_trace: Vec::new(),
+        }))
+    });
 }

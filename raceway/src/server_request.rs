@@ -5,7 +5,7 @@ use crate::check::Session;
 use crate::clock::Timebase;
 use crate::component;
 use crate::context::{self, ExecContext, Span};
-use crate::event::{nanos, Kind};
+use crate::event::Kind;
 use crate::global;
 use crate::propagation::{debug_enabled, identity, random_nonzero, record_error};
 use crate::trace_context;
@@ -90,7 +90,7 @@ impl ServerRequest {
         }
         ctx.absorb(&component::clock_from_wire(incoming.clock.iter().map(|(c, n)| (c.as_str(), *n))));
         let recorded = headers.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-        context::run_as(&mut ctx, || global::emit(|| Kind::http_request(method, url, recorded, Value::Null), None));
+        context::run_as(&mut ctx, || global::emit(|| Kind::http_request(method, url, recorded, Value::Null)));
         ServerRequest { ctx: Some(ctx), start }
     }
 
@@ -108,7 +108,7 @@ impl ServerRequest {
         let mut ctx = self.ctx.take()?;
         let duration = self.elapsed();
         context::run_as(&mut ctx, || {
-            global::emit(|| Kind::http_response(status, [], Value::Null, duration), Some(nanos(duration)));
+            global::emit(|| Kind::http_response(status, [], Value::Null, duration));
         });
         let header = ctx.span().map(|span| {
             let (service, instance) = identity(span);

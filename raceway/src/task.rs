@@ -105,7 +105,7 @@ impl<F: Future> Future for Execution<F> {
         let request = this.request.take();
         let poll = context::run_as(ctx, || {
             if let Some((method, url)) = request {
-                crate::global::emit(|| crate::event::Kind::http_request(&method, &url, [], crate::Value::Null), None);
+                crate::global::emit(|| crate::event::Kind::http_request(&method, &url, [], crate::Value::Null));
             }
             this.inner.poll(cx)
         });

@@ -40,7 +40,7 @@ fn acquired(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, 
         with_thread(|t| t.current.absorb(handed));
     }
     let lock = lock.clone();
-    global::emit(|| Kind::LockAcquire { lock, lock_type, site }, None);
+    global::emit(|| Kind::LockAcquire { lock, lock_type, site });
     true
 }
 
@@ -49,7 +49,7 @@ fn acquired(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, 
 fn released(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) {
     let shared = is_shared(&lock_type);
     let lock = lock.clone();
-    global::emit(|| Kind::LockRelease { lock, lock_type, site }, None);
+    global::emit(|| Kind::LockRelease { lock, lock_type, site });
     let Some(now) = with_thread(|t| t.current.clock_now()) else {
         return;
     };
