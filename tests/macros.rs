@@ -417,7 +417,7 @@ fn tracked_reads_and_writes() {
     match &events[1].kind {
         EventKind::StateChange { location, variable, .. } => {
             // The column of the place inside `tracked!( … )`.
-            assert_eq!(location, &format!("{}:{}:18", file!(), write_line));
+            assert_eq!(&**location, format!("{}:{}:18", file!(), write_line));
             assert_eq!(variable, "Account[alice].balance", "a keyed instance is named by its key, no address");
         }
         other => panic!("{other:?}"),

@@ -38,6 +38,8 @@ struct Trace {
     names: Vec<Arc<str>>,
     components: Vec<Arc<str>>,
     variables: Vec<String>,
+    /// Shared, as the converter shares each source location's string.
+    locations: Vec<Arc<str>>,
     clocks: Vec<Vec<u64>>,
     lock_clocks: Vec<Vec<u64>>,
     tags: Arc<BTreeMap<String, String>>,
@@ -56,6 +58,7 @@ impl Trace {
             names: (0..EXECUTIONS).map(|i| format!("worker-{i}").into()).collect(),
             components: (0..EXECUTIONS).map(|i| format!("bench#1/{i}").into()).collect(),
             variables: (0..VARIABLES).map(|i| format!("account[{i}].balance")).collect(),
+            locations: (0..50).map(|i| format!("src/bank.rs:{}:9", 10 + i).into()).collect(),
             clocks,
             lock_clocks: vec![vec![0; EXECUTIONS]; LOCKS],
             tags: Arc::new(BTreeMap::from([("sdk_language".to_string(), "rust".to_string())])),
@@ -109,7 +112,7 @@ impl Trace {
                 variable: self.variables[var].clone(),
                 old_value: write.then_some(Value::I64(1)),
                 new_value: Value::I64(2),
-                location: format!("src/bank.rs:{}:9", 10 + var % 50),
+                location: self.locations[var % 50].clone(),
                 access_type: if write { AccessType::Write } else { AccessType::Read },
             },
             metadata: Metadata {

@@ -55,6 +55,8 @@ pub(crate) struct Converter {
     spawned_by: HashMap<u64, Uuid>,
     /// Each execution's component name, formatted once.
     components: HashMap<u64, Arc<str>>,
+    locations: Locations,
+    timestamps: Timestamps,
 }
 
 /// The UUID that names execution `exec` of this process in `AsyncSpawn` and
@@ -69,8 +71,62 @@ fn process_seed() -> (u64, u64) {
     *SEED.get_or_init(|| Uuid::new_v4().as_u64_pair())
 }
 
-fn location(site: Site) -> String {
-    format!("{}:{}:{}", site.file(), site.line(), site.column())
+/// Source locations as the wire writes them (`file:line:column`), each
+/// formatted once and shared by the events recorded there.
+#[derive(Default)]
+struct Locations(HashMap<usize, Arc<str>>);
+
+/// Locations kept at most (the cache starts over beyond).
+const MAX_LOCATIONS: usize = 65_536;
+
+impl Locations {
+    fn get(&mut self, site: Site) -> Arc<str> {
+        if self.0.len() >= MAX_LOCATIONS {
+            self.0.clear();
+        }
+        // A `Location` is a static: its address identifies it.
+        let key = std::ptr::from_ref(site) as usize;
+        self.0.entry(key).or_insert_with(|| format!("{}:{}:{}", site.file(), site.line(), site.column()).into()).clone()
+    }
+}
+
+/// RFC 3339 timestamps with nanoseconds (`2026-11-25T10:00:00.123456789Z`),
+/// exactly as `humantime` writes them; the date and time of day are
+/// formatted once per second, the fraction by hand. A clock outside the
+/// years 1970 to 9999 (where `humantime` would panic) is written as the
+/// nearest of the two ends.
+#[derive(Default)]
+struct Timestamps {
+    second: Option<u64>,
+    /// `2026-11-25T10:00:00` for `second`.
+    prefix: String,
+}
+
+impl Timestamps {
+    fn format(&mut self, time: std::time::SystemTime) -> String {
+        /// The last second of the year 9999.
+        const LAST: u64 = 253_402_300_799;
+        let since = time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let (second, mut nanos) = match since.as_secs() {
+            second @ 0..=LAST => (second, since.subsec_nanos()),
+            _ => (LAST, 999_999_999),
+        };
+        if self.second != Some(second) {
+            let whole = std::time::UNIX_EPOCH + std::time::Duration::from_secs(second);
+            self.prefix = humantime::format_rfc3339_seconds(whole).to_string();
+            self.prefix.pop(); // the `Z`
+            self.second = Some(second);
+        }
+        let mut fraction = *b".000000000Z";
+        for digit in fraction[1..10].iter_mut().rev() {
+            *digit = b'0' + (nanos % 10) as u8;
+            nanos /= 10;
+        }
+        let mut out = String::with_capacity(self.prefix.len() + fraction.len());
+        out.push_str(&self.prefix);
+        out.push_str(std::str::from_utf8(&fraction).unwrap_or_default());
+        out
+    }
 }
 
 /// Spawn events whose child has not recorded yet, at most this many.
@@ -94,6 +150,8 @@ impl Converter {
             execs: HashMap::new(),
             spawned_by: HashMap::new(),
             components: HashMap::new(),
+            locations: Locations::default(),
+            timestamps: Timestamps::default(),
         }
     }
 
@@ -121,7 +179,7 @@ impl Converter {
             Kind::AsyncSpawn { child, .. } => Some(child),
             _ => None,
         };
-        let Some(kind) = wire_kind(kind) else {
+        let Some(kind) = wire_kind(kind, &mut self.locations) else {
             // The execution ended: forget it.
             return match self.execs.remove(&exec) {
                 Some(state) => Converted::Ended(state.thread_id.to_string()),
@@ -135,7 +193,7 @@ impl Converter {
             }
             self.spawned_by.insert(child, id);
         }
-        let timestamp = humantime::format_rfc3339_nanos(Timebase::get().wall(ts)).to_string();
+        let timestamp = self.timestamps.format(Timebase::get().wall(ts));
         let (service, instance) = (&self.service_name, &self.instance_id);
         let state = self.execs.entry(exec).or_insert_with(|| {
             // The record that announced this execution was lost: carry on
@@ -195,7 +253,7 @@ impl Converter {
 const MAX_COMPONENTS: usize = 65_536;
 
 /// The wire form of a kind; `None` for kinds that are not exported.
-fn wire_kind(kind: Kind) -> Option<EventKind> {
+fn wire_kind(kind: Kind, locations: &mut Locations) -> Option<EventKind> {
     Some(match kind {
         Kind::StateChange { variable, addr, old, new, access, site } => EventKind::StateChange {
             // Without a name that identifies it across processes, the
@@ -203,7 +261,7 @@ fn wire_kind(kind: Kind) -> Option<EventKind> {
             variable: if addr == 0 { variable.into_owned() } else { format!("{variable}@{addr:#x}") },
             old_value: old,
             new_value: new,
-            location: location(site),
+            location: locations.get(site),
             access_type: access,
         },
         Kind::FunctionCall { function, module, args, atomic: _, site } => EventKind::FunctionCall {
@@ -224,20 +282,20 @@ fn wire_kind(kind: Kind) -> Option<EventKind> {
             }))),
         },
         Kind::AsyncSpawn { child, site } => {
-            EventKind::AsyncSpawn { task_id: exec_uuid(child), spawned_by: location(site) }
+            EventKind::AsyncSpawn { task_id: exec_uuid(child), spawned_by: locations.get(site).to_string() }
         }
         Kind::AsyncAwait { awaited, site } => {
-            EventKind::AsyncAwait { future_id: exec_uuid(awaited), awaited_at: location(site) }
+            EventKind::AsyncAwait { future_id: exec_uuid(awaited), awaited_at: locations.get(site).to_string() }
         }
         Kind::LockAcquire { lock, lock_type, site } => EventKind::LockAcquire {
             lock_id: lock.id.to_string(),
             lock_type: lock_type.as_str().to_string(),
-            location: location(site),
+            location: locations.get(site),
         },
         Kind::LockRelease { lock, lock_type, site } => EventKind::LockRelease {
             lock_id: lock.id.to_string(),
             lock_type: lock_type.as_str().to_string(),
-            location: location(site),
+            location: locations.get(site),
         },
         Kind::Error(e) => {
             EventKind::Error { error_type: e.error_type.into_owned(), message: e.message, stack_trace: e.stack_trace }
@@ -270,5 +328,37 @@ impl ExecState {
             locks: Vec::new(),
             last_event: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn timestamps_are_written_as_humantime_writes_them() {
+        let mut timestamps = Timestamps::default();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut time = UNIX_EPOCH + Duration::from_secs(1_764_064_800);
+        for step in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Steps within a second, across seconds and days, and exact seconds.
+            time += match step % 4 {
+                0 => Duration::from_nanos(x % 1_000),
+                1 => Duration::from_nanos(x % 3_000_000_000),
+                2 => Duration::from_secs(x % 200_000),
+                _ => Duration::from_nanos(
+                    1_000_000_000 - u64::from(time.duration_since(UNIX_EPOCH).unwrap().subsec_nanos()),
+                ),
+            };
+            assert_eq!(timestamps.format(time), humantime::format_rfc3339_nanos(time).to_string());
+        }
+        // Where humantime panics, the nearest end of its range.
+        assert_eq!(timestamps.format(UNIX_EPOCH - Duration::from_secs(5)), "1970-01-01T00:00:00.000000000Z");
+        let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(timestamps.format(far), "9999-12-31T23:59:59.999999999Z");
     }
 }

@@ -103,22 +103,22 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         old_value: Option<Value>,
         new_value: Value,
-        location: String,
+        location: Arc<str>,
         access_type: AccessType,
     },
     LockAcquire {
         lock_id: String,
         lock_type: String,
-        location: String,
+        location: Arc<str>,
     },
     LockRelease {
         lock_id: String,
         lock_type: String,
-        location: String,
+        location: Arc<str>,
     },
     MemoryFence {
         ordering: MemoryOrdering,
-        location: String,
+        location: Arc<str>,
     },
     HttpRequest {
         method: String,

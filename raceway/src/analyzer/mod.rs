@@ -317,7 +317,7 @@ impl Analyzer {
     fn access(&mut self, who: Arc<Who>, event: &Event, access: StateChange<'_>, context: AccessContext) {
         let Event { id, trace_id, causality_vector, lock_set, .. } = event;
         let StateChange { variable, access_type, old_value, new_value, location } = access;
-        let location = intern(&mut self.locations, location.as_str());
+        let location = intern(&mut self.locations, location);
         let locks = intern(&mut self.lock_sets, lock_set.as_slice());
         let AccessContext { function, regions } = context;
         let exec = who.id;
@@ -511,7 +511,7 @@ struct StateChange<'a> {
     access_type: AccessType,
     old_value: &'a Option<crate::Value>,
     new_value: &'a crate::Value,
-    location: &'a String,
+    location: &'a str,
 }
 
 /// Shared copies kept per table at most: beyond, a new value gets a copy of
