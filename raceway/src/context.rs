@@ -225,19 +225,28 @@ impl ThreadState {
     }
 
     /// Records one event of the current execution into `shared`'s pipeline.
-    #[inline]
-    pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, kind: Kind) {
+    /// `make` runs inside the thread's context: it assembles values already
+    /// captured and must not call user code.
+    #[inline(always)]
+    pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, make: impl FnOnce() -> Kind) {
         let outlet = match &mut self.outlet {
             Some(outlet) if outlet.is_for(shared) => outlet,
             slot => slot.insert(Outlet::attach(shared)),
         };
         let ctx = &mut self.current;
-        ctx.before(&kind);
-        let seq = ctx.tick();
-        let delta = ctx.delta_for(shared.id, shared.loss_generation());
-        let record = Record { ts, exec: ctx.id(), seq, delta, kind };
-        ctx.after(&record.kind);
-        outlet.push(record);
+        let exec = ctx.id();
+        // Built in its buffer slot; the execution's sequence number and
+        // context delta are filled in there, around what the event does
+        // to the lock set.
+        outlet.push(
+            || Record { ts, exec, seq: 0, delta: None, kind: make() },
+            |record| {
+                ctx.before(&record.kind);
+                record.seq = ctx.tick();
+                record.delta = ctx.delta_for(shared.id, shared.loss_generation());
+                ctx.after(&record.kind);
+            },
+        );
         self.recorded += 1;
     }
 
@@ -260,7 +269,7 @@ impl ThreadState {
     fn end_execution(&self, ctx: &ExecContext) {
         if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == ctx.announced.0) {
             let ts = crate::clock::Timebase::get().now();
-            outlet.push(Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd });
+            outlet.push(|| Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd }, |_| {});
         }
     }
 }

@@ -166,26 +166,27 @@ pub fn is_active() -> bool {
 }
 
 /// Records an event into the current execution's `check` session, or else
-/// the installed client, if there is one. `make`
-/// builds the event (capturing user values) before the thread's context is
-/// borrowed, so user code never runs inside it.
+/// the installed client, if there is one. `make` assembles the event from
+/// values the caller has already captured (user code such as `Serialize`
+/// runs before, never inside): it is called inside the thread's context,
+/// so that the event is built where it is stored, and only when something
+/// records it.
 #[inline(always)]
 pub(crate) fn emit(make: impl FnOnce() -> Kind) {
     if !is_active() {
         return;
     }
-    let kind = make();
-    emit_at(crate::clock::Timebase::get().now(), kind);
+    emit_at(crate::clock::Timebase::get().now(), make);
 }
 
 /// [`emit`] with the clock reading already taken (a call's entry and exit
 /// reuse theirs for the duration).
 #[inline(always)]
-pub(crate) fn emit_at(ts: u64, kind: Kind) {
+pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
     with_thread(|thread| {
         // An execution inside a `raceway::check` session records there.
         if let Some(session) = thread.current.session.take() {
-            thread.record(session.shared(), ts, kind);
+            thread.record(session.shared(), ts, make);
             thread.current.session = Some(session);
             return;
         }
@@ -198,7 +199,7 @@ pub(crate) fn emit_at(ts: u64, kind: Kind) {
         // on the hot path.
         if let Some(shared) = thread.global.take() {
             if !shared.is_closed() {
-                thread.record(&shared, ts, kind);
+                thread.record(&shared, ts, make);
             }
             thread.global = Some(shared);
         }

@@ -258,11 +258,23 @@ impl Outlet {
         self.shared.id
     }
 
-    #[inline]
-    pub(crate) fn push(&self, record: Record) {
+    /// Appends the record that `build` makes, constructed in its slot of
+    /// the buffer rather than moved there (a 128-byte value is otherwise
+    /// copied at each step), then lets `finish` complete it in place.
+    #[inline(always)]
+    pub(crate) fn push(&self, build: impl FnOnce() -> Record, finish: impl FnOnce(&mut Record)) {
         let mut buffer = lock(&self.buffer);
-        buffer.accepted += u64::from(record.is_exported());
-        buffer.records.push(record);
+        let records = &mut buffer.records;
+        records.reserve(1);
+        let len = records.len();
+        let record = records.spare_capacity_mut()[0].write(build());
+        finish(record);
+        let exported = record.is_exported();
+        // SAFETY: `reserve(1)` made room for the slot at `len`, and `write`
+        // initialized it. (Should `finish` unwind, the record is leaked,
+        // never read.)
+        unsafe { records.set_len(len + 1) };
+        buffer.accepted += u64::from(exported);
         if buffer.records.len() >= self.shared.chunk {
             self.shared.hand_off(&mut buffer);
         }
@@ -292,7 +304,7 @@ pub(crate) fn emit(shared: &Arc<Shared>, kind: Kind) {
         return;
     }
     let ts = crate::clock::Timebase::get().now();
-    if with_thread(|thread| thread.record(shared, ts, kind)).is_none() {
+    if with_thread(|thread| thread.record(shared, ts, || kind)).is_none() {
         // Re-entrant call or thread teardown: never panic into the host.
         shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
     }

@@ -210,14 +210,13 @@ impl Call {
         let args = args();
         // One clock reading stamps the entry and starts the duration.
         let start = crate::clock::Timebase::get().now();
-        let kind = Kind::FunctionCall {
+        global::emit_at(start, || Kind::FunctionCall {
             function: Name::Borrowed(meta.name),
             module: Name::Borrowed(meta.module),
             args,
             atomic: meta.atomic,
             site,
-        };
-        global::emit_at(start, kind);
+        });
         Some(Call { meta, site, start })
     }
 
@@ -235,14 +234,13 @@ impl Call {
             });
         }
         let Call { meta, site, .. } = self;
-        let kind = Kind::FunctionReturn {
+        global::emit_at(end, || Kind::FunctionReturn {
             function: Name::Borrowed(meta.name),
             module: Name::Borrowed(meta.module),
             value,
             site,
             duration_ns: duration.max(1),
-        };
-        global::emit_at(end, kind);
+        });
     }
 
     fn panicked(self, payload: &(dyn Any + Send)) {
