@@ -23,13 +23,16 @@ fn state_change(c: &mut Criterion) {
 
     // Two threads recording at once, each its own execution: each thread's
     // cost per event, taken as the slower of the two. The threads live across
-    // samples, as a service's threads do.
-    c.bench_function("track_state_change i64, 2 threads (per thread)", |b| {
-        let workers = Workers::start(2, client.clone(), |client, i| {
-            client.track_state_change("account.balance", black_box(i), black_box(i + 1), AccessType::Write);
+    // samples, as a service's threads do. The same harness with one thread
+    // gives the figure to compare with.
+    for threads in [1, 2] {
+        c.bench_function(&format!("track_state_change i64, {threads} worker thread(s) (per thread)"), |b| {
+            let workers = Workers::start(threads, client.clone(), |client, i| {
+                client.track_state_change("account.balance", black_box(i), black_box(i + 1), AccessType::Write);
+            });
+            b.iter_custom(|iters| workers.run(iters));
         });
-        b.iter_custom(|iters| workers.run(iters));
-    });
+    }
     client.flush().unwrap();
     eprintln!("pipeline counters after the benches: {}", client.stats());
 }
@@ -51,14 +54,16 @@ fn macros(c: &mut Criterion) {
         b.iter(|| raceway::tracked!(balance = black_box(7)));
     });
     c.bench_function("#[track] empty fn (call + return), 1 thread", |b| b.iter(empty));
-    c.bench_function("tracked! write i64, 2 threads (per thread)", |b| {
-        let workers = Workers::start(2, guard.client().clone(), |_, i| {
-            let mut balance = 0i64;
-            raceway::tracked!(balance = black_box(i));
-            black_box(balance);
+    for threads in [1, 2] {
+        c.bench_function(&format!("tracked! write i64, {threads} worker thread(s) (per thread)"), |b| {
+            let workers = Workers::start(threads, guard.client().clone(), |_, i| {
+                let mut balance = 0i64;
+                raceway::tracked!(balance = black_box(i));
+                black_box(balance);
+            });
+            b.iter_custom(|iters| workers.run(iters));
         });
-        b.iter_custom(|iters| workers.run(iters));
-    });
+    }
     c.bench_function("tracked! write i64, in a raceway::thread::spawn thread", |b| {
         b.iter_custom(|iters| {
             raceway::thread::spawn(move || {
@@ -104,14 +109,17 @@ struct Workers {
 }
 
 impl Workers {
-    fn start(n: usize, client: RacewayClient, op: fn(&RacewayClient, i64)) -> Workers {
+    /// `op` is generic, not a function pointer, so that it is inlined into
+    /// the loop as the 1-thread benches' closures are.
+    fn start(n: usize, client: RacewayClient, op: impl Fn(&RacewayClient, i64) + Copy + Send + 'static) -> Workers {
         let (done_tx, done) = crossbeam_channel::unbounded();
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
         let start = (0..n)
-            .map(|_| {
+            .map(|cpu| {
                 let (tx, rx) = crossbeam_channel::unbounded::<u64>();
                 let (client, done_tx, barrier) = (client.clone(), done_tx.clone(), barrier.clone());
                 std::thread::spawn(move || {
+                    pin_to_cpu(cpu);
                     for iters in rx {
                         barrier.wait();
                         let t = Instant::now();
@@ -134,6 +142,29 @@ impl Workers {
         }
         (0..self.start.len()).map(|_| self.done.recv().unwrap()).max().unwrap()
     }
+}
+
+/// Pins the calling thread to CPU `cpu`, when the machine has it. Without
+/// this, both workers often wake on one core after the idle time between
+/// samples and stay there for the whole sample (the scheduler does not
+/// move them within tens of milliseconds while the exporter keeps the other
+/// core busy): the figure then measures two threads sharing one core, not
+/// the cost of recording from two threads.
+fn pin_to_cpu(cpu: usize) {
+    #[cfg(target_os = "linux")]
+    if std::thread::available_parallelism().is_ok_and(|n| cpu < n.get()) {
+        // SAFETY: `set` is a plain bit set that CPU_ZERO and CPU_SET fill
+        // within its size; sched_setaffinity(0, ..) only reads it and
+        // applies to the calling thread.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_ZERO(&mut set);
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpu;
 }
 
 criterion_group! {
