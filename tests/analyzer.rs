@@ -406,6 +406,69 @@ fn clean_a_worker_loop_marked_atomic_false() {
     assert!(!report.is_clean());
 }
 
+/// One call: reads the balance, or sets it, under the lock.
+#[track]
+fn balance_call(account: &Mutex<i64>, set: Option<i64>) -> i64 {
+    let mut g = account.lock().unwrap();
+    match set {
+        Some(value) => {
+            tracked!(*g = value);
+            value
+        }
+        None => tracked!(*g),
+    }
+}
+
+#[test]
+fn clean_accesses_in_two_calls_of_one_function_do_not_pair() {
+    // A reads in one call, B writes, A writes in a second call of the same
+    // function (with an access outside any call in between): each call is
+    // its own region, so the read and the write do not form a pair.
+    let account = Mutex::new(100i64);
+    let (read_done, written) = (Barrier::new(2), Barrier::new(2));
+    let report = check(|| {
+        thread::scope(|s| {
+            s.spawn(|| {
+                let seen = balance_call(&account, None);
+                let g = account.lock().unwrap();
+                assert_eq!(tracked!(*g), seen);
+                drop(g);
+                read_done.wait();
+                written.wait();
+                balance_call(&account, Some(seen - 30));
+            });
+            s.spawn(|| {
+                read_done.wait();
+                balance_call(&account, Some(500));
+                written.wait();
+            });
+        });
+    });
+    assert_eq!(*account.lock().unwrap(), 70);
+    assert_clean(&report);
+
+    // The same two calls inside one call of a region are a lost update: the
+    // innermost region around both is the outer call.
+    #[track]
+    fn read_then_write(account: &Mutex<i64>, read_done: &Barrier, written: &Barrier) {
+        let seen = balance_call(account, None);
+        read_done.wait();
+        written.wait();
+        balance_call(account, Some(seen - 30));
+    }
+    let report = check(|| {
+        thread::scope(|s| {
+            s.spawn(|| read_then_write(&account, &read_done, &written));
+            s.spawn(|| {
+                read_done.wait();
+                balance_call(&account, Some(500));
+                written.wait();
+            });
+        });
+    });
+    assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
+}
+
 // ------------------------------------------------------- the report
 
 #[test]

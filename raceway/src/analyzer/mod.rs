@@ -32,7 +32,8 @@
 //!
 //! Per live execution: its name, trace, call stack and the spawn that
 //! created it. Per variable: the last write, the reads since it (at most one
-//! per execution), and per live execution its last access. One shared copy
+//! per execution), and per live execution its last access inside an atomic
+//! region. One shared copy
 //! of each source location and lock set that accesses name (at most 65,536
 //! of each). Plus the deduplicated report. Events themselves are not kept
 //! (the analysis borrows them), so memory does not grow with the number of
@@ -321,7 +322,6 @@ impl Analyzer {
         let locks = intern(&mut self.lock_sets, lock_set.as_slice());
         let AccessContext { function, regions } = context;
         let exec = who.id;
-        let who_name = who.name.clone();
         let rec = Rec {
             exec,
             who,
@@ -355,9 +355,15 @@ impl Analyzer {
         // variable's last write if newer than p; reads after a write p are
         // the reads since it.
         let Var { last_write, reads, locals, .. } = var;
-        let slot = locals.entry(exec);
+        // Only an access inside an atomic region can end a pair (the
+        // innermost region around both must still be open), and only such
+        // an access can start one: outside every region, the execution's
+        // last access is neither consulted nor remembered. (One remembered
+        // earlier stays, harmless: its regions have all closed, and a
+        // region never reopens.)
+        let slot = (!regions.is_empty()).then(|| locals.entry(exec));
         let mut violation = None;
-        if let std::collections::hash_map::Entry::Occupied(local) = &slot {
+        if let Some(std::collections::hash_map::Entry::Occupied(local)) = &slot {
             let local = local.get();
             if let Some(region) = innermost_common(&local.regions, &regions) {
                 let execs = &self.execs;
@@ -386,32 +392,33 @@ impl Analyzer {
             unordered.extend(reads.iter().filter(|r| conflicts(r)).cloned());
         }
 
-        // State for what comes next.
-        if rec.write {
-            *last_write = Some(rec.clone());
-            reads.clear();
-        } else {
-            // At most one read per execution: its latest.
-            reads.retain(|r| r.exec != exec);
-            reads.push(rec.clone());
-        }
-        // The access itself is needed below only for a report.
+        // State for what comes next. The access is copied only where it is
+        // needed besides the variable's history: as the execution's last
+        // access in a region, and for a report.
         let reported = (violation.is_some() || !unordered.is_empty()).then(|| rec.clone());
-        let local = Local { p: rec, regions };
         let fresh = match slot {
-            std::collections::hash_map::Entry::Occupied(mut slot) => {
-                slot.insert(local);
+            None => false,
+            Some(std::collections::hash_map::Entry::Occupied(mut slot)) => {
+                slot.insert(Local { p: rec.clone(), regions });
                 false
             }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(local);
+            Some(std::collections::hash_map::Entry::Vacant(slot)) => {
+                slot.insert(Local { p: rec.clone(), regions });
                 true
             }
         };
         if fresh {
-            if let Some(state) = self.execs.get_mut(&who_name) {
+            if let Some(state) = self.execs.get_mut(&rec.who.name) {
                 state.touched.push(variable.clone());
             }
+        }
+        if rec.write {
+            *last_write = Some(rec);
+            reads.clear();
+        } else {
+            // At most one read per execution: its latest.
+            reads.retain(|r| r.exec != exec);
+            reads.push(rec);
         }
 
         let Some(rec) = reported else { return };
@@ -419,7 +426,7 @@ impl Analyzer {
         if let Some((kind, r, p, region)) = violation {
             let unsync = unordered.iter().any(|u| u.id == r.id);
             unordered.retain(|u| u.id != r.id);
-            let function = self.execs[&who_name].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
+            let function = self.execs[&rec.who.name].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
             let why =
                 || explain_violation(kind, name, &p, &r, &rec, function.as_deref().unwrap_or("the region"), unsync);
             self.record(kind, name, &r, &rec, Some(&p), unsync, why);
