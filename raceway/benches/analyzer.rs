@@ -1,6 +1,9 @@
 //! Analysis throughput: StateChange events over 1,000 variables and 64
 //! executions that synchronize through locks and spawns, at 100k and 1M
-//! events (target: 1M in under 1 s, growing linearly).
+//! events (target: 1M in under 1 s, growing linearly). A second stream puts
+//! every execution's accesses inside calls of a `#[track]` function (four
+//! accesses per call), so that the atomicity analysis has regions to work
+//! on: a third of its events are then the calls' entries and returns.
 //!
 //! `cargo bench -p raceway --bench analyzer`; see BENCHMARKS.md.
 
@@ -44,10 +47,12 @@ struct Trace {
     lock_clocks: Vec<Vec<u64>>,
     tags: Arc<BTreeMap<String, String>>,
     generated: u64,
+    /// With regions: each execution's accesses left in its current call.
+    calls: Option<Vec<u8>>,
 }
 
 impl Trace {
-    fn new() -> Self {
+    fn new(regions: bool) -> Self {
         let mut clocks: Vec<Vec<u64>> = vec![vec![0; EXECUTIONS]; EXECUTIONS];
         // Spawns: every worker starts after the root's first event.
         for clock in clocks.iter_mut().skip(1) {
@@ -63,6 +68,7 @@ impl Trace {
             lock_clocks: vec![vec![0; EXECUTIONS]; LOCKS],
             tags: Arc::new(BTreeMap::from([("sdk_language".to_string(), "rust".to_string())])),
             generated: 0,
+            calls: regions.then(|| vec![0; EXECUTIONS]),
         }
     }
 
@@ -72,8 +78,46 @@ impl Trace {
     }
 
     fn event(&mut self) -> Event {
+        let t = self.rng.below(EXECUTIONS);
+        let Some(left) = self.calls.as_mut().map(|calls| &mut calls[t]) else {
+            return self.access(t);
+        };
+        // Four accesses per call, between its entry and its return.
+        match *left {
+            0 => {
+                *left = 5;
+                self.call(t, true)
+            }
+            1 => {
+                *left = 0;
+                self.call(t, false)
+            }
+            _ => {
+                *left -= 1;
+                self.access(t)
+            }
+        }
+    }
+
+    /// The entry or the return of a call of execution `t`.
+    fn call(&mut self, t: usize, entry: bool) -> Event {
+        let kind = if entry {
+            EventKind::FunctionCall {
+                function_name: "bank::transfer".into(),
+                module: "bank".into(),
+                args: Value::Null,
+                file: "src/bank.rs".into(),
+                line: 7,
+            }
+        } else {
+            EventKind::Custom { name: raceway::wire::FUNCTION_RETURN.into(), data: Value::Null }
+        };
+        self.stamp(t, kind, Vec::new())
+    }
+
+    /// One access of execution `t`.
+    fn access(&mut self, t: usize) -> Event {
         let rng = &mut self.rng;
-        let t = rng.below(EXECUTIONS);
         let locked = rng.below(2) == 0;
         let lock = rng.below(LOCKS);
         let var = rng.below(VARIABLES);
@@ -84,6 +128,23 @@ impl Trace {
                 *c = (*c).max(*l);
             }
         }
+        let kind = EventKind::StateChange {
+            variable: self.variables[var].clone(),
+            old_value: write.then_some(Value::I64(1)),
+            new_value: Value::I64(2),
+            location: self.locations[var % 50].clone(),
+            access_type: if write { AccessType::Write } else { AccessType::Read },
+        };
+        let event = self.stamp(t, kind, if locked { vec![format!("lock-{lock}")] } else { Vec::new() });
+        if locked {
+            // Release.
+            self.lock_clocks[lock].clone_from(&self.clocks[t]);
+        }
+        event
+    }
+
+    /// The next event of execution `t`: its clock ticks.
+    fn stamp(&mut self, t: usize, kind: EventKind, lock_set: Vec<String>) -> Event {
         self.clocks[t][t] += 1;
         self.generated += 1;
         let micros = 1_700_000_000_000_000u64 + self.generated;
@@ -95,9 +156,6 @@ impl Trace {
             .map(|(i, &n)| (self.components[i].clone(), n))
             .collect();
         causality_vector.push((self.components[t].clone(), clock[t]));
-        if locked {
-            self.lock_clocks[lock].clone_from(clock);
-        }
         Event {
             id: uuid::Uuid::from_u128(u128::from(self.generated)),
             trace_id: uuid::Uuid::from_u128(7),
@@ -108,13 +166,7 @@ impl Trace {
                 (micros / 1_000_000) % 60,
                 micros % 1_000_000
             ),
-            kind: EventKind::StateChange {
-                variable: self.variables[var].clone(),
-                old_value: write.then_some(Value::I64(1)),
-                new_value: Value::I64(2),
-                location: self.locations[var % 50].clone(),
-                access_type: if write { AccessType::Write } else { AccessType::Read },
-            },
+            kind,
             metadata: Metadata {
                 thread_id: self.names[t].clone(),
                 process_id: 1,
@@ -127,7 +179,7 @@ impl Trace {
                 upstream_span_id: None,
             },
             causality_vector,
-            lock_set: if locked { vec![format!("lock-{lock}")] } else { Vec::new() },
+            lock_set,
         }
     }
 }
@@ -135,6 +187,28 @@ impl Trace {
 /// Events generated per chunk of the streamed runs: the input is made
 /// outside the timing, a chunk at a time, so its memory stays small.
 const CHUNK: usize = 10_000;
+
+/// The time `Analyzer::observe` takes over `events` events, and the final
+/// report, `iters` times.
+fn stream(events: usize, regions: bool, iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let (mut trace, mut analyzer) = (Trace::new(regions), Analyzer::new());
+        for _ in 0..events / CHUNK {
+            let chunk = trace.chunk(CHUNK);
+            let start = Instant::now();
+            for event in &chunk {
+                analyzer.observe(event);
+            }
+            total += start.elapsed();
+            drop(chunk);
+        }
+        let start = Instant::now();
+        black_box(analyzer.report());
+        total += start.elapsed();
+    }
+    total
+}
 
 fn analysis(c: &mut Criterion) {
     let mut group = c.benchmark_group("analyze");
@@ -145,36 +219,20 @@ fn analysis(c: &mut Criterion) {
     // every event and the final report; making and freeing the events is
     // the producer's part, outside the timing (it is measured below, in
     // `analyze()`).
-    for events in [100_000usize, 1_000_000] {
-        group.throughput(Throughput::Elements(events as u64));
-        group.bench_function(format!("stream of {events} events"), |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let (mut trace, mut analyzer) = (Trace::new(), Analyzer::new());
-                    for _ in 0..events / CHUNK {
-                        let chunk = trace.chunk(CHUNK);
-                        let start = Instant::now();
-                        for event in &chunk {
-                            analyzer.observe(event);
-                        }
-                        total += start.elapsed();
-                        drop(chunk);
-                    }
-                    let start = Instant::now();
-                    black_box(analyzer.report());
-                    total += start.elapsed();
-                }
-                total
+    for (regions, name) in [(false, ""), (true, " in calls")] {
+        for events in [100_000usize, 1_000_000] {
+            group.throughput(Throughput::Elements(events as u64));
+            group.bench_function(format!("stream of {events} events{name}"), |b| {
+                b.iter_custom(|iters| stream(events, regions, iters));
             });
-        });
+        }
     }
 
     // `analyze` over a materialized set (sorted by timestamp first): the
     // whole input, about 1.5 KB per event, is resident, and freeing it is
     // part of the timing.
     for events in [100_000usize, 1_000_000] {
-        let input = Trace::new().chunk(events);
+        let input = Trace::new(false).chunk(events);
         group.throughput(Throughput::Elements(events as u64));
         group.bench_function(format!("analyze() of {events} materialized events"), |b| {
             b.iter_batched(|| input.clone(), raceway::analyzer::analyze, BatchSize::PerIteration);
