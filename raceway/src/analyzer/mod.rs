@@ -626,3 +626,56 @@ pub fn analyze(events: impl IntoIterator<Item = Event>) -> Report {
     }
     analyzer.report()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Metadata;
+
+    /// A state change by execution `exec` with vector clock `clock` (its own
+    /// entry last, as the wire format has it).
+    fn access(n: u128, exec: &str, clock: &[(&str, u64)], write: bool) -> Event {
+        Event {
+            id: Uuid::from_u128(n),
+            trace_id: Uuid::from_u128(1),
+            parent_id: None,
+            timestamp: format!("2026-11-25T10:00:00.{n:09}Z"),
+            kind: EventKind::StateChange {
+                variable: "x".into(),
+                old_value: None,
+                new_value: crate::Value::I64(1),
+                location: Arc::from(format!("src/lib.rs:{n}:1")),
+                access_type: if write { AccessType::Write } else { AccessType::Read },
+            },
+            metadata: Metadata {
+                thread_id: exec.into(),
+                process_id: 1,
+                service_name: "svc".into(),
+                environment: "test".into(),
+                tags: Arc::default(),
+                duration_ns: None,
+                instance_id: None,
+                distributed_span_id: None,
+                upstream_span_id: None,
+            },
+            causality_vector: clock.iter().map(|&(c, n)| (Arc::from(c), n)).collect(),
+            lock_set: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_access_is_ordered_by_the_component_its_event_names() {
+        // A's first event names component `a`; a later one names `a2` (an
+        // execution whose own entry changed). B has seen `a2` at 5, so A's
+        // write there happens before B's read; it has not seen `a` at 5.
+        let events = [
+            access(1, "A", &[("a", 1)], true),
+            access(2, "A", &[("a2", 5)], true),
+            access(3, "B", &[("a", 1), ("a2", 5), ("b", 1)], false),
+        ];
+        assert!(analyze(events.clone()).is_clean());
+        // Without the edge, the same read races with the write.
+        let unordered = [events[0].clone(), events[1].clone(), access(3, "B", &[("a", 1), ("b", 1)], false)];
+        assert_eq!(analyze(unordered).races().len(), 1);
+    }
+}
