@@ -213,9 +213,7 @@ pub struct Analyzer {
     execs: HashMap<Arc<str>, Exec>,
     vars: HashMap<Arc<str>, Var>,
     spawns: HashMap<Uuid, (Arc<str>, Arc<[Uuid]>)>,
-    races: Vec<Race>,
-    /// Hash of (variable, first location, second location) to its race.
-    index: HashMap<u64, usize>,
+    races: Races,
     events: u64,
     executions: u64,
     /// Source locations and lock sets, shared by the accesses that name
@@ -295,7 +293,7 @@ impl Analyzer {
                 let access = StateChange { variable, access_type: *access_type, old_value, new_value, location };
                 let context = AccessContext {
                     function: state.calls.last().map(|f| f.function.clone()),
-                    regions: state.regions.clone(),
+                    regions: (!state.regions.is_empty()).then(|| state.regions.clone()),
                 };
                 self.access(who, event, access, context);
             }
@@ -361,11 +359,15 @@ impl Analyzer {
         // last access is neither consulted nor remembered. (One remembered
         // earlier stays, harmless: its regions have all closed, and a
         // region never reopens.)
-        let slot = (!regions.is_empty()).then(|| locals.entry(exec));
-        let mut violation = None;
-        if let Some(std::collections::hash_map::Entry::Occupied(local)) = &slot {
+        let slot = regions.map(|regions| (locals.entry(exec), regions));
+        let mut violated = None;
+        let races = &mut self.races;
+        let name = display_name(&variable);
+        // A conflicting earlier access that nothing ordered before this one.
+        let conflicts = |prev: &Rec| prev.exec != exec && !(prev.atomic && rec.atomic) && !clock.after(prev);
+        if let Some((std::collections::hash_map::Entry::Occupied(local), regions)) = &slot {
             let local = local.get();
-            if let Some(region) = innermost_common(&local.regions, &regions) {
+            if let Some(region) = innermost_common(&local.regions, regions) {
                 let execs = &self.execs;
                 let foreign = |r: &&Rec| {
                     r.seq > local.p.seq && r.exec != exec && !spawned_within(execs, &r.who.name, &rec.who.name, region)
@@ -378,31 +380,39 @@ impl Analyzer {
                     (true, true) => remote_read().map(|r| (RaceKind::DirtyRead, r)),
                     (true, false) => remote_write.map(|r| (RaceKind::OverwrittenWrite, r)),
                 };
-                violation = found.map(|(kind, r)| (kind, r.clone(), local.p.clone(), region));
+                if let Some((kind, r)) = found {
+                    // Reported once, as the violation, when it is also a
+                    // data race (the data-race pass below skips `r`).
+                    let unsync = conflicts(r);
+                    let function = execs[&rec.who.name].calls.iter().find(|f| f.id == region).map(|f| &f.function);
+                    let p = &local.p;
+                    let why = || {
+                        let function = function.map_or("the region", |f| &**f);
+                        explain_violation(kind, name, p, r, &rec, function, unsync)
+                    };
+                    races.record(kind, name, r, &rec, Some(p), unsync, why);
+                    violated = Some(r.id);
+                }
             }
         }
 
-        // Data races: previous conflicting accesses not ordered before this one.
-        let mut unordered: Vec<Rec> = Vec::new();
-        let conflicts = |prev: &Rec| prev.exec != exec && !(prev.atomic && rec.atomic) && !clock.after(prev);
-        if let Some(w) = last_write.as_ref().filter(|w| conflicts(w)) {
-            unordered.push(w.clone());
-        }
-        if rec.write {
-            unordered.extend(reads.iter().filter(|r| conflicts(r)).cloned());
+        // Data races: earlier conflicting accesses not ordered before this
+        // one (the last write; and the reads since it, for a write).
+        let writes = last_write.iter();
+        let earlier = writes.chain(reads.iter().filter(|_| rec.write));
+        for prev in earlier.filter(|prev| Some(prev.id) != violated && conflicts(prev)) {
+            races.record(RaceKind::DataRace, name, prev, &rec, None, false, || explain_race(name, prev, &rec));
         }
 
-        // State for what comes next. The access is copied only where it is
-        // needed besides the variable's history: as the execution's last
-        // access in a region, and for a report.
-        let reported = (violation.is_some() || !unordered.is_empty()).then(|| rec.clone());
+        // State for what comes next: the variable's history, and the
+        // execution's last access in a region (a copy).
         let fresh = match slot {
             None => false,
-            Some(std::collections::hash_map::Entry::Occupied(mut slot)) => {
+            Some((std::collections::hash_map::Entry::Occupied(mut slot), regions)) => {
                 slot.insert(Local { p: rec.clone(), regions });
                 false
             }
-            Some(std::collections::hash_map::Entry::Vacant(slot)) => {
+            Some((std::collections::hash_map::Entry::Vacant(slot), regions)) => {
                 slot.insert(Local { p: rec.clone(), regions });
                 true
             }
@@ -420,22 +430,19 @@ impl Analyzer {
             reads.retain(|r| r.exec != exec);
             reads.push(rec);
         }
-
-        let Some(rec) = reported else { return };
-        let name = display_name(&variable);
-        if let Some((kind, r, p, region)) = violation {
-            let unsync = unordered.iter().any(|u| u.id == r.id);
-            unordered.retain(|u| u.id != r.id);
-            let function = self.execs[&rec.who.name].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
-            let why =
-                || explain_violation(kind, name, &p, &r, &rec, function.as_deref().unwrap_or("the region"), unsync);
-            self.record(kind, name, &r, &rec, Some(&p), unsync, why);
-        }
-        for prev in unordered {
-            self.record(RaceKind::DataRace, name, &prev, &rec, None, false, || explain_race(name, &prev, &rec));
-        }
     }
+}
 
+/// The deduplicated report: one entry per variable and pair of source
+/// locations, with a count.
+#[derive(Default)]
+struct Races {
+    list: Vec<Race>,
+    /// Hash of (variable, first location, second location) to its entry.
+    index: HashMap<u64, usize>,
+}
+
+impl Races {
     #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
@@ -455,12 +462,12 @@ impl Analyzer {
         let same = |race: &Race| {
             race.variable == variable && race.accesses[0].location == loc1 && race.accesses[1].location == loc2
         };
-        let found = self.index.get(&key).copied().filter(|&i| same(&self.races[i])).or_else(|| {
+        let found = self.index.get(&key).copied().filter(|&i| same(&self.list[i])).or_else(|| {
             // A hash collision (or none at all): look for the pair itself.
-            self.index.get(&key).and_then(|_| self.races.iter().position(same))
+            self.index.get(&key).and_then(|_| self.list.iter().position(same))
         });
         if let Some(i) = found {
-            let race = &mut self.races[i];
+            let race = &mut self.list[i];
             race.count += 1;
             race.also_unsynchronized |= unsync || (kind == RaceKind::DataRace && race.kind != RaceKind::DataRace);
             if kind.specificity() > race.kind.specificity() {
@@ -472,8 +479,8 @@ impl Analyzer {
             return;
         }
         let explanation = explanation();
-        self.index.insert(key, self.races.len());
-        self.races.push(Race {
+        self.index.insert(key, self.list.len());
+        self.list.push(Race {
             kind,
             variable: variable.to_string(),
             count: 1,
@@ -483,7 +490,9 @@ impl Analyzer {
             region_start: start.map(Rec::to_access),
         });
     }
+}
 
+impl Analyzer {
     /// How much the analysis holds: `(executions, variables, remembered
     /// accesses)`. It follows what is live in the program, not how long it
     /// ran.
@@ -496,7 +505,7 @@ impl Analyzer {
     /// The report so far.
     pub fn report(&self) -> Report {
         Report {
-            races: self.races.clone(),
+            races: self.races.list.clone(),
             events_analyzed: self.events,
             executions: self.executions,
             variables: self.vars.len() as u64,
@@ -508,8 +517,8 @@ impl Analyzer {
 struct AccessContext {
     /// The innermost `#[track]` function.
     function: Option<Arc<str>>,
-    /// The atomic regions open.
-    regions: Arc<[Uuid]>,
+    /// The atomic regions open; `None` outside every region.
+    regions: Option<Arc<[Uuid]>>,
 }
 
 /// The fields of a `StateChange`, borrowed from its event.
