@@ -33,9 +33,9 @@
 //! Per live execution: its name, trace, call stack and the spawn that
 //! created it. Per variable: the last write, the reads since it (at most one
 //! per execution), and per live execution its last access inside an atomic
-//! region. One shared copy
-//! of each source location and lock set that accesses name (at most 65,536
-//! of each). Plus the deduplicated report. Events themselves are not kept
+//! region. Each remembered access shares its event's source location
+//! string, and one shared copy of each lock set that accesses name (at most
+//! 65,536). Plus the deduplicated report. Events themselves are not kept
 //! (the analysis borrows them), so memory does not grow with the number of
 //! events; it grows with the executions alive at once and with the
 //! variables seen. Variables are not forgotten: a `Traced` key or a name
@@ -216,9 +216,8 @@ pub struct Analyzer {
     races: Races,
     events: u64,
     executions: u64,
-    /// Source locations and lock sets, shared by the accesses that name
-    /// them (a program has a bounded number of each).
-    locations: HashSet<Arc<str>>,
+    /// Lock sets, shared by the accesses that name them (a program has a
+    /// bounded number of them).
     lock_sets: HashSet<Arc<[String]>>,
 }
 
@@ -316,7 +315,8 @@ impl Analyzer {
     fn access(&mut self, who: Arc<Who>, event: &Event, access: StateChange<'_>, context: AccessContext) {
         let Event { id, trace_id, causality_vector, lock_set, .. } = event;
         let StateChange { variable, access_type, old_value, new_value, location } = access;
-        let location = intern(&mut self.locations, location);
+        // Already shared: the converter makes one per source location.
+        let location = location.clone();
         let locks = intern(&mut self.lock_sets, lock_set.as_slice());
         let AccessContext { function, regions } = context;
         let exec = who.id;
@@ -527,7 +527,7 @@ struct StateChange<'a> {
     access_type: AccessType,
     old_value: &'a Option<crate::Value>,
     new_value: &'a crate::Value,
-    location: &'a str,
+    location: &'a Arc<str>,
 }
 
 /// Shared copies kept per table at most: beyond, a new value gets a copy of
