@@ -59,8 +59,10 @@ pub(crate) struct Shared {
     /// Written by the exporter on every delivery: kept off the cache line
     /// of the fields every tracking call reads.
     pub(crate) counters: CachePadded<Counters>,
-    /// Events accepted by buffers that are gone.
+    /// Events accepted, and dropped at a full channel, by buffers that are
+    /// gone.
     retired_accepted: AtomicU64,
+    retired_dropped: AtomicU64,
     exporter: Mutex<Option<JoinHandle<()>>>,
     pub(crate) embedded: Option<Arc<EmbeddedStore>>,
 }
@@ -73,6 +75,9 @@ type PaddedBuffer = CachePadded<Mutex<LocalBuffer>>;
 pub(crate) struct LocalBuffer {
     records: Vec<Record>,
     accepted: u64,
+    /// Dropped with a chunk the full channel refused: counted here, under
+    /// the buffer's own lock, rather than on a line every thread writes.
+    dropped: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -104,6 +109,7 @@ impl Shared {
             closed: AtomicBool::new(false),
             counters: CachePadded::new(Counters::default()),
             retired_accepted: AtomicU64::new(0),
+            retired_dropped: AtomicU64::new(0),
             exporter: Mutex::new(None),
             embedded,
         });
@@ -151,7 +157,7 @@ impl Shared {
             Err(e) => e.into_inner().0,
         };
         let count = lost.iter().filter(|r| r.is_exported()).count();
-        self.counters.dropped.fetch_add(count as u64, Ordering::Relaxed);
+        buffer.dropped += count as u64;
         if lost.iter().any(|r| r.delta.is_some()) {
             // What the lost records told the exporter about their executions
             // is gone too: make every execution tell it again.
@@ -179,8 +185,14 @@ impl Shared {
 
     /// Counters of this pipeline.
     pub(crate) fn stats(&self) -> Stats {
-        let buffered: u64 = lock(&self.buffers).iter().map(|b| lock(b).accepted).sum();
-        self.counters.snapshot(buffered + self.retired_accepted.load(Ordering::Relaxed))
+        let (mut accepted, mut dropped) =
+            (self.retired_accepted.load(Ordering::Relaxed), self.retired_dropped.load(Ordering::Relaxed));
+        for buffer in lock(&self.buffers).iter() {
+            let buffer = lock(buffer);
+            accepted += buffer.accepted;
+            dropped += buffer.dropped;
+        }
+        self.counters.snapshot(accepted, dropped)
     }
 
     /// Hands over the calling thread's buffer, then asks the exporter to
@@ -244,7 +256,7 @@ pub(crate) struct Outlet {
 impl Outlet {
     pub(crate) fn attach(shared: &Arc<Shared>) -> Outlet {
         let records = Vec::with_capacity(shared.chunk);
-        let buffer = Arc::new(CachePadded::new(Mutex::new(LocalBuffer { records, accepted: 0 })));
+        let buffer = Arc::new(CachePadded::new(Mutex::new(LocalBuffer { records, accepted: 0, dropped: 0 })));
         lock(&shared.buffers).push(buffer.clone());
         Outlet { shared: shared.clone(), buffer }
     }
@@ -286,12 +298,13 @@ impl Outlet {
 
     /// Hands over what is left and leaves the pipeline.
     pub(crate) fn detach(self) {
-        let accepted = {
+        let (accepted, dropped) = {
             let mut buffer = lock(&self.buffer);
             self.shared.hand_off(&mut buffer);
-            std::mem::take(&mut buffer.accepted)
+            (std::mem::take(&mut buffer.accepted), std::mem::take(&mut buffer.dropped))
         };
         self.shared.retired_accepted.fetch_add(accepted, Ordering::Relaxed);
+        self.shared.retired_dropped.fetch_add(dropped, Ordering::Relaxed);
         lock(&self.shared.buffers).retain(|b| !Arc::ptr_eq(b, &self.buffer));
     }
 }

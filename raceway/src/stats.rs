@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The counters that only the slow paths touch (the exporter, and the hot
-/// path when it drops a chunk). Accepted events are counted per thread.
+/// path when it drops an event it cannot record). Accepted events, and
+/// events dropped with a chunk the full channel refused, are counted per
+/// thread.
 #[derive(Default)]
 pub(crate) struct Counters {
     pub sent: AtomicU64,
@@ -13,11 +15,12 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn snapshot(&self, accepted: u64) -> Stats {
+    /// The counters, with the per-thread counts summed by the caller.
+    pub(crate) fn snapshot(&self, accepted: u64, dropped_by_threads: u64) -> Stats {
         Stats {
             accepted,
             sent: self.sent.load(Ordering::Relaxed),
-            dropped: self.dropped.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed) + dropped_by_threads,
             failed: self.failed.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
             clock_components_refused: crate::component::refused(),
