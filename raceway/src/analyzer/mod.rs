@@ -65,7 +65,8 @@ const MAX_PENDING_SPAWNS: usize = 65_536;
 /// chasing a pointer to a cold allocation.
 #[derive(Clone)]
 struct Rec {
-    /// The analysis's id of the execution (never reused), for comparisons.
+    /// `who.id`, copied inline: the checks compare executions on every
+    /// access, without following `who`.
     exec: u64,
     who: Arc<Who>,
     /// Position in the analysis order.
