@@ -4,7 +4,7 @@
 
 use raceway::{AccessType, Config, Endpoint, RacewayClient};
 use raceway_tests::receiver::{Mode, Receiver};
-use raceway_tests::schema::{parse_event, ServerKind};
+use raceway_tests::schema::{parse_event, ServerEvent, ServerKind};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -208,6 +208,56 @@ fn a_full_channel_drops_and_counts_without_blocking() {
     client.shutdown().unwrap();
     let stats = client.stats();
     assert_eq!(stats.accepted, stats.sent + stats.dropped + stats.failed, "{stats}");
+}
+
+#[test]
+fn an_execution_sends_its_context_again_after_a_chunk_carrying_it_is_dropped() {
+    let receiver = Receiver::start();
+    receiver.set_mode(Mode::Stall);
+    // Chunks of 64 records, and room for one in the channel.
+    let client = client_for(&receiver, |c| {
+        c.channel_capacity = 64;
+        c.batch_size = 1;
+        c.request_timeout = Duration::from_secs(30);
+    });
+    let held = |n: i64| {
+        client.track_lock_acquire("L", "Mutex");
+        client.track_state_change("x", n - 1, n, AccessType::Write);
+        client.track_lock_release("L", "Mutex");
+    };
+    // The first chunk reaches the exporter, which then hangs in its first
+    // request.
+    for i in 0..64 {
+        write(&client, i);
+    }
+    assert!(receiver.wait_until(|_, requests| requests >= 1));
+    // Four chunks: lock hand-offs, then a write after the last release
+    // (which carries the release's change of the lock set). The first chunk
+    // waits in the channel and ends inside an acquisition (record 64 of
+    // 3-record cycles); the other three, which carried every later change
+    // of the lock set, are dropped.
+    for i in 0..85 {
+        held(i);
+    }
+    write(&client, 85);
+    assert_eq!(client.stats().dropped, 192);
+    receiver.set_mode(Mode::Accept);
+    client.flush().unwrap();
+
+    // No lock is held now, whatever the exporter saw last.
+    client.track_state_change("y", 0, 1, AccessType::Write);
+    held(1000);
+    client.flush().unwrap();
+    let lock_sets: Vec<(String, Vec<String>)> = receiver.with_typed(|events| {
+        let after = |e: &ServerEvent| match &e.kind {
+            ServerKind::StateChange { variable, new_value, .. } if variable == "y" || *new_value == 1000 => {
+                Some((variable.clone(), e.lock_set.clone()))
+            }
+            _ => None,
+        };
+        events.iter().filter_map(after).collect()
+    });
+    assert_eq!(lock_sets, [("y".to_string(), vec![]), ("x".to_string(), vec!["L".to_string()])]);
 }
 
 #[test]

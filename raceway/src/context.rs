@@ -9,13 +9,13 @@ use crate::clock::VectorClock;
 use crate::event::{ContextDelta, Kind, LockRef, Record};
 use crate::pipeline::{Outlet, Shared};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 static NEXT_EXEC: AtomicU64 = AtomicU64::new(1);
 
 /// The identity of an execution, sent to the background thread once per
-/// pipeline (and again if records were lost).
+/// pipeline (and again if a record that carried its context was lost).
 #[derive(Debug)]
 pub(crate) struct ExecInfo {
     pub id: u64,
@@ -26,6 +26,18 @@ pub(crate) struct ExecInfo {
     /// The distributed span it works in: a request's, inherited by what the
     /// request spawns. `None` outside any trace context.
     pub span: Option<Arc<Span>>,
+    /// Set when a record carrying this execution's context was dropped at
+    /// a full channel: the execution sends all of it again with its next
+    /// record. Written by whoever dropped the record, read by the
+    /// execution; only this execution's records touch it, so recording
+    /// threads share no line through it.
+    pub context_lost: AtomicBool,
+}
+
+impl ExecInfo {
+    pub(crate) fn new(id: u64, name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
+        ExecInfo { id, name, trace_id, span, context_lost: AtomicBool::new(false) }
+    }
 }
 
 /// A span of a distributed trace, as the middleware opens it for a request.
@@ -55,12 +67,15 @@ pub(crate) struct ExecContext {
     /// Own clock component: the number of events recorded so far.
     seq: u64,
     /// What happens before this execution, learnt from other executions.
-    clock: VectorClock,
-    /// Locks held, in acquisition order.
-    locks: Vec<LockRef>,
-    /// The pipeline (and its loss generation) that last received this
-    /// execution's identity; 0 for none.
-    announced: (usize, u64),
+    /// Shared with the deltas that carry it, so sending it again is a
+    /// reference count; copied only when it changes while a delta (or the
+    /// exporter) still holds it.
+    clock: Arc<VectorClock>,
+    /// Locks held, in acquisition order; shared like `clock`.
+    locks: Arc<Vec<LockRef>>,
+    /// The pipeline that last received this execution's identity; 0 for
+    /// none.
+    announced: usize,
     clock_dirty: bool,
     locks_dirty: bool,
     /// The `raceway::check` session this execution records into, if any.
@@ -84,11 +99,11 @@ impl ExecContext {
     pub(crate) fn in_span(name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
         let id = NEXT_EXEC.fetch_add(1, Ordering::Relaxed);
         ExecContext {
-            info: Arc::new(ExecInfo { id, name, trace_id, span }),
+            info: Arc::new(ExecInfo::new(id, name, trace_id, span)),
             seq: 0,
-            clock: VectorClock::new(),
-            locks: Vec::new(),
-            announced: (0, 0),
+            clock: Arc::default(),
+            locks: Arc::default(),
+            announced: 0,
             clock_dirty: false,
             locks_dirty: false,
             session: None,
@@ -127,7 +142,7 @@ impl ExecContext {
     /// Everything that happens before this execution's next event: its
     /// learnt clock plus its own events so far.
     pub(crate) fn clock_now(&self) -> VectorClock {
-        let mut clock = self.clock.clone();
+        let mut clock = VectorClock::clone(&self.clock);
         if self.seq > 0 {
             clock.observe(self.info.id, self.seq);
         }
@@ -138,7 +153,7 @@ impl ExecContext {
     /// event (a join, or an acquire after a release).
     pub(crate) fn absorb(&mut self, other: &VectorClock) {
         if !other.le(&self.clock) {
-            self.clock.join(other);
+            Arc::make_mut(&mut self.clock).join(other);
             self.clock_dirty = true;
         }
     }
@@ -146,7 +161,7 @@ impl ExecContext {
     /// Starts this (child) execution after everything `parent` did so far:
     /// the spawn edge.
     pub(crate) fn inherit(&mut self, parent: &ExecContext) {
-        self.clock = parent.clock_now();
+        self.clock = Arc::new(parent.clock_now());
         self.clock_dirty = true;
     }
 
@@ -163,7 +178,7 @@ impl ExecContext {
     #[inline]
     fn before(&mut self, kind: &Kind) {
         if let Kind::LockAcquire { lock, .. } = kind {
-            self.locks.push(lock.clone());
+            Arc::make_mut(&mut self.locks).push(lock.clone());
             self.locks_dirty = true;
         }
     }
@@ -174,29 +189,40 @@ impl ExecContext {
             // Release the most recent acquisition of that lock (re-entrant
             // and out-of-order releases both work).
             if let Some(i) = self.locks.iter().rposition(|l| l == lock) {
-                self.locks.remove(i);
+                Arc::make_mut(&mut self.locks).remove(i);
                 self.locks_dirty = true;
             }
         }
     }
 
-    /// What the pipeline `pipeline` (at loss generation `generation`) has
-    /// not seen yet of this execution.
+    /// What the pipeline `pipeline` has not seen yet of this execution:
+    /// everything, when it is new there or a record carrying its context
+    /// was lost; otherwise what changed.
     #[inline]
-    fn delta_for(&mut self, pipeline: usize, generation: u64) -> Option<Box<ContextDelta>> {
-        let fresh = self.announced != (pipeline, generation);
+    fn delta_for(&mut self, pipeline: usize) -> Option<Box<ContextDelta>> {
+        let fresh = self.announced != pipeline || self.context_was_lost();
         if !(fresh || self.clock_dirty || self.locks_dirty) {
             return None;
         }
         let delta = ContextDelta {
-            info: fresh.then(|| self.info.clone()),
-            clock: (fresh || self.clock_dirty).then(|| Arc::new(self.clock.clone())),
-            locks: (fresh || self.locks_dirty).then(|| Arc::from(self.locks.as_slice())),
+            owner: self.info.clone(),
+            announce: fresh,
+            clock: (fresh || self.clock_dirty).then(|| self.clock.clone()),
+            locks: (fresh || self.locks_dirty).then(|| self.locks.clone()),
         };
-        self.announced = (pipeline, generation);
+        self.announced = pipeline;
         self.clock_dirty = false;
         self.locks_dirty = false;
         Some(Box::new(delta))
+    }
+
+    /// Whether a record carrying this execution's context was dropped
+    /// since it last sent it; clears the mark. A load on the execution's
+    /// own line in the common case.
+    #[inline]
+    fn context_was_lost(&self) -> bool {
+        let lost = &self.info.context_lost;
+        lost.load(Ordering::Relaxed) && lost.swap(false, Ordering::Relaxed)
     }
 }
 
@@ -243,7 +269,7 @@ impl ThreadState {
             |record| {
                 ctx.before(&record.kind);
                 record.seq = ctx.tick();
-                record.delta = ctx.delta_for(shared.id, shared.loss_generation());
+                record.delta = ctx.delta_for(shared.id);
                 ctx.after(&record.kind);
             },
         );
@@ -267,7 +293,7 @@ impl ThreadState {
 
     /// Tells the pipeline that received `ctx`'s events that it ended.
     fn end_execution(&self, ctx: &ExecContext) {
-        if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == ctx.announced.0) {
+        if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == ctx.announced) {
             let ts = crate::clock::Timebase::get().now();
             outlet.push(|| Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd }, |_| {});
         }
@@ -419,11 +445,38 @@ mod tests {
     }
 
     #[test]
-    fn delta_is_sent_once_per_pipeline_and_generation() {
+    fn context_is_sent_once_per_pipeline_and_again_after_a_loss() {
         let mut ctx = ExecContext::new("t".into(), 1);
-        assert!(ctx.delta_for(7, 0).unwrap().info.is_some());
-        assert!(ctx.delta_for(7, 0).is_none());
-        assert!(ctx.delta_for(7, 1).unwrap().info.is_some(), "records were lost: announce again");
-        assert!(ctx.delta_for(8, 1).unwrap().info.is_some(), "another pipeline");
+        let first = ctx.delta_for(7).unwrap();
+        assert!(first.announce && first.clock.is_some() && first.locks.is_some());
+        assert!(ctx.delta_for(7).is_none());
+        first.mark_lost();
+        let again = ctx.delta_for(7).unwrap();
+        assert!(again.announce && again.clock.is_some() && again.locks.is_some(), "its context was lost");
+        assert!(Arc::ptr_eq(again.clock.as_ref().unwrap(), &ctx.clock), "sent again without a copy");
+        assert!(ctx.delta_for(7).is_none(), "the mark is cleared");
+        assert!(ctx.delta_for(8).unwrap().announce, "another pipeline");
+    }
+
+    #[test]
+    fn a_change_sends_only_what_changed_and_leaves_sent_copies_alone() {
+        let mut ctx = ExecContext::new("t".into(), 1);
+        let first = ctx.delta_for(7).unwrap();
+        let lock = LockRef::named("l".into());
+        ctx.before(&Kind::LockAcquire {
+            lock: lock.clone(),
+            lock_type: crate::event::LockType::Mutex,
+            site: std::panic::Location::caller(),
+        });
+        let acquired = ctx.delta_for(7).unwrap();
+        assert!(!acquired.announce && acquired.clock.is_none());
+        assert_eq!(acquired.locks.as_deref().map(Vec::as_slice), Some(&[lock.clone()][..]));
+        assert_eq!(first.locks.as_deref().map(Vec::len), Some(0), "the copy sent before is unchanged");
+        let mut other = VectorClock::new();
+        other.observe(99, 3);
+        ctx.absorb(&other);
+        let joined = ctx.delta_for(7).unwrap();
+        assert_eq!(joined.clock.as_ref().unwrap().get(99), 3);
+        assert_eq!(first.clock.as_ref().unwrap().get(99), 0, "the copy sent before is unchanged");
     }
 }

@@ -171,8 +171,8 @@ impl Converter {
             Kind::HttpResponse(response) => Some(response.duration_ns),
             _ => None,
         };
-        if let Some(info) = delta.as_ref().and_then(|d| d.info.clone()) {
-            self.execs.insert(exec, ExecState::new(&info, &self.instance_id));
+        if let Some(delta) = delta.as_ref().filter(|d| d.announce) {
+            self.execs.insert(exec, ExecState::new(&delta.owner, &self.instance_id));
         }
         let opts_out = matches!(kind, Kind::FunctionCall { atomic: false, .. });
         let spawned = match kind {
@@ -198,12 +198,7 @@ impl Converter {
         let state = self.execs.entry(exec).or_insert_with(|| {
             // The record that announced this execution was lost: carry on
             // with what can be derived.
-            let info = ExecInfo {
-                id: exec,
-                name: format!("execution-{exec}"),
-                trace_id: crate::context::process_trace_id(),
-                span: None,
-            };
+            let info = ExecInfo::new(exec, format!("execution-{exec}"), crate::context::process_trace_id(), None);
             ExecState::new(&info, instance)
         });
         if let Some(delta) = delta {

@@ -129,11 +129,22 @@ impl Record {
 }
 
 /// Execution state that records carry only when it changed.
-#[derive(Default)]
 pub(crate) struct ContextDelta {
-    pub info: Option<Arc<ExecInfo>>,
+    /// The execution whose context this is.
+    pub owner: Arc<ExecInfo>,
+    /// Whether this introduces the execution (its identity, and all of its
+    /// clock and lock set) rather than updating it.
+    pub announce: bool,
     pub clock: Option<Arc<VectorClock>>,
-    pub locks: Option<Arc<[LockRef]>>,
+    pub locks: Option<Arc<Vec<LockRef>>>,
+}
+
+impl ContextDelta {
+    /// The record carrying this delta was dropped: the execution must send
+    /// its whole context again.
+    pub(crate) fn mark_lost(&self) {
+        self.owner.context_lost.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Where in the user's source an event was recorded.

@@ -52,9 +52,6 @@ pub(crate) struct Shared {
     spare_tx: Sender<Vec<Record>>,
     chunk: usize,
     buffers: Mutex<Vec<Arc<PaddedBuffer>>>,
-    /// Bumped whenever records are lost, so that executions announce their
-    /// identity again (the lost chunk may have carried it).
-    loss_generation: AtomicU64,
     closed: AtomicBool,
     /// Written by the exporter on every delivery: kept off the cache line
     /// of the fields every tracking call reads.
@@ -105,7 +102,6 @@ impl Shared {
             spare_tx,
             chunk,
             buffers: Mutex::new(Vec::new()),
-            loss_generation: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             counters: CachePadded::new(Counters::default()),
             retired_accepted: AtomicU64::new(0),
@@ -117,11 +113,6 @@ impl Shared {
             .map_err(|e| crate::ConfigError::new("exporter thread", "", e.to_string()))?;
         *lock(&shared.exporter) = Some(handle);
         Ok(shared)
-    }
-
-    #[inline]
-    pub(crate) fn loss_generation(&self) -> u64 {
-        self.loss_generation.load(Ordering::Relaxed)
     }
 
     #[inline]
@@ -158,10 +149,11 @@ impl Shared {
         };
         let count = lost.iter().filter(|r| r.is_exported()).count();
         buffer.dropped += count as u64;
-        if lost.iter().any(|r| r.delta.is_some()) {
-            // What the lost records told the exporter about their executions
-            // is gone too: make every execution tell it again.
-            self.loss_generation.fetch_add(1, Ordering::Relaxed);
+        // What the lost records told the exporter about their executions is
+        // gone too: those executions tell it again. (Only them: a lost chunk
+        // costs the other threads nothing.)
+        for delta in lost.iter().filter_map(|r| r.delta.as_deref()) {
+            delta.mark_lost();
         }
         lost.clear();
         self.recycle(lost);
