@@ -53,6 +53,8 @@ pub use report::{Access, Race, RaceKind, Report};
 use crate::event::AccessType;
 use crate::wire::{Event, EventKind, FUNCTION_RETURN, TAG_ATOMIC_REGION};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -63,21 +65,32 @@ const MAX_PENDING_SPAWNS: usize = 65_536;
 /// report needs (not the event's vector clock). Held by value where it is
 /// remembered, so replacing a remembered access reuses its slot instead of
 /// chasing a pointer to a cold allocation.
+///
+/// What the checks read comes first and fills one cache line (`repr(C)`
+/// keeps the order, the alignment keeps it on one line): checking an access
+/// that is not a race reads nothing else of it. A unit test keeps it so.
 #[derive(Clone)]
+#[repr(C, align(64))]
 struct Rec {
     /// `who.id`, copied inline: the checks compare executions on every
     /// access, without following `who`.
     exec: u64,
-    who: Arc<Who>,
     /// Position in the analysis order.
     seq: u64,
     /// The execution's own clock component and its value at the access.
     epoch: Option<(Arc<str>, u64)>,
+    /// Where `epoch`'s component was in the clock of the last access
+    /// checked against this one (or against the execution's previous
+    /// access): clocks list components in much the same order, so it is
+    /// usually where the next one has it too.
+    hint: Cell<u32>,
     write: bool,
     atomic: bool,
+    id: Uuid,
+    // What a report needs.
+    who: Arc<Who>,
     /// The innermost `#[track]` function around the access.
     function: Option<Arc<str>>,
-    id: Uuid,
     trace_id: Uuid,
     access_type: AccessType,
     old_value: Option<crate::Value>,
@@ -125,22 +138,39 @@ impl<'a> Clock<'a> {
         Clock { entries, index }
     }
 
-    fn get(&self, component: &Arc<str>) -> u64 {
-        match &self.index {
-            Some(index) => index.get(&**component).copied().unwrap_or(0),
-            // Components are usually shared: compare pointers first.
-            None => self
-                .entries
-                .iter()
-                .find(|(c, _)| Arc::ptr_eq(c, component))
-                .or_else(|| self.entries.iter().find(|(c, _)| c == component))
-                .map_or(0, |(_, n)| *n),
+    /// The entry of `component`, looked for first at or next to `near`
+    /// (a clock lists its own execution's entry last, which moves the
+    /// others by one between executions); and where it was found, when
+    /// not there.
+    fn get(&self, component: &Arc<str>, near: usize) -> (u64, Option<usize>) {
+        for at in [near, near + 1, near.wrapping_sub(1)] {
+            if let Some((c, n)) = self.entries.get(at) {
+                if Arc::ptr_eq(c, component) {
+                    return (*n, (at != near).then_some(at));
+                }
+            }
         }
+        if let Some(index) = &self.index {
+            return (index.get(&**component).copied().unwrap_or(0), None);
+        }
+        // Components are usually shared: compare pointers first.
+        let at = (self.entries.iter().position(|(c, _)| Arc::ptr_eq(c, component)))
+            .or_else(|| self.entries.iter().position(|(c, _)| c == component));
+        (at.map_or(0, |at| self.entries[at].1), at)
     }
 
     /// Whether `earlier` happens before the event with this clock.
     fn after(&self, earlier: &Rec) -> bool {
-        earlier.epoch.as_ref().is_some_and(|(component, n)| self.get(component) >= *n)
+        let Some((component, n)) = &earlier.epoch else {
+            return false;
+        };
+        let (seen, found_at) = self.get(component, earlier.hint.get() as usize);
+        if let Some(at) = found_at {
+            // Where the next clock probably lists the component too.
+            earlier.hint.set(at as u32);
+            earlier.who.hint.store(at as u32, Ordering::Relaxed);
+        }
+        seen >= *n
     }
 }
 
@@ -162,6 +192,9 @@ struct Who {
     name: Arc<str>,
     /// The service the execution belongs to.
     service: Arc<str>,
+    /// Where clocks list the execution's component, as last found: where
+    /// its next access starts looking.
+    hint: AtomicU32,
 }
 
 struct Exec {
@@ -200,6 +233,9 @@ struct Local {
 struct Var {
     /// The variable's name, the key it is stored under.
     name: Arc<str>,
+    /// Its length without the address of an unkeyed place: the name
+    /// reports give.
+    display_len: usize,
     last_write: Option<Rec>,
     reads: Vec<Rec>,
     /// Keyed by the execution's id.
@@ -241,15 +277,21 @@ impl Analyzer {
     /// repeats: locations, lock sets, names), never the event.
     pub fn observe(&mut self, event: &Event) {
         self.events += 1;
-        let thread_id: &str = &event.metadata.thread_id;
+        let thread_id = &event.metadata.thread_id;
         // One lookup of the execution per event: what the access needs of it
-        // is taken here.
+        // is taken here. The key is the name its first event shared, so
+        // the events that share it compare by pointer.
         let state = match self.execs.get_mut(thread_id) {
             Some(state) => state,
             None => {
                 self.executions += 1;
-                let name: Arc<str> = Arc::from(thread_id);
-                let who = Who { id: self.executions, name: name.clone(), service: event.metadata.service_name.clone() };
+                let name = thread_id.clone();
+                let who = Who {
+                    id: self.executions,
+                    name: name.clone(),
+                    service: event.metadata.service_name.clone(),
+                    hint: AtomicU32::new(0),
+                };
                 let mut state = Exec {
                     who: Arc::new(who),
                     calls: Vec::new(),
@@ -323,6 +365,7 @@ impl Analyzer {
         let exec = who.id;
         let rec = Rec {
             exec,
+            hint: Cell::new(who.hint.load(Ordering::Relaxed)),
             who,
             seq: self.events,
             epoch: causality_vector.last().cloned(),
@@ -341,7 +384,13 @@ impl Analyzer {
             Some(var) => var,
             None => {
                 let name: Arc<str> = Arc::from(variable.as_str());
-                let var = Var { name: name.clone(), last_write: None, reads: Vec::new(), locals: HashMap::default() };
+                let var = Var {
+                    name: name.clone(),
+                    display_len: display_name(&name).len(),
+                    last_write: None,
+                    reads: Vec::new(),
+                    locals: HashMap::default(),
+                };
                 self.vars.entry(name).or_insert(var)
             }
         };
@@ -363,7 +412,7 @@ impl Analyzer {
         let slot = regions.map(|regions| (locals.entry(exec), regions));
         let mut violated = None;
         let races = &mut self.races;
-        let name = display_name(&variable);
+        let name = &variable[..var.display_len];
         // A conflicting earlier access that nothing ordered before this one.
         let conflicts = |prev: &Rec| prev.exec != exec && !(prev.atomic && rec.atomic) && !clock.after(prev);
         if let Some((std::collections::hash_map::Entry::Occupied(local), regions)) = &slot {
@@ -391,7 +440,7 @@ impl Analyzer {
                         let function = function.map_or("the region", |f| &**f);
                         explain_violation(kind, name, p, r, &rec, function, unsync)
                     };
-                    races.record(kind, name, r, &rec, Some(p), unsync, why);
+                    races.record(kind, (&variable, name), r, &rec, Some(p), unsync, why);
                     violated = Some(r.id);
                 }
             }
@@ -402,7 +451,9 @@ impl Analyzer {
         let writes = last_write.iter();
         let earlier = writes.chain(reads.iter().filter(|_| rec.write));
         for prev in earlier.filter(|prev| Some(prev.id) != violated && conflicts(prev)) {
-            races.record(RaceKind::DataRace, name, prev, &rec, None, false, || explain_race(name, prev, &rec));
+            races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, || {
+                explain_race(name, prev, &rec)
+            });
         }
 
         // State for what comes next: the variable's history, and the
@@ -439,33 +490,53 @@ impl Analyzer {
 #[derive(Default)]
 struct Races {
     list: Vec<Race>,
+    /// What identifies each entry of `list`, as shared strings: a repeated
+    /// race is recognized by comparing pointers, without reading the report.
+    keys: Vec<RaceKey>,
     /// Hash of (variable, first location, second location) to its entry.
     index: HashMap<u64, usize>,
 }
 
+/// A variable (by its display name) and two source locations.
+struct RaceKey {
+    variable: Arc<str>,
+    display_len: usize,
+    first: Arc<str>,
+    second: Arc<str>,
+}
+
+impl RaceKey {
+    fn is(&self, variable: &Arc<str>, name: &str, first: &Arc<str>, second: &Arc<str>) -> bool {
+        // `Arc`'s equality compares pointers before contents.
+        (Arc::ptr_eq(&self.variable, variable) || &self.variable[..self.display_len] == name)
+            && self.first == *first
+            && self.second == *second
+    }
+}
+
 impl Races {
+    /// Records a race on `variable` (reported as `name`) between `first`
+    /// and `second`, or counts it again.
     #[allow(clippy::too_many_arguments)]
     fn record(
         &mut self,
         kind: RaceKind,
-        variable: &str,
+        (variable, name): (&Arc<str>, &str),
         first: &Rec,
         second: &Rec,
         start: Option<&Rec>,
         unsync: bool,
         explanation: impl FnOnce() -> String,
     ) {
-        let (loc1, loc2) = (first.location(), second.location());
+        let (loc1, loc2) = (&first.location, &second.location);
         let key = {
             use std::hash::BuildHasher;
-            rustc_hash::FxBuildHasher.hash_one((variable, loc1, loc2))
+            rustc_hash::FxBuildHasher.hash_one((name, &**loc1, &**loc2))
         };
-        let same = |race: &Race| {
-            race.variable == variable && race.accesses[0].location == loc1 && race.accesses[1].location == loc2
-        };
-        let found = self.index.get(&key).copied().filter(|&i| same(&self.list[i])).or_else(|| {
+        let same = |i: &usize| self.keys[*i].is(variable, name, loc1, loc2);
+        let found = self.index.get(&key).copied().filter(same).or_else(|| {
             // A hash collision (or none at all): look for the pair itself.
-            self.index.get(&key).and_then(|_| self.list.iter().position(same))
+            self.index.get(&key).and_then(|_| (0..self.keys.len()).find(same))
         });
         if let Some(i) = found {
             let race = &mut self.list[i];
@@ -481,9 +552,11 @@ impl Races {
         }
         let explanation = explanation();
         self.index.insert(key, self.list.len());
+        let display_len = name.len();
+        self.keys.push(RaceKey { variable: variable.clone(), display_len, first: loc1.clone(), second: loc2.clone() });
         self.list.push(Race {
             kind,
-            variable: variable.to_string(),
+            variable: name.to_string(),
             count: 1,
             also_unsynchronized: unsync,
             explanation,
@@ -671,6 +744,27 @@ mod tests {
             causality_vector: clock.iter().map(|&(c, n)| (Arc::from(c), n)).collect(),
             lock_set: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_component_is_found_wherever_a_clock_lists_it() {
+        // B's clock lists `a` first, C's lists `x` there: where B had it is
+        // only a hint for C, and C has not seen A's write.
+        let events = [
+            access(1, "A", &[("a", 5)], true),
+            access(2, "B", &[("a", 5), ("b", 1)], false),
+            access(3, "C", &[("x", 9), ("a", 4), ("c", 1)], false),
+            access(4, "D", &[("x", 9), ("y", 1), ("a", 5), ("d", 1)], false),
+        ];
+        let report = analyze(events);
+        let racing: Vec<_> = report.races().iter().map(|r| r.accesses[1].execution.as_str()).collect();
+        assert_eq!(racing, ["C"]);
+    }
+
+    #[test]
+    fn what_the_checks_read_of_an_access_is_on_its_first_cache_line() {
+        assert_eq!(std::mem::align_of::<Rec>(), 64);
+        assert!(std::mem::offset_of!(Rec, id) + std::mem::size_of::<Uuid>() <= 64);
     }
 
     #[test]
