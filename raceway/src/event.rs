@@ -126,6 +126,24 @@ impl Record {
     pub(crate) fn is_exported(&self) -> bool {
         !matches!(self.kind, Kind::ExecEnd)
     }
+
+    /// Whether dropping the record would free nothing: no context delta,
+    /// and an event whose names are static and whose values are scalars,
+    /// as most state changes, calls and returns are. Such records can be
+    /// forgotten instead of dropped one by one.
+    pub(crate) fn owns_nothing(&self) -> bool {
+        use std::borrow::Cow::Borrowed;
+        self.delta.is_none()
+            && match &self.kind {
+                Kind::StateChange { variable: Borrowed(_), old, new, .. } => {
+                    old.as_ref().map_or(true, Value::owns_nothing) && new.owns_nothing()
+                }
+                Kind::FunctionCall { function: Borrowed(_), module: Borrowed(_), args, .. } => args.owns_nothing(),
+                Kind::FunctionReturn { function: Borrowed(_), module: Borrowed(_), value, .. } => value.owns_nothing(),
+                Kind::AsyncSpawn { .. } | Kind::AsyncAwait { .. } | Kind::ExecEnd => true,
+                _ => false,
+            }
+    }
 }
 
 /// Execution state that records carry only when it changed.
@@ -289,5 +307,34 @@ mod tests {
         // A record is moved through the per-thread buffer and the channel;
         // above 128 bytes, each move is a call to `memmove`.
         assert!(std::mem::size_of::<Record>() <= 128, "{}", std::mem::size_of::<Record>());
+    }
+
+    fn state_change(variable: Name, new: Value) -> Record {
+        let kind = Kind::StateChange {
+            variable,
+            addr: 0,
+            old: Some(Value::I64(1)),
+            new,
+            access: AccessType::Write,
+            site: Location::caller(),
+        };
+        Record { ts: 0, exec: 1, seq: 1, delta: None, kind }
+    }
+
+    #[test]
+    fn only_records_without_allocations_own_nothing() {
+        assert!(state_change(Name::Borrowed("x"), Value::I64(2)).owns_nothing());
+        assert!(!state_change(Name::Owned("x".into()), Value::I64(2)).owns_nothing(), "an owned name");
+        assert!(!state_change(Name::Borrowed("x"), Value::Str("s".into())).owns_nothing(), "a string value");
+        let mut with_delta = state_change(Name::Borrowed("x"), Value::I64(2));
+        let owner = Arc::new(ExecInfo::new(1, "t".into(), 1, None));
+        with_delta.delta = Some(Box::new(ContextDelta { owner, announce: true, clock: None, locks: None }));
+        assert!(!with_delta.owns_nothing(), "a context delta");
+        let lock = Kind::LockAcquire {
+            lock: LockRef::named("l".into()),
+            lock_type: LockType::Mutex,
+            site: Location::caller(),
+        };
+        assert!(!Record { ts: 0, exec: 1, seq: 1, delta: None, kind: lock }.owns_nothing(), "a lock id");
     }
 }

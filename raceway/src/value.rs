@@ -34,6 +34,11 @@ pub enum Value {
 }
 
 impl Value {
+    /// Whether the value holds no allocation (null, booleans and numbers).
+    pub(crate) fn owns_nothing(&self) -> bool {
+        matches!(self, Value::Null | Value::Bool(_) | Value::I64(_) | Value::U64(_) | Value::F64(_))
+    }
+
     /// Records `value` through its `Serialize` implementation.
     ///
     /// Never fails: a value whose serialization fails (a map with non-string
