@@ -177,11 +177,13 @@ impl<'a> Clock<'a> {
 /// A call on an execution's stack.
 struct Frame {
     id: Uuid,
-    atomic: bool,
     /// A request's region, opened by its first event; no function return
     /// closes it.
     request: bool,
     function: Arc<str>,
+    /// The regions open around the call: the execution's again when it
+    /// returns.
+    outer: Arc<[Uuid]>,
 }
 
 /// An execution as its accesses name it.
@@ -209,18 +211,20 @@ struct Exec {
 }
 
 impl Exec {
-    fn push(&mut self, frame: Frame) {
-        self.calls.push(frame);
-        self.refresh();
+    /// Enters a call (or a request) with event id `id`: a region when
+    /// `atomic`.
+    fn push(&mut self, id: Uuid, atomic: bool, request: bool, function: Arc<str>) {
+        let outer = self.regions.clone();
+        if atomic {
+            self.regions = outer.iter().copied().chain([id]).collect();
+        }
+        self.calls.push(Frame { id, request, function, outer });
     }
 
     fn pop(&mut self) {
-        self.calls.pop();
-        self.refresh();
-    }
-
-    fn refresh(&mut self) {
-        self.regions = self.calls.iter().filter(|f| f.atomic).map(|f| f.id).collect();
+        if let Some(frame) = self.calls.pop() {
+            self.regions = frame.outer;
+        }
     }
 }
 
@@ -256,6 +260,8 @@ pub struct Analyzer {
     /// Lock sets, shared by the accesses that name them (a program has a
     /// bounded number of them).
     lock_sets: HashSet<Arc<[String]>>,
+    /// Function names, shared by the calls that name them.
+    functions: HashSet<Arc<str>>,
 }
 
 /// The display name of a wire variable: without the `@0x…` address that
@@ -307,12 +313,7 @@ impl Analyzer {
                 };
                 // A request opened by the middleware is one region.
                 if let EventKind::HttpRequest { method, url, .. } = &event.kind {
-                    state.push(Frame {
-                        id: event.id,
-                        atomic: true,
-                        request: true,
-                        function: Arc::from(format!("{method} {url}")),
-                    });
+                    state.push(event.id, true, true, Arc::from(format!("{method} {url}")));
                 }
                 self.execs.entry(name).or_insert(state)
             }
@@ -321,7 +322,8 @@ impl Analyzer {
         match &event.kind {
             EventKind::FunctionCall { function_name, .. } => {
                 let atomic = event.metadata.tags.get(TAG_ATOMIC_REGION).map_or(true, |v| v != "false");
-                state.push(Frame { id: event.id, atomic, request: false, function: Arc::from(function_name.as_str()) });
+                let function = intern(&mut self.functions, function_name.as_str());
+                state.push(event.id, atomic, false, function);
             }
             // Never pop a request's region with a function's return.
             EventKind::Custom { name, .. }
