@@ -53,7 +53,6 @@ pub use report::{Access, Race, RaceKind, Report};
 use crate::event::AccessType;
 use crate::wire::{Event, EventKind, FUNCTION_RETURN, TAG_ATOMIC_REGION};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -83,7 +82,7 @@ struct Rec {
     /// checked against this one (or against the execution's previous
     /// access): clocks list components in much the same order, so it is
     /// usually where the next one has it too.
-    hint: Cell<u32>,
+    hint: Hint,
     write: bool,
     atomic: bool,
     id: Uuid,
@@ -164,11 +163,11 @@ impl<'a> Clock<'a> {
         let Some((component, n)) = &earlier.epoch else {
             return false;
         };
-        let (seen, found_at) = self.get(component, earlier.hint.get() as usize);
+        let (seen, found_at) = self.get(component, earlier.hint.get());
         if let Some(at) = found_at {
             // Where the next clock probably lists the component too.
-            earlier.hint.set(at as u32);
-            earlier.who.hint.store(at as u32, Ordering::Relaxed);
+            earlier.hint.set(at);
+            earlier.who.hint.set(at);
         }
         seen >= *n
     }
@@ -196,7 +195,29 @@ struct Who {
     service: Arc<str>,
     /// Where clocks list the execution's component, as last found: where
     /// its next access starts looking.
-    hint: AtomicU32,
+    hint: Hint,
+}
+
+/// A position in a clock where a component probably is, updated as checks
+/// find it elsewhere. Atomic (relaxed) so that the analysis stays `Sync`;
+/// a stale hint costs a look elsewhere, never a wrong answer.
+#[derive(Default)]
+struct Hint(AtomicU32);
+
+impl Hint {
+    fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed) as usize
+    }
+
+    fn set(&self, at: usize) {
+        self.0.store(at as u32, Ordering::Relaxed);
+    }
+}
+
+impl Clone for Hint {
+    fn clone(&self) -> Self {
+        Hint(AtomicU32::new(self.0.load(Ordering::Relaxed)))
+    }
 }
 
 struct Exec {
@@ -301,7 +322,7 @@ impl Analyzer {
                     id: self.executions,
                     name: name.clone(),
                     service: event.metadata.service_name.clone(),
-                    hint: AtomicU32::new(0),
+                    hint: Hint::default(),
                 };
                 let mut state = Exec {
                     who: Arc::new(who),
@@ -372,7 +393,7 @@ impl Analyzer {
         let exec = who.id;
         let rec = Rec {
             exec,
-            hint: Cell::new(who.hint.load(Ordering::Relaxed)),
+            hint: who.hint.clone(),
             who,
             seq: self.events,
             epoch: causality_vector.last().cloned(),
@@ -788,6 +809,12 @@ mod tests {
         let report = analyze(events);
         let racing: Vec<_> = report.races().iter().map(|r| r.accesses[1].execution.as_str()).collect();
         assert_eq!(racing, ["C"]);
+    }
+
+    #[test]
+    fn the_analysis_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Analyzer>();
     }
 
     #[test]
