@@ -130,7 +130,8 @@ impl Record {
     /// Whether dropping the record would free nothing: no context delta,
     /// and an event whose names are static and whose values are scalars,
     /// as most state changes, calls and returns are. Such records can be
-    /// forgotten instead of dropped one by one.
+    /// forgotten instead of dropped one by one. (A field that owns memory,
+    /// added to one of the kinds accepted here, must be checked here too.)
     pub(crate) fn owns_nothing(&self) -> bool {
         use std::borrow::Cow::Borrowed;
         self.delta.is_none()

@@ -135,20 +135,26 @@ impl Shared {
         if buffer.records.is_empty() {
             return;
         }
-        // Buffers go back and forth between the threads and the exporter, so
-        // the hot path neither allocates them nor frees them across threads.
-        let empty = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.chunk));
-        let records = std::mem::replace(&mut buffer.records, empty);
-        let mut lost = match self.data.try_send(Chunk(records)) {
-            Ok(()) => return,
-            Err(TrySendError::Full(chunk)) if make_room() => match self.data.try_send(chunk) {
-                Ok(()) => return,
-                Err(e) => e.into_inner().0,
-            },
-            Err(e) => e.into_inner().0,
+        let records = std::mem::take(&mut buffer.records);
+        let refused = match self.data.try_send(Chunk(records)) {
+            Ok(()) => None,
+            Err(TrySendError::Full(chunk)) if make_room() => self.data.try_send(chunk).err(),
+            Err(e) => Some(e),
         };
-        buffer.dropped += discard(&mut lost);
-        self.recycle(lost);
+        buffer.records = match refused {
+            // Buffers go back and forth between the threads and the
+            // exporter, so the hot path neither allocates them nor frees
+            // them across threads.
+            None => self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.chunk)),
+            // A refused chunk's buffer stays with the thread, emptied: it is
+            // in this core's cache, and a thread that outruns the exporter
+            // then touches nothing the other threads share.
+            Some(refused) => {
+                let mut lost = refused.into_inner().0;
+                buffer.dropped += discard(&mut lost);
+                lost
+            }
+        };
     }
 
     /// Returns an emptied buffer for reuse; drops it when enough are spare.
