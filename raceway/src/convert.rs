@@ -163,6 +163,12 @@ impl Converter {
         uuid::Builder::from_random_bytes(((self.id_seed.0 as u128) << 64 | lo as u128).to_be_bytes()).into_uuid()
     }
 
+    /// Forgets execution `exec`, which ended; its `thread_id` if it was
+    /// known.
+    pub(crate) fn end(&mut self, exec: u64) -> Option<String> {
+        self.execs.remove(&exec).map(|state| state.thread_id.to_string())
+    }
+
     /// Converts one record: an event, or the end of an execution.
     pub(crate) fn convert(&mut self, record: Record) -> Converted {
         let Record { ts, exec, seq, delta, kind } = record;
@@ -180,9 +186,8 @@ impl Converter {
             _ => None,
         };
         let Some(kind) = wire_kind(kind, &mut self.locations) else {
-            // The execution ended: forget it.
-            return match self.execs.remove(&exec) {
-                Some(state) => Converted::Ended(state.thread_id.to_string()),
+            return match self.end(exec) {
+                Some(thread_id) => Converted::Ended(thread_id),
                 None => Converted::Nothing,
             };
         };
@@ -355,5 +360,19 @@ mod tests {
         assert_eq!(timestamps.format(UNIX_EPOCH - Duration::from_secs(5)), "1970-01-01T00:00:00.000000000Z");
         let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
         assert_eq!(timestamps.format(far), "9999-12-31T23:59:59.999999999Z");
+    }
+
+    #[test]
+    fn an_execution_is_forgotten_when_it_ends_even_without_its_end_record() {
+        use crate::event::ContextDelta;
+        let mut converter = Converter::new(&crate::Config::default());
+        let owner = Arc::new(ExecInfo::new(7, "worker".into(), 1, None));
+        let delta = ContextDelta { owner, announce: true, clock: None, locks: None };
+        let site = std::panic::Location::caller();
+        let call = Kind::AsyncAwait { awaited: 8, site };
+        let record = Record { ts: 0, exec: 7, seq: 1, delta: Some(Box::new(delta)), kind: call };
+        assert!(matches!(converter.convert(record), Converted::Event(_)));
+        assert!(converter.end(7).is_some_and(|thread_id| thread_id.starts_with("worker#7@")));
+        assert_eq!(converter.end(7), None, "forgotten");
     }
 }

@@ -106,8 +106,10 @@ impl Exporter {
         self.sink.submit(batch, &self.shared.counters);
     }
 
-    /// Receives every chunk in the channel, then every thread's buffer.
+    /// Receives every chunk in the channel, then every thread's buffer;
+    /// then forgets the executions whose end was dropped before.
     fn collect(&mut self) {
+        let lost_ends = self.shared.take_lost_ends();
         self.drain();
         let mut backlog = Vec::new();
         let data = &self.data;
@@ -120,6 +122,11 @@ impl Exporter {
             self.take(chunk);
         }
         self.drain();
+        for exec in lost_ends {
+            if let Some(thread_id) = self.converter.end(exec) {
+                self.sink.ended(thread_id);
+            }
+        }
     }
 
     fn drain(&mut self) {

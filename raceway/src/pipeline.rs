@@ -52,6 +52,10 @@ pub(crate) struct Shared {
     spare_tx: Sender<Vec<Record>>,
     chunk: usize,
     buffers: Mutex<Vec<Arc<PaddedBuffer>>>,
+    /// Executions whose end was dropped with a refused chunk: the exporter
+    /// forgets them at its next collection (at most [`MAX_LOST_ENDS`]
+    /// between two).
+    lost_ends: Mutex<Vec<u64>>,
     closed: AtomicBool,
     /// Written by the exporter on every delivery: kept off the cache line
     /// of the fields every tracking call reads.
@@ -102,6 +106,7 @@ impl Shared {
             spare_tx,
             chunk,
             buffers: Mutex::new(Vec::new()),
+            lost_ends: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
             counters: CachePadded::new(Counters::default()),
             retired_accepted: AtomicU64::new(0),
@@ -151,10 +156,18 @@ impl Shared {
             // then touches nothing the other threads share.
             Some(refused) => {
                 let mut lost = refused.into_inner().0;
-                buffer.dropped += discard(&mut lost);
+                buffer.dropped += discard(&mut lost, &self.lost_ends);
                 lost
             }
         };
+    }
+
+    /// The executions whose end was dropped since the last call. Taken
+    /// before the exporter drains the channel: everything they recorded
+    /// was sent (or dropped) before their end, so once the channel is
+    /// drained they can be forgotten.
+    pub(crate) fn take_lost_ends(&self) -> Vec<u64> {
+        std::mem::take(&mut *lock(&self.lost_ends))
     }
 
     /// Returns an emptied buffer for reuse; drops it when enough are spare.
@@ -237,22 +250,37 @@ impl Shared {
     }
 }
 
+/// Executions whose end was dropped, kept for the exporter at most between
+/// two of its collections. Beyond, the exporter keeps a small state for
+/// each execution whose end it never learns.
+const MAX_LOST_ENDS: usize = 65_536;
+
 /// Empties `lost`, a chunk the channel refused, and returns how many of
 /// its records were events. What the records told the exporter about their
 /// executions is gone too: those executions tell it again. (Only them: a
-/// lost chunk costs the other threads nothing.) One pass over the records,
-/// and a record that owns nothing is forgotten rather than dropped: a
-/// thread that outruns the exporter does this for most of its records.
-fn discard(lost: &mut Vec<Record>) -> u64 {
+/// lost chunk costs the other threads nothing.) Executions that ended in
+/// it are added to `lost_ends`, so that the exporter still forgets them.
+/// One pass over the records, and a record that owns nothing is forgotten
+/// rather than dropped: a thread that outruns the exporter does this for
+/// most of its records.
+fn discard(lost: &mut Vec<Record>, lost_ends: &Mutex<Vec<u64>>) -> u64 {
     let len = lost.len();
     let mut events = 0;
+    let mut ends = None;
     // SAFETY: the length is set to 0 first, so the records are owned by this
     // loop alone and each is dropped at most once, even if a drop panics
     // (the rest then leak). A record that owns nothing needs no drop.
     unsafe {
         lost.set_len(0);
         for record in std::slice::from_raw_parts_mut(lost.as_mut_ptr(), len) {
-            events += u64::from(record.is_exported());
+            if record.is_exported() {
+                events += 1;
+            } else {
+                let ends = ends.get_or_insert_with(|| lock(lost_ends));
+                if ends.len() < MAX_LOST_ENDS {
+                    ends.push(record.exec);
+                }
+            }
             if let Some(delta) = &record.delta {
                 delta.mark_lost();
             }
@@ -337,5 +365,30 @@ pub(crate) fn emit(shared: &Arc<Shared>, kind: Kind) {
     if with_thread(|thread| thread.record(shared, ts, || kind)).is_none() {
         // Re-entrant call or thread teardown: never panic into the host.
         shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ExecInfo;
+    use crate::event::ContextDelta;
+
+    #[test]
+    fn a_discarded_chunk_counts_its_events_marks_lost_contexts_and_keeps_ends() {
+        let owner = Arc::new(ExecInfo::new(1, "t".into(), 1, None));
+        let delta = ContextDelta { owner: owner.clone(), announce: true, clock: None, locks: None };
+        let site = std::panic::Location::caller();
+        let record = |exec, delta, kind| Record { ts: 0, exec, seq: 1, delta, kind };
+        let mut lost = vec![
+            record(1, Some(Box::new(delta)), Kind::AsyncAwait { awaited: 2, site }),
+            record(1, None, Kind::AsyncSpawn { child: 2, site }),
+            record(3, None, Kind::ExecEnd),
+        ];
+        let ends = Mutex::new(Vec::new());
+        assert_eq!(discard(&mut lost, &ends), 2, "ends are not events");
+        assert!(lost.is_empty());
+        assert!(owner.context_lost.load(Ordering::Relaxed), "its context is sent again");
+        assert_eq!(*lock(&ends), [3], "the exporter still learns that 3 ended");
     }
 }
