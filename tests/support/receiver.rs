@@ -172,6 +172,12 @@ impl Drop for Receiver {
 }
 
 async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+    // Registered before the mode is read: a change of mode right after the
+    // read still wakes a stalled request (`notify_waiters` wakes only
+    // registered waiters).
+    let release = inner.release.notified();
+    tokio::pin!(release);
+    release.as_mut().enable();
     let mode = inner.mode.lock().unwrap().clone();
     {
         let mut log = inner.log.lock().unwrap();
@@ -181,7 +187,7 @@ async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
     inner.changed.notify_all();
     match mode {
         Mode::Stall => {
-            inner.release.notified().await;
+            release.await;
             return (StatusCode::SERVICE_UNAVAILABLE, "stalled".into());
         }
         Mode::Fail { status, times } if times > 0 => {
