@@ -80,7 +80,7 @@ fn expand(input: &DeriveInput, key: Option<(Member, &syn::Type)>) -> TokenStream
     quote! {
         #[automatically_derived]
         impl #impl_generics ::raceway::Traced for #name #ty_generics #where_clause {
-            fn raceway_type_name(&self) -> &'static str {
+            fn raceway_type_name(&self) -> &'static ::core::primitive::str {
                 #type_name
             }
             fn raceway_key(&self) -> ::core::option::Option<::std::string::String> {

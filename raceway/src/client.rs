@@ -1,15 +1,19 @@
 //! The client: configuration plus a running pipeline, and the tracking
 //! methods with the names the other Raceway SDKs use.
 
+use crate::analyzer::Report;
 use crate::config::{Config, ConfigError};
-use crate::event::{nanos, AccessType, ErrorEvent, Kind, LockRef, LockType, Name};
-use crate::pipeline::{self, Shared};
+use crate::event::{nanos, AccessType, Kind, LockRef, LockType, Name};
+use crate::pipeline::{FlushError, Pipeline};
+use crate::sink::{self, EmbeddedStore};
 use crate::stats::Stats;
 use crate::value::Value;
+use crate::{exporter, rt};
 use serde::Serialize;
 use std::fmt;
 use std::panic::Location;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// A running Raceway client: a background sender and the tracking methods
@@ -24,13 +28,32 @@ pub struct RacewayClient {
     inner: Arc<ClientInner>,
 }
 
+/// The one place where a pipeline, a sink and an exporter are put
+/// together.
 struct ClientInner {
-    shared: Arc<Shared>,
+    pipeline: Arc<Pipeline>,
+    /// The exporter thread, joined at shutdown.
+    exporter: Mutex<Option<JoinHandle<()>>>,
+    /// The embedded collector's store, when that is the sink.
+    embedded: Option<Arc<EmbeddedStore>>,
+}
+
+impl ClientInner {
+    fn shutdown(&self) -> Result<(), FlushError> {
+        rt::hand_off_to(&self.pipeline);
+        let stopped = self.pipeline.shutdown();
+        let handle = self.exporter.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let (Ok(true), Some(handle)) = (&stopped, handle) {
+            // The exporter answered and is returning: joining is quick.
+            let _ = handle.join();
+        }
+        stopped.map(|_| ())
+    }
 }
 
 impl Drop for ClientInner {
     fn drop(&mut self) {
-        let _ = self.shared.shutdown();
+        let _ = self.shutdown();
     }
 }
 
@@ -39,32 +62,6 @@ impl fmt::Debug for RacewayClient {
         f.debug_struct("RacewayClient").field("config", self.config()).finish_non_exhaustive()
     }
 }
-
-/// Why [`flush`](RacewayClient::flush) or
-/// [`shutdown`](RacewayClient::shutdown) returned before everything was
-/// delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FlushError {
-    /// The sender did not finish within `flush_timeout`; it goes on in the
-    /// background.
-    TimedOut(Duration),
-    /// The client was shut down.
-    Closed,
-}
-
-impl fmt::Display for FlushError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FlushError::TimedOut(t) => {
-                write!(f, "events were not delivered within flush_timeout ({t:?})")
-            }
-            FlushError::Closed => f.write_str("the raceway client was shut down"),
-        }
-    }
-}
-
-impl std::error::Error for FlushError {}
 
 /// One header, as the tracking methods accept it: `(name, value)` pairs of
 /// anything string-like, by value or by reference (so a `HashMap`, a `Vec`
@@ -93,13 +90,19 @@ impl RacewayClient {
     /// configuration cannot work (for instance a `file://` endpoint that
     /// cannot be opened).
     pub fn new(config: Config) -> Result<RacewayClient, ConfigError> {
-        let shared = Shared::start(config)?;
-        crate::component::set_process_identity(&shared.config.service_name, &shared.config.instance_id);
-        Ok(RacewayClient { inner: Arc::new(ClientInner { shared }) })
+        config.validate()?;
+        let sink = sink::open(&config)?;
+        let embedded = sink.embedded_store();
+        let (pipeline, outputs) = Pipeline::new(config);
+        let handle = exporter::spawn(pipeline.clone(), outputs, sink)
+            .map_err(|e| ConfigError::new("exporter thread", "", e.to_string()))?;
+        crate::component::set_process_identity(&pipeline.config.service_name, &pipeline.config.instance_id);
+        let inner = ClientInner { pipeline, exporter: Mutex::new(Some(handle)), embedded };
+        Ok(RacewayClient { inner: Arc::new(inner) })
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.inner.shared
+    pub(crate) fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.inner.pipeline
     }
 
     pub(crate) fn same_as(&self, other: &RacewayClient) -> bool {
@@ -108,12 +111,12 @@ impl RacewayClient {
 
     /// The configuration this client runs with.
     pub fn config(&self) -> &Config {
-        &self.inner.shared.config
+        &self.inner.pipeline.config
     }
 
     /// Delivery counters.
     pub fn stats(&self) -> Stats {
-        self.inner.shared.stats()
+        self.inner.pipeline.stats()
     }
 
     /// Returns once every event accepted before the call was delivered or
@@ -124,13 +127,14 @@ impl RacewayClient {
     /// current-thread one included, because delivery runs on the client's
     /// own thread.
     pub fn flush(&self) -> Result<(), FlushError> {
-        self.inner.shared.flush()
+        rt::hand_off_to(&self.inner.pipeline);
+        self.inner.pipeline.flush()
     }
 
     /// Flushes, then stops and joins the background thread. Events recorded
     /// afterwards are ignored. Calling it again does nothing.
     pub fn shutdown(&self) -> Result<(), FlushError> {
-        self.inner.shared.shutdown()
+        self.inner.shutdown()
     }
 
     /// The events held by the embedded collector (the default when no
@@ -138,20 +142,20 @@ impl RacewayClient {
     /// Empty for other endpoints. Call [`flush`](RacewayClient::flush) first
     /// to include the most recent events.
     pub fn collected_events(&self) -> Vec<crate::wire::Event> {
-        self.inner.shared.embedded.as_ref().map(|store| store.snapshot()).unwrap_or_default()
+        self.inner.embedded.as_ref().map(|store| store.snapshot()).unwrap_or_default()
     }
 
     /// The analysis of everything recorded so far, from the embedded
     /// collector (the default when no endpoint is configured): flushes
     /// first. Empty for other endpoints; analyze their events with
     /// [`crate::analyzer::analyze`] or `raceway analyze`.
-    pub fn report(&self) -> crate::Report {
+    pub fn report(&self) -> Report {
         let _ = self.flush();
-        self.inner.shared.embedded.as_ref().map(|store| store.report()).unwrap_or_default()
+        self.inner.embedded.as_ref().map(|store| store.report()).unwrap_or_default()
     }
 
     fn emit(&self, kind: Kind) {
-        pipeline::emit(&self.inner.shared, kind);
+        rt::emit_to(&self.inner.pipeline, kind);
     }
 
     /// Records a read or write of shared state: `variable` names it
@@ -260,11 +264,7 @@ impl RacewayClient {
     /// captured when `RUST_BACKTRACE` or `RUST_LIB_BACKTRACE` enables it.
     #[track_caller]
     pub fn track_error(&self, error_type: impl Into<Name>, message: impl fmt::Display) {
-        self.emit(Kind::Error(Box::new(ErrorEvent {
-            error_type: error_type.into(),
-            message: message.to_string(),
-            stack_trace: backtrace_lines(),
-        })));
+        self.emit(Kind::error(error_type.into(), message.to_string(), backtrace_lines()));
     }
 
     /// Records `error` with its type name, its message and its chain of

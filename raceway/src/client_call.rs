@@ -2,10 +2,9 @@
 
 use crate::clock::Timebase;
 use crate::component;
-use crate::context;
 use crate::event::Kind;
-use crate::global;
 use crate::propagation::{debug_enabled, propagation_headers, record_error};
+use crate::rt;
 use crate::trace_context::{self, RACEWAY_CLOCK};
 use crate::value::Value;
 use std::time::Duration;
@@ -25,7 +24,7 @@ impl ClientCall {
         url: &str,
         headers: impl IntoIterator<Item = (String, String)>,
     ) -> (ClientCall, Vec<(&'static str, String)>) {
-        global::emit(|| Kind::http_request(method, url, headers, Value::Null));
+        rt::emit(|| Kind::http_request(method, url, headers, Value::Null));
         // After the request event: the callee happens after it.
         let propagated = propagation_headers().unwrap_or_default();
         (ClientCall { start: Timebase::get().now() }, propagated)
@@ -37,16 +36,16 @@ impl ClientCall {
         if let Some(header) = response_clock {
             match trace_context::decode_clock(header) {
                 Ok(remote) => {
-                    context::absorb(&component::clock_from_wire(remote.clock.iter().map(|(c, n)| (c.as_str(), *n))))
+                    rt::absorb(&component::clock_from_wire(remote.clock.iter().map(|(c, n)| (c.as_str(), *n))))
                 }
                 Err(problem) if debug_enabled() => {
-                    crate::sink::warn(format_args!("ignored the response's {RACEWAY_CLOCK} header: {problem}"))
+                    crate::log::warn(format_args!("ignored the response's {RACEWAY_CLOCK} header: {problem}"))
                 }
                 Err(_) => {}
             }
         }
         let duration = self.elapsed();
-        global::emit(|| Kind::http_response(status, [], Value::Null, duration));
+        rt::emit(|| Kind::http_response(status, [], Value::Null, duration));
     }
 
     /// The call failed without a response.

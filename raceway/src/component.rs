@@ -59,7 +59,7 @@ pub(crate) fn set_process_identity(service: &str, instance: &str) {
 /// the defaults when none was created.
 pub(crate) fn identity() -> &'static Identity {
     IDENTITY.get_or_init(|| {
-        let config = crate::Config::default();
+        let config = crate::config::Config::default();
         Identity::new(config.service_name, config.instance_id)
     })
 }
@@ -126,11 +126,11 @@ pub(crate) fn refused() -> u64 {
     REFUSED.load(Ordering::Relaxed)
 }
 
-/// A clock from the wire as this process's [`VectorClock`](crate::VectorClock):
+/// A clock from the wire as this process's [`VectorClock`](crate::clock::VectorClock):
 /// zero entries and unusable names are left out.
 #[cfg_attr(not(any(feature = "tower", feature = "actix", feature = "reqwest")), allow(dead_code))]
-pub(crate) fn clock_from_wire<'a>(entries: impl IntoIterator<Item = (&'a str, u64)>) -> crate::VectorClock {
-    let mut clock = crate::VectorClock::new();
+pub(crate) fn clock_from_wire<'a>(entries: impl IntoIterator<Item = (&'a str, u64)>) -> crate::clock::VectorClock {
+    let mut clock = crate::clock::VectorClock::new();
     for (name, n) in entries {
         if n > 0 {
             if let Some(id) = id_of(name) {
@@ -151,7 +151,7 @@ pub(crate) const MAX_PROPAGATED: usize = 64;
 
 /// A clock of this process for a propagation header: `own`'s entry and at
 /// most [`MAX_PROPAGATED`] entries in all.
-pub(crate) fn clock_to_wire(clock: &crate::VectorClock, own: u64) -> Vec<(String, u64)> {
+pub(crate) fn clock_to_wire(clock: &crate::clock::VectorClock, own: u64) -> Vec<(String, u64)> {
     let entries = clock.entries();
     let own_entry = entries.iter().find(|&&(id, _)| id == own);
     let others = entries.iter().filter(|&&(id, _)| id != own);
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn headers_carry_their_own_entry_and_the_latest_others() {
-        let mut clock = crate::VectorClock::new();
+        let mut clock = crate::clock::VectorClock::new();
         for exec in 1..=200 {
             clock.observe(exec, exec);
         }

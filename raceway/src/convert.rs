@@ -4,8 +4,8 @@
 
 use crate::clock::{Timebase, VectorClock};
 use crate::config::Config;
-use crate::context::ExecInfo;
-use crate::event::{Kind, LockRef, Record, Site};
+
+use crate::event::{process_trace_id, ExecInfo, Kind, LockRef, Record, Site};
 use crate::value::Value;
 use crate::wire::{self, Event, EventKind, Metadata};
 use std::collections::{BTreeMap, HashMap};
@@ -203,7 +203,7 @@ impl Converter {
         let state = self.execs.entry(exec).or_insert_with(|| {
             // The record that announced this execution was lost: carry on
             // with what can be derived.
-            let info = ExecInfo::new(exec, format!("execution-{exec}"), crate::context::process_trace_id(), None);
+            let info = ExecInfo::new(exec, format!("execution-{exec}"), process_trace_id(), None);
             ExecState::new(&info, instance)
         });
         if let Some(delta) = delta {
@@ -365,7 +365,7 @@ mod tests {
     #[test]
     fn an_execution_is_forgotten_when_it_ends_even_without_its_end_record() {
         use crate::event::ContextDelta;
-        let mut converter = Converter::new(&crate::Config::default());
+        let mut converter = Converter::new(&crate::config::Config::default());
         let owner = Arc::new(ExecInfo::new(7, "worker".into(), 1, None));
         let delta = ContextDelta { owner, announce: true, clock: None, locks: None };
         let site = std::panic::Location::caller();

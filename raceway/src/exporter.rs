@@ -3,7 +3,7 @@
 //! the batches to the sink.
 
 use crate::convert::{Converted, Converter};
-use crate::pipeline::{Chunk, Control, Shared};
+use crate::pipeline::{Chunk, Control, Outputs, Pipeline};
 use crate::sink::Sink;
 use crate::stats::Stats;
 use crate::wire::Event;
@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 struct Exporter {
-    shared: Arc<Shared>,
+    pipeline: Arc<Pipeline>,
     data: Receiver<Chunk>,
     sink: Box<dyn Sink>,
     converter: Converter,
@@ -21,23 +21,21 @@ struct Exporter {
     logged: Stats,
 }
 
-pub(crate) fn spawn(
-    shared: Arc<Shared>,
-    data: Receiver<Chunk>,
-    control: Receiver<Control>,
-    sink: Box<dyn Sink>,
-) -> std::io::Result<JoinHandle<()>> {
-    let converter = Converter::new(&shared.config);
-    let batch_size = shared.config.batch_size;
+/// Starts the exporter thread of `pipeline`, reading `outputs` and
+/// delivering to `sink`.
+pub(crate) fn spawn(pipeline: Arc<Pipeline>, outputs: Outputs, sink: Box<dyn Sink>) -> std::io::Result<JoinHandle<()>> {
+    let Outputs { data, control } = outputs;
+    let converter = Converter::new(&pipeline.config);
+    let batch_size = pipeline.config.batch_size;
     let exporter =
-        Exporter { shared, data, sink, converter, pending: Vec::with_capacity(batch_size), logged: Stats::default() };
+        Exporter { pipeline, data, sink, converter, pending: Vec::with_capacity(batch_size), logged: Stats::default() };
     std::thread::Builder::new().name("raceway-exporter".into()).spawn(move || exporter.run(control))
 }
 
 impl Exporter {
     fn run(mut self, control: Receiver<Control>) {
         lower_priority();
-        let tick = self.shared.tick_interval();
+        let tick = self.pipeline.tick_interval();
         let mut next_tick = Instant::now() + tick;
         loop {
             let wake = self.sink.wake_at().map_or(next_tick, |at| at.min(next_tick));
@@ -56,8 +54,8 @@ impl Exporter {
                     Ok(Control::Shutdown(done)) => {
                         self.collect();
                         self.ship_pending();
-                        let deadline = Instant::now() + self.shared.config.flush_timeout.mul_f64(0.9);
-                        self.sink.close(&self.shared.counters, deadline);
+                        let deadline = Instant::now() + self.pipeline.config.flush_timeout.mul_f64(0.9);
+                        self.sink.close(&self.pipeline.counters, deadline);
                         self.log_stats();
                         let _ = done.send(());
                         return;
@@ -72,11 +70,11 @@ impl Exporter {
                 // ship the partial batch.
                 self.collect();
                 self.ship_pending();
-                self.sink.pump(&self.shared.counters, false);
+                self.sink.pump(&self.pipeline.counters, false);
                 self.log_stats();
                 next_tick = now + tick;
             } else if self.sink.wake_at().is_some_and(|at| now >= at) {
-                self.sink.pump(&self.shared.counters, false);
+                self.sink.pump(&self.pipeline.counters, false);
             }
         }
     }
@@ -87,7 +85,7 @@ impl Exporter {
             match self.converter.convert(record) {
                 Converted::Event(event) => {
                     self.pending.push(event);
-                    if self.pending.len() >= self.shared.config.batch_size {
+                    if self.pending.len() >= self.pipeline.config.batch_size {
                         self.ship_pending();
                     }
                 }
@@ -95,25 +93,25 @@ impl Exporter {
                 Converted::Nothing => {}
             }
         }
-        self.shared.recycle(records);
+        self.pipeline.recycle(records);
     }
 
     fn ship_pending(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(self.shared.config.batch_size));
-        self.sink.submit(batch, &self.shared.counters);
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(self.pipeline.config.batch_size));
+        self.sink.submit(batch, &self.pipeline.counters);
     }
 
     /// Receives every chunk in the channel, then every thread's buffer;
     /// then forgets the executions whose end was dropped before.
     fn collect(&mut self) {
-        let lost_ends = self.shared.take_lost_ends();
+        let lost_ends = self.pipeline.take_lost_ends();
         self.drain();
         let mut backlog = Vec::new();
         let data = &self.data;
-        self.shared.collect_buffers(|| {
+        self.pipeline.collect_buffers(|| {
             let before = backlog.len();
             backlog.extend(data.try_iter());
             backlog.len() > before
@@ -139,16 +137,16 @@ impl Exporter {
     fn flush_all(&mut self) {
         self.collect();
         self.ship_pending();
-        self.sink.pump(&self.shared.counters, true);
+        self.sink.pump(&self.pipeline.counters, true);
     }
 
     fn log_stats(&mut self) {
-        if !self.shared.config.debug {
+        if !self.pipeline.config.debug {
             return;
         }
-        let stats = self.shared.stats();
+        let stats = self.pipeline.stats();
         if stats != self.logged {
-            crate::sink::warn(format_args!("{stats}"));
+            crate::log::warn(format_args!("{stats}"));
             self.logged = stats;
         }
     }

@@ -1,30 +1,15 @@
 //! The process-wide client that `init` installs and the macros use.
 
+use crate::analyzer::Report;
 use crate::client::RacewayClient;
 use crate::config::{Config, ConfigError};
-use crate::context::with_thread;
-use crate::event::Kind;
+use crate::log::warn;
+use crate::rt;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 static GLOBAL: Mutex<Option<RacewayClient>> = Mutex::new(None);
-/// Bumped on every install and uninstall; threads cache the client with the
-/// generation they saw.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-/// The installed client (1) plus the open `raceway::check` sessions: the one
-/// check instrumentation makes before doing any work is that this is not 0.
-static ACTIVE: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts a `raceway::check` session in (or out) of [`ACTIVE`].
-pub(crate) fn session_opened(open: bool) {
-    if open {
-        ACTIVE.fetch_add(1, Ordering::SeqCst);
-    } else {
-        ACTIVE.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 fn global() -> MutexGuard<'static, Option<RacewayClient>> {
     GLOBAL.lock().unwrap_or_else(PoisonError::into_inner)
@@ -83,9 +68,8 @@ pub fn init(config: Config) -> Result<RacewayGuard, InitError> {
         return Err(InitError::AlreadyInitialized);
     }
     let client = RacewayClient::new(config)?;
+    rt::install(client.pipeline().clone());
     *slot = Some(client.clone());
-    GENERATION.fetch_add(1, Ordering::SeqCst);
-    ACTIVE.fetch_add(1, Ordering::SeqCst);
     Ok(RacewayGuard { client })
 }
 
@@ -127,12 +111,11 @@ impl Drop for RacewayGuard {
             let mut slot = global();
             if slot.as_ref().is_some_and(|c| c.same_as(&self.client)) {
                 *slot = None;
-                ACTIVE.fetch_sub(1, Ordering::SeqCst);
-                GENERATION.fetch_add(1, Ordering::SeqCst);
+                rt::uninstall(self.client.pipeline());
             }
         }
         if let Err(e) = self.client.shutdown() {
-            crate::sink::warn(format_args!("shutdown: {e}"));
+            warn(format_args!("shutdown: {e}"));
         }
         if self.client.config().endpoint.is_none() {
             finish_embedded(&self.client.report());
@@ -143,65 +126,17 @@ impl Drop for RacewayGuard {
 /// The end of an embedded run: the report on stderr (in colour on a
 /// terminal), as JSON where `RACEWAY_REPORT` says, and exit status 66 when
 /// races were found and `RACEWAY_FAIL_ON_RACE` is set.
-fn finish_embedded(report: &crate::Report) {
+fn finish_embedded(report: &Report) {
     use std::io::{IsTerminal, Write};
     let stderr = std::io::stderr();
     let _ = stderr.lock().write_all(report.render(stderr.is_terminal()).as_bytes());
     if let Some(path) = std::env::var_os("RACEWAY_REPORT").filter(|p| !p.is_empty()) {
         if let Err(e) = std::fs::write(&path, report.to_json()) {
-            crate::sink::warn(format_args!("RACEWAY_REPORT: cannot write {}: {e}", path.to_string_lossy()));
+            warn(format_args!("RACEWAY_REPORT: cannot write {}: {e}", path.to_string_lossy()));
         }
     }
     let fail = std::env::var("RACEWAY_FAIL_ON_RACE").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"));
     if fail && !report.is_clean() {
         std::process::exit(66);
     }
-}
-
-/// Whether anything listens: a process-wide client or a `raceway::check`
-/// session. Instrumentation does nothing else when it is false.
-#[inline]
-pub fn is_active() -> bool {
-    ACTIVE.load(Ordering::Relaxed) != 0
-}
-
-/// Records an event into the current execution's `check` session, or else
-/// the installed client, if there is one. `make` assembles the event from
-/// values the caller has already captured (user code such as `Serialize`
-/// runs before, never inside): it is called inside the thread's context,
-/// so that the event is built where it is stored, and only when something
-/// records it.
-#[inline(always)]
-pub(crate) fn emit(make: impl FnOnce() -> Kind) {
-    if !is_active() {
-        return;
-    }
-    emit_at(crate::clock::Timebase::get().now(), make);
-}
-
-/// [`emit`] with the clock reading already taken (a call's entry and exit
-/// reuse theirs for the duration).
-#[inline(always)]
-pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
-    with_thread(|thread| {
-        // An execution inside a `raceway::check` session records there.
-        if let Some(session) = thread.current.session.take() {
-            thread.record(session.shared(), ts, make);
-            thread.current.session = Some(session);
-            return;
-        }
-        let generation = GENERATION.load(Ordering::Acquire);
-        if thread.global_generation != generation {
-            thread.global = global().as_ref().map(|c| c.shared().clone());
-            thread.global_generation = generation;
-        }
-        // Moved out and back rather than cloned: no reference-count traffic
-        // on the hot path.
-        if let Some(shared) = thread.global.take() {
-            if !shared.is_closed() {
-                thread.record(&shared, ts, make);
-            }
-            thread.global = Some(shared);
-        }
-    });
 }

@@ -46,54 +46,67 @@
 
 #![warn(missing_docs)]
 
-#[cfg(feature = "actix")]
-pub mod actix;
-pub mod analyzer;
-mod check;
-mod client;
-#[cfg(feature = "reqwest")]
-mod client_call;
+// The layers, bottom to top; each module uses only those above it in this
+// list (tests/layering.rs checks it).
+//
+// Leaves: time and clocks, values, settings, counters, this process's
+// identity, the header codec, diagnostics.
 mod clock;
 mod component;
 mod config;
-mod context;
-mod convert;
+mod log;
+mod stats;
+pub mod trace_context;
+mod value;
+// The record built on the hot path, and the executions it names.
 mod event;
+// The wire format and the analysis of wire events.
+pub mod analyzer;
+pub mod wire;
+// The hand-off to the background thread, and what runs there.
+mod convert;
 mod exporter;
+mod pipeline;
+mod sink;
+// The runtime facade: execution contexts, sessions, synchronization.
+mod rt;
+// The client: the one place that assembles pipeline, sink and exporter.
+mod client;
+// The process-wide client, and `raceway::check`.
+mod check;
 mod global;
+// Front-ends: everything users call, over the facade.
+#[doc(hidden)]
+#[path = "private/mod.rs"]
+pub mod __private;
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(feature = "reqwest")]
+mod client_call;
 #[cfg(feature = "reqwest")]
 mod http_client;
 #[cfg(feature = "tower")]
 pub mod layer;
-mod pipeline;
 mod propagation;
 #[cfg(feature = "rayon")]
 pub mod rayon;
 #[cfg(any(feature = "tower", feature = "actix"))]
 mod server_request;
-mod sink;
-mod stats;
 pub mod sync;
 pub mod task;
 pub mod thread;
-pub mod trace_context;
 mod traced;
-mod value;
-pub mod wire;
-
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
 
 pub use analyzer::{Race, RaceKind, Report};
 pub use check::{assert_race_free, check};
-pub use client::{FlushError, HeaderPair, RacewayClient};
+pub use client::{HeaderPair, RacewayClient};
 pub use clock::VectorClock;
 pub use config::{Config, ConfigError, Endpoint};
 pub use event::{AccessType, LockType};
 pub use global::{client, init, InitError, RacewayGuard};
 #[cfg(feature = "reqwest")]
 pub use http_client::request;
+pub use pipeline::FlushError;
 pub use propagation::{propagation_headers, NoTraceContext};
 pub use stats::Stats;
 pub use sync::tracked_lock;

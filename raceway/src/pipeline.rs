@@ -13,16 +13,13 @@
 //! it is full, the chunk is dropped and counted, and the caller never waits.
 
 use crate::config::Config;
-use crate::context::with_thread;
-use crate::event::{Kind, Record};
-use crate::exporter;
-use crate::sink::EmbeddedStore;
+use crate::event::Record;
 use crate::stats::{Counters, Stats};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use crossbeam_utils::CachePadded;
+use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Largest number of records a thread buffers before handing them over.
@@ -41,8 +38,41 @@ pub(crate) enum Control {
     Shutdown(Sender<()>),
 }
 
-/// What the instrumented threads and the exporter share.
-pub(crate) struct Shared {
+/// Why [`flush`](crate::RacewayClient::flush) or
+/// [`shutdown`](crate::RacewayClient::shutdown) returned before everything was
+/// delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// The sender did not finish within `flush_timeout`; it goes on in the
+    /// background.
+    TimedOut(Duration),
+    /// The client was shut down.
+    Closed,
+}
+
+impl fmt::Display for FlushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlushError::TimedOut(t) => {
+                write!(f, "events were not delivered within flush_timeout ({t:?})")
+            }
+            FlushError::Closed => f.write_str("the raceway client was shut down"),
+        }
+    }
+}
+
+impl std::error::Error for FlushError {}
+
+/// The ends of the pipeline's channels that the exporter reads.
+pub(crate) struct Outputs {
+    pub(crate) data: Receiver<Chunk>,
+    pub(crate) control: Receiver<Control>,
+}
+
+/// The hand-off between the instrumented threads and the exporter: the
+/// threads' buffers, the bounded channel, and the counters.
+pub(crate) struct Pipeline {
     pub(crate) id: usize,
     pub(crate) config: Config,
     data: Sender<Chunk>,
@@ -64,8 +94,6 @@ pub(crate) struct Shared {
     /// gone.
     retired_accepted: AtomicU64,
     retired_dropped: AtomicU64,
-    exporter: Mutex<Option<JoinHandle<()>>>,
-    pub(crate) embedded: Option<Arc<EmbeddedStore>>,
 }
 
 /// A thread's buffer on a cache line of its own: two threads' buffers must
@@ -87,17 +115,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Shared {
-    /// Builds the pipeline and starts its exporter thread.
-    pub(crate) fn start(config: Config) -> Result<Arc<Shared>, crate::ConfigError> {
-        config.validate()?;
+impl Pipeline {
+    /// A pipeline for `config` (validated), and the channel ends its
+    /// exporter reads.
+    pub(crate) fn new(config: Config) -> (Arc<Pipeline>, Outputs) {
         let chunk = config.channel_capacity.clamp(1, MAX_CHUNK);
         let (data, data_rx) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk));
         let (control, control_rx) = crossbeam_channel::unbounded();
         let (spare_tx, spare) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk) + 64);
-        let sink = crate::sink::open(&config)?;
-        let embedded = sink.embedded_store();
-        let shared = Arc::new(Shared {
+        let pipeline = Arc::new(Pipeline {
             id: NEXT_PIPELINE.fetch_add(1, Ordering::Relaxed),
             config,
             data,
@@ -111,13 +137,8 @@ impl Shared {
             counters: CachePadded::new(Counters::default()),
             retired_accepted: AtomicU64::new(0),
             retired_dropped: AtomicU64::new(0),
-            exporter: Mutex::new(None),
-            embedded,
         });
-        let handle = exporter::spawn(shared.clone(), data_rx, control_rx, sink)
-            .map_err(|e| crate::ConfigError::new("exporter thread", "", e.to_string()))?;
-        *lock(&shared.exporter) = Some(handle);
-        Ok(shared)
+        (pipeline, Outputs { data: data_rx, control: control_rx })
     }
 
     #[inline]
@@ -134,7 +155,7 @@ impl Shared {
         self.hand_off_or(buffer, || false);
     }
 
-    /// Like [`hand_off`](Shared::hand_off); when the channel is full,
+    /// Like [`hand_off`](Pipeline::hand_off); when the channel is full,
     /// `make_room` may take chunks out of it (returning true) for one retry.
     fn hand_off_or(&self, buffer: &mut LocalBuffer, mut make_room: impl FnMut() -> bool) {
         if buffer.records.is_empty() {
@@ -198,49 +219,36 @@ impl Shared {
         self.counters.snapshot(accepted, dropped)
     }
 
-    /// Hands over the calling thread's buffer, then asks the exporter to
-    /// deliver everything, waiting at most `flush_timeout`.
-    pub(crate) fn flush(&self) -> Result<(), crate::FlushError> {
+    /// Asks the exporter to deliver everything handed over so far, waiting
+    /// at most `flush_timeout`. (The caller hands over its own thread's
+    /// buffer first.)
+    pub(crate) fn flush(&self) -> Result<(), FlushError> {
         if self.is_closed() {
-            return Err(crate::FlushError::Closed);
+            return Err(FlushError::Closed);
         }
-        self.hand_off_current_thread();
         self.request(Control::Flush)
     }
 
-    /// Flushes, stops the exporter and joins it. Later events are dropped.
-    pub(crate) fn shutdown(&self) -> Result<(), crate::FlushError> {
+    /// Flushes and asks the exporter to stop; later events are dropped.
+    /// Returns `Ok(false)` when the pipeline was already closed. The caller
+    /// joins the exporter thread once this returned `Ok(true)`.
+    pub(crate) fn shutdown(&self) -> Result<bool, FlushError> {
         if self.closed.swap(true, Ordering::SeqCst) {
-            return Ok(());
+            return Ok(false);
         }
-        self.hand_off_current_thread();
-        let result = self.request(Control::Shutdown);
-        let handle = lock(&self.exporter).take();
-        if let Some(handle) = handle {
-            if result.is_ok() {
-                // The exporter answered and is returning: joining is quick.
-                let _ = handle.join();
-            }
-        }
-        result
+        self.request(Control::Shutdown).map(|()| true)
     }
 
-    fn hand_off_current_thread(&self) {
-        with_thread(|thread| thread.hand_off_if_attached(self.id));
-    }
-
-    fn request(&self, make: fn(Sender<()>) -> Control) -> Result<(), crate::FlushError> {
+    fn request(&self, make: fn(Sender<()>) -> Control) -> Result<(), FlushError> {
         let (ack, done) = crossbeam_channel::bounded(1);
         if self.control.send(make(ack)).is_err() {
-            return Err(crate::FlushError::Closed);
+            return Err(FlushError::Closed);
         }
         let deadline = Instant::now() + self.config.flush_timeout;
         match done.recv_deadline(deadline) {
             Ok(()) => Ok(()),
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                Err(crate::FlushError::TimedOut(self.config.flush_timeout))
-            }
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(crate::FlushError::Closed),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(FlushError::TimedOut(self.config.flush_timeout)),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(FlushError::Closed),
         }
     }
 
@@ -294,25 +302,25 @@ fn discard(lost: &mut Vec<Record>, lost_ends: &Mutex<Vec<u64>>) -> u64 {
 
 /// A thread's attachment to one pipeline.
 pub(crate) struct Outlet {
-    shared: Arc<Shared>,
+    pipeline: Arc<Pipeline>,
     buffer: Arc<PaddedBuffer>,
 }
 
 impl Outlet {
-    pub(crate) fn attach(shared: &Arc<Shared>) -> Outlet {
-        let records = Vec::with_capacity(shared.chunk);
+    pub(crate) fn attach(pipeline: &Arc<Pipeline>) -> Outlet {
+        let records = Vec::with_capacity(pipeline.chunk);
         let buffer = Arc::new(CachePadded::new(Mutex::new(LocalBuffer { records, accepted: 0, dropped: 0 })));
-        lock(&shared.buffers).push(buffer.clone());
-        Outlet { shared: shared.clone(), buffer }
+        lock(&pipeline.buffers).push(buffer.clone());
+        Outlet { pipeline: pipeline.clone(), buffer }
     }
 
     #[inline]
-    pub(crate) fn is_for(&self, shared: &Arc<Shared>) -> bool {
-        Arc::ptr_eq(&self.shared, shared)
+    pub(crate) fn is_for(&self, pipeline: &Arc<Pipeline>) -> bool {
+        Arc::ptr_eq(&self.pipeline, pipeline)
     }
 
     pub(crate) fn pipeline_id(&self) -> usize {
-        self.shared.id
+        self.pipeline.id
     }
 
     /// Appends the record that `build` makes, constructed in its slot of
@@ -332,47 +340,32 @@ impl Outlet {
         // never read.)
         unsafe { records.set_len(len + 1) };
         buffer.accepted += u64::from(exported);
-        if buffer.records.len() >= self.shared.chunk {
-            self.shared.hand_off(&mut buffer);
+        if buffer.records.len() >= self.pipeline.chunk {
+            self.pipeline.hand_off(&mut buffer);
         }
     }
 
     pub(crate) fn hand_off(&self) {
-        self.shared.hand_off(&mut lock(&self.buffer));
+        self.pipeline.hand_off(&mut lock(&self.buffer));
     }
 
     /// Hands over what is left and leaves the pipeline.
     pub(crate) fn detach(self) {
         let (accepted, dropped) = {
             let mut buffer = lock(&self.buffer);
-            self.shared.hand_off(&mut buffer);
+            self.pipeline.hand_off(&mut buffer);
             (std::mem::take(&mut buffer.accepted), std::mem::take(&mut buffer.dropped))
         };
-        self.shared.retired_accepted.fetch_add(accepted, Ordering::Relaxed);
-        self.shared.retired_dropped.fetch_add(dropped, Ordering::Relaxed);
-        lock(&self.shared.buffers).retain(|b| !Arc::ptr_eq(b, &self.buffer));
-    }
-}
-
-/// Records one event into `shared`'s pipeline: the one constructor every
-/// tracking method, macro and wrapper ends in.
-#[inline]
-pub(crate) fn emit(shared: &Arc<Shared>, kind: Kind) {
-    if shared.is_closed() {
-        return;
-    }
-    let ts = crate::clock::Timebase::get().now();
-    if with_thread(|thread| thread.record(shared, ts, || kind)).is_none() {
-        // Re-entrant call or thread teardown: never panic into the host.
-        shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        self.pipeline.retired_accepted.fetch_add(accepted, Ordering::Relaxed);
+        self.pipeline.retired_dropped.fetch_add(dropped, Ordering::Relaxed);
+        lock(&self.pipeline.buffers).retain(|b| !Arc::ptr_eq(b, &self.buffer));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::ExecInfo;
-    use crate::event::ContextDelta;
+    use crate::event::{ContextDelta, ExecInfo, Kind};
 
     #[test]
     fn a_discarded_chunk_counts_its_events_marks_lost_contexts_and_keeps_ends() {

@@ -14,8 +14,12 @@
 //! does after the response. Services of the other SDKs send no response
 //! clock; nothing breaks, only that edge is missing.
 
+use crate::clock::VectorClock;
 use crate::component;
-use crate::context::{self, Span};
+use crate::event::Span;
+#[cfg(any(feature = "tower", feature = "actix", feature = "reqwest"))]
+use crate::event::{Kind, Name};
+use crate::rt;
 use crate::trace_context::{self, Outgoing};
 use std::fmt;
 use uuid::Uuid;
@@ -50,11 +54,11 @@ impl std::error::Error for NoTraceContext {}
 /// assert!(raceway::propagation_headers().is_err());
 /// ```
 pub fn propagation_headers() -> Result<Vec<(&'static str, String)>, NoTraceContext> {
-    let (trace_id, span, own, clock) = context::trace_context().ok_or(NoTraceContext)?;
+    let (trace_id, span, own, clock) = rt::trace_context().ok_or(NoTraceContext)?;
     Ok(headers_for(trace_id, &span, own, &clock))
 }
 
-fn headers_for(trace_id: u128, span: &Span, own: u64, clock: &crate::VectorClock) -> Vec<(&'static str, String)> {
+fn headers_for(trace_id: u128, span: &Span, own: u64, clock: &VectorClock) -> Vec<(&'static str, String)> {
     let (service, instance) = identity(span);
     let clock = component::clock_to_wire(clock, own);
     trace_context::encode_exact(&Outgoing {
@@ -86,11 +90,5 @@ pub(crate) fn debug_enabled() -> bool {
 
 #[cfg(any(feature = "tower", feature = "actix", feature = "reqwest"))]
 pub(crate) fn record_error(error_type: &'static str, message: String) {
-    crate::global::emit(|| {
-        crate::event::Kind::Error(Box::new(crate::event::ErrorEvent {
-            error_type: crate::event::Name::Borrowed(error_type),
-            message,
-            stack_trace: Vec::new(),
-        }))
-    });
+    rt::emit(|| Kind::error(Name::Borrowed(error_type), message, Vec::new()));
 }

@@ -2,13 +2,13 @@
 //! run their closures as child executions of the caller, on whichever pool
 //! thread picks them up; `join` and the end of `scope` join them back.
 
-use crate::context::{self, ExecContext};
+use crate::rt::{self, ExecContext};
 use crate::task::{store, take, Finish};
 use std::panic::Location;
 use std::sync::{Arc, Mutex, PoisonError};
 
 fn child(site: &'static Location<'static>) -> ExecContext {
-    context::spawn_child(format!("rayon job {}:{}", site.file(), site.line()), site)
+    rt::spawn_child(format!("rayon job {}:{}", site.file(), site.line()), site)
 }
 
 /// Runs `f` as `ctx` and leaves its final clock in `finish`.
@@ -18,11 +18,11 @@ fn run<R>(mut ctx: ExecContext, finish: &Finish, f: impl FnOnce() -> R) -> R {
         fn drop(&mut self) {
             if let Some(ctx) = self.0.take() {
                 store(self.1, ctx.clock_now());
-                context::end(&ctx);
+                rt::end(&ctx);
             }
         }
     }
-    let result = context::run_as(&mut ctx, f);
+    let result = rt::run_as(&mut ctx, f);
     drop(End(Some(ctx), finish));
     result
 }
@@ -42,8 +42,8 @@ where
     let (id_a, id_b) = (ctx_a.id(), ctx_b.id());
     let (fa, fb) = (Finish::default(), Finish::default());
     let result = rayon::join(|| run(ctx_a, &fa, oper_a), || run(ctx_b, &fb, oper_b));
-    context::join_child(id_a, take(&fa).as_ref(), site);
-    context::join_child(id_b, take(&fb).as_ref(), site);
+    rt::join_child(id_a, take(&fa).as_ref(), site);
+    rt::join_child(id_b, take(&fb).as_ref(), site);
     result
 }
 
@@ -100,17 +100,17 @@ where
     let finished = Arc::new(Mutex::new(Vec::new()));
     // rayon may run `op` on a pool thread while this one waits: carry the
     // caller's execution there and back.
-    let mut caller = context::take_current();
+    let mut caller = rt::take_current();
     let result = {
         let finished = finished.clone();
         let caller = &mut caller;
-        rayon::scope(move |inner| context::run_as(caller, || op(&Scope { inner, finished })))
+        rayon::scope(move |inner| rt::run_as(caller, || op(&Scope { inner, finished })))
     };
-    context::enter(caller);
+    rt::enter(caller);
     let finished = std::mem::take(&mut *finished.lock().unwrap_or_else(PoisonError::into_inner));
     for (exec, finish) in finished {
         if let Some(clock) = take(&finish) {
-            context::join_child(exec, Some(&clock), site);
+            rt::join_child(exec, Some(&clock), site);
         }
     }
     result

@@ -1,13 +1,12 @@
 //! One incoming request's execution, for the server middleware (the tower
 //! layer and the actix-web middleware).
 
-use crate::check::Session;
 use crate::clock::Timebase;
 use crate::component;
-use crate::context::{self, ExecContext, Span};
 use crate::event::Kind;
-use crate::global;
+use crate::event::Span;
 use crate::propagation::{debug_enabled, identity, random_nonzero, record_error};
+use crate::rt::{self, ExecContext, Session};
 use crate::trace_context;
 use crate::value::Value;
 use std::fmt;
@@ -32,7 +31,7 @@ impl ServerSettings {
     /// Settings for a middleware created now: in the current `check`
     /// session, if any.
     pub(crate) fn here() -> Self {
-        ServerSettings { service: None, session: context::current_session() }
+        ServerSettings { service: None, session: rt::current_session() }
     }
 }
 
@@ -58,14 +57,14 @@ impl ServerRequest {
     /// headers start a fresh trace; in debug mode a line says why).
     pub(crate) fn begin(method: &str, url: &str, headers: &[(&str, &str)], settings: &ServerSettings) -> Self {
         let start = Timebase::get().now();
-        if !global::is_active() {
+        if !rt::is_active() {
             return ServerRequest { ctx: None, start };
         }
         let process = component::identity();
         let service = settings.service.as_deref().unwrap_or(&process.service);
         let incoming = trace_context::decode(headers.iter().copied(), service, &process.instance);
         if !incoming.problems.is_empty() && debug_enabled() {
-            crate::sink::warn(format_args!(
+            crate::log::warn(format_args!(
                 "{method} {url}: ignored trace headers ({}); the request starts a fresh trace",
                 incoming.problems.join("; ")
             ));
@@ -90,14 +89,14 @@ impl ServerRequest {
         }
         ctx.absorb(&component::clock_from_wire(incoming.clock.iter().map(|(c, n)| (c.as_str(), *n))));
         let recorded = headers.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-        context::run_as(&mut ctx, || global::emit(|| Kind::http_request(method, url, recorded, Value::Null)));
+        rt::run_as(&mut ctx, || rt::emit(|| Kind::http_request(method, url, recorded, Value::Null)));
         ServerRequest { ctx: Some(ctx), start }
     }
 
     /// Runs `f` (the handler, or one poll of it) as the request's execution.
     pub(crate) fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
         match &mut self.ctx {
-            Some(ctx) => context::run_as(ctx, f),
+            Some(ctx) => rt::run_as(ctx, f),
             None => f(),
         }
     }
@@ -107,8 +106,8 @@ impl ServerRequest {
     pub(crate) fn respond(&mut self, status: u16) -> Option<String> {
         let mut ctx = self.ctx.take()?;
         let duration = self.elapsed();
-        context::run_as(&mut ctx, || {
-            global::emit(|| Kind::http_response(status, [], Value::Null, duration));
+        rt::run_as(&mut ctx, || {
+            rt::emit(|| Kind::http_response(status, [], Value::Null, duration));
         });
         let header = ctx.span().map(|span| {
             let (service, instance) = identity(span);
@@ -122,15 +121,15 @@ impl ServerRequest {
                 &clock,
             )
         });
-        context::end(&ctx);
+        rt::end(&ctx);
         header
     }
 
     /// Records that the service failed the request, and ends its execution.
     pub(crate) fn fail(&mut self, error_type: &'static str, message: String) {
         if let Some(mut ctx) = self.ctx.take() {
-            context::run_as(&mut ctx, || record_error(error_type, message));
-            context::end(&ctx);
+            rt::run_as(&mut ctx, || record_error(error_type, message));
+            rt::end(&ctx);
         }
     }
 

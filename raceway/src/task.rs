@@ -10,7 +10,9 @@
 //! between worker threads stays one.
 
 use crate::clock::VectorClock;
-use crate::context::{self, ExecContext};
+use crate::event::Kind;
+use crate::rt::{self, ExecContext};
+use crate::value::Value;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
@@ -71,7 +73,7 @@ impl<F> std::fmt::Debug for Execution<F> {
 fn finish(ctx: ExecContext, join: &JoinBack) -> Option<(u64, VectorClock)> {
     let clock = ctx.clock_now();
     let id = ctx.id();
-    context::end(&ctx);
+    rt::end(&ctx);
     match join {
         JoinBack::Handle(finish) => {
             store(finish, clock);
@@ -84,7 +86,7 @@ fn finish(ctx: ExecContext, join: &JoinBack) -> Option<(u64, VectorClock)> {
 impl<F> Execution<F> {
     fn new(inner: F, name: Option<String>, join: impl FnOnce() -> JoinBack, site: &'static Location<'static>) -> Self {
         let name = name.unwrap_or_else(|| format!("task {}:{}", site.file(), site.line()));
-        let ctx = context::spawn_child(name, site);
+        let ctx = rt::spawn_child(name, site);
         Execution { inner, ctx: Some(ctx), join: join(), request: None }
     }
 
@@ -103,16 +105,16 @@ impl<F: Future> Future for Execution<F> {
             return this.inner.poll(cx);
         };
         let request = this.request.take();
-        let poll = context::run_as(ctx, || {
+        let poll = rt::run_as(ctx, || {
             if let Some((method, url)) = request {
-                crate::global::emit(|| crate::event::Kind::http_request(&method, &url, [], crate::Value::Null));
+                rt::emit(|| Kind::http_request(&method, &url, [], Value::Null));
             }
             this.inner.poll(cx)
         });
         if poll.is_ready() {
             if let Some(ctx) = this.ctx.take() {
                 if let (Some((child, clock)), JoinBack::Awaiter(site)) = (finish(ctx, this.join), &*this.join) {
-                    context::join_child(child, Some(&clock), site);
+                    rt::join_child(child, Some(&clock), site);
                 }
             }
         }
@@ -219,7 +221,7 @@ mod tokio_task {
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
             let poll = Pin::new(&mut self.inner).poll(cx);
             if poll.is_ready() {
-                context::join_child(self.exec, take(&self.finish).as_ref(), self.site);
+                rt::join_child(self.exec, take(&self.finish).as_ref(), self.site);
             }
             poll
         }

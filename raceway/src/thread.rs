@@ -6,7 +6,7 @@
 //! [`Builder`], panics propagating through [`JoinHandle::join`], scoped
 //! threads joined at the end of [`scope`].
 
-use crate::context::{self, ExecContext};
+use crate::rt::{self, ExecContext};
 use crate::task::{store, take, Finish};
 use std::io;
 use std::marker::PhantomData;
@@ -20,7 +20,7 @@ struct OnFinish(Finish);
 
 impl Drop for OnFinish {
     fn drop(&mut self) {
-        if let Some(clock) = context::current_clock() {
+        if let Some(clock) = rt::current_clock() {
             store(&self.0, clock);
         }
     }
@@ -29,7 +29,7 @@ impl Drop for OnFinish {
 /// Wraps `f` to run as the child execution `ctx`.
 fn child_main<F: FnOnce() -> T, T>(ctx: ExecContext, finish: Finish, f: F) -> impl FnOnce() -> T {
     move || {
-        context::enter(ctx);
+        rt::enter(ctx);
         let _on_finish = OnFinish(finish);
         f()
     }
@@ -103,7 +103,7 @@ impl Builder {
         T: Send + 'static,
     {
         let site = Location::caller();
-        let ctx = context::spawn_child(exec_name(self.name.as_deref(), site), site);
+        let ctx = rt::spawn_child(exec_name(self.name.as_deref(), site), site);
         let exec = ctx.id();
         let finish = Finish::default();
         let inner = self.std().spawn(child_main(ctx, finish.clone(), f))?;
@@ -123,7 +123,7 @@ impl Builder {
         T: Send + 'scope,
     {
         let site = Location::caller();
-        let ctx = context::spawn_child(exec_name(self.name.as_deref(), site), site);
+        let ctx = rt::spawn_child(exec_name(self.name.as_deref(), site), site);
         let exec = ctx.id();
         let finish = Finish::default();
         scope.register(exec, finish.clone());
@@ -148,7 +148,7 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> std::thread::Result<T> {
         let site = Location::caller();
         let result = self.inner.join();
-        context::join_child(self.exec, take(&self.finish).as_ref(), site);
+        rt::join_child(self.exec, take(&self.finish).as_ref(), site);
         result
     }
 
@@ -227,7 +227,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     pub fn join(self) -> std::thread::Result<T> {
         let site = Location::caller();
         let result = self.inner.join();
-        context::join_child(self.exec, take(&self.finish).as_ref(), site);
+        rt::join_child(self.exec, take(&self.finish).as_ref(), site);
         result
     }
 
@@ -265,7 +265,7 @@ where
     // scope: record those joins.
     for (exec, finish) in state.finished.into_inner().unwrap_or_else(PoisonError::into_inner) {
         if let Some(clock) = take(&finish) {
-            context::join_child(exec, Some(&clock), site);
+            rt::join_child(exec, Some(&clock), site);
         }
     }
     result

@@ -12,190 +12,118 @@
 //! is instrumented inside the box.
 
 use super::options::Options;
+use super::parse::Function;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
-use syn::{Block, Expr, FnArg, Ident, ItemFn, ReturnType, Stmt, Type};
+use syn::{Block, Expr, Ident, ItemFn, ReturnType, Stmt, Type};
 
-pub(crate) struct Function {
-    item: ItemFn,
-}
+/// The instrumented function.
+pub(crate) fn expand(function: Function, options: &Options) -> TokenStream {
+    let Function { item } = &function;
+    let ItemFn { attrs, vis, sig, block } = item;
+    let bindings = function.bindings();
 
-/// One binding introduced by the parameters.
-struct Binding {
-    ident: Ident,
-    mutable: bool,
-}
-
-impl Function {
-    pub(crate) fn parse(item: TokenStream) -> syn::Result<Function> {
-        match syn::parse2::<ItemFn>(item.clone()) {
-            Ok(item) => Ok(Function { item }),
-            Err(_) => {
-                let span = match syn::parse2::<syn::Item>(item.clone()) {
-                    Ok(other) => item_keyword_span(&other),
-                    Err(_) => item.into_iter().next().map_or_else(Span::call_site, |t| t.span()),
-                };
-                Err(syn::Error::new(span, "#[track] applies to functions and methods with a body"))
-            }
-        }
-    }
-
-    pub(crate) fn validate(&self, options: &Options) -> syn::Result<()> {
-        let sig = &self.item.sig;
-        if let Some(constness) = &sig.constness {
-            return Err(syn::Error::new(
-                constness.span(),
-                "#[track] cannot instrument a `const fn`: recording happens at run time",
-            ));
-        }
-        if let Some(variadic) = &sig.variadic {
-            return Err(syn::Error::new(variadic.span(), "#[track] cannot instrument a variadic function"));
-        }
-        let names: Vec<String> = self.bindings().iter().map(|b| b.ident.to_string()).collect();
-        let has_self = sig.receiver().is_some();
-        for skipped in &options.skip {
-            let name = skipped.to_string();
-            if !(names.contains(&name) || (name == "self" && has_self)) {
-                return Err(syn::Error::new(
-                    skipped.span(),
-                    format!("`skip({name})`: this function has no argument `{name}`"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// The bindings of the typed parameters, in declaration order.
-    fn bindings(&self) -> Vec<Binding> {
-        struct Collect(Vec<Binding>);
-        impl<'ast> Visit<'ast> for Collect {
-            fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
-                self.0.push(Binding { ident: pat.ident.clone(), mutable: pat.mutability.is_some() });
-                if let Some((_, sub)) = &pat.subpat {
-                    self.visit_pat(sub);
-                }
-            }
-            // Types may contain patterns of their own (in fn pointer types):
-            // none of them bind arguments.
-            fn visit_type(&mut self, _: &'ast Type) {}
-        }
-        let mut collect = Collect(Vec::new());
-        for input in &self.item.sig.inputs {
-            if let FnArg::Typed(typed) = input {
-                collect.visit_pat(&typed.pat);
-            }
-        }
-        collect.0
-    }
-
-    pub(crate) fn expand(self, options: &Options) -> TokenStream {
-        let Function { item } = &self;
-        let ItemFn { attrs, vis, sig, block } = item;
-        let bindings = self.bindings();
-
-        let fn_name = sig.ident.to_string();
-        let name = options.name.as_ref().map_or(fn_name, |lit| lit.value());
-        let atomic = options.atomic;
-        let meta = quote_spanned! {Span::mixed_site()=>
-            static RACEWAY_FN: ::raceway::__private::FnMeta = ::raceway::__private::FnMeta {
-                name: ::core::concat!(::core::module_path!(), "::", #name),
-                module: ::core::module_path!(),
-                atomic: #atomic,
-            };
+    let fn_name = sig.ident.to_string();
+    let name = options.name.as_ref().map_or(fn_name, |lit| lit.value());
+    let atomic = options.atomic;
+    let meta = quote_spanned! {Span::mixed_site()=>
+        static RACEWAY_FN: ::raceway::__private::FnMeta = ::raceway::__private::FnMeta {
+            name: ::core::concat!(::core::module_path!(), "::", #name),
+            module: ::core::module_path!(),
+            atomic: #atomic,
         };
-        let here = quote_spanned! {sig.ident.span()=> ::raceway::__private::here()};
+    };
+    let here = quote_spanned! {sig.ident.span()=> ::raceway::__private::here()};
 
-        // Arguments recorded at entry, through autoref specialization.
-        let mut recorded = Vec::new();
-        if sig.receiver().is_some() && !options.skips("self") {
-            recorded.push(record_arg("self", &quote!(self)));
+    // Arguments recorded at entry, through autoref specialization.
+    let mut recorded = Vec::new();
+    if sig.receiver().is_some() && !options.skips("self") {
+        recorded.push(record_arg("self", &quote!(self)));
+    }
+    for binding in &bindings {
+        let ident = &binding.ident;
+        let text = ident.to_string();
+        if !options.skips(&text) {
+            recorded.push(record_arg(&text, &quote!(#ident)));
         }
-        for binding in &bindings {
-            let ident = &binding.ident;
-            let text = ident.to_string();
-            if !options.skips(&text) {
-                recorded.push(record_arg(&text, &quote!(#ident)));
-            }
-        }
-        let call = Ident::new("raceway_call", Span::mixed_site());
-        let enter = quote_spanned! {Span::mixed_site()=>
-            let #call = ::raceway::__private::Call::enter(&RACEWAY_FN, #here, || {
-                #[allow(unused_imports)]
-                use ::raceway::__private::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
-                ::raceway::__private::args([#(#recorded),*])
-            });
-        };
-        let describe = describe(options);
-
-        // Re-bind the arguments inside the body, in declaration order.
-        let rebind = bindings.iter().map(|b| {
-            let ident = &b.ident;
-            let mutability = b.mutable.then(|| quote!(mut));
-            quote_spanned! {ident.span()=>
-                #[allow(
-                    unused_mut,
-                    clippy::redundant_locals,
-                    clippy::used_underscore_binding,
-                    clippy::no_effect_underscore_binding
-                )]
-                let #mutability #ident = #ident;
-            }
+    }
+    let call = Ident::new("raceway_call", Span::mixed_site());
+    let enter = quote_spanned! {Span::mixed_site()=>
+        let #call = ::raceway::__private::Call::enter(&RACEWAY_FN, #here, || {
+            #[allow(unused_imports)]
+            use ::raceway::__private::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
+            ::raceway::__private::args([#(#recorded),*])
         });
-        let rebind = quote!(#(#rebind)*);
+    };
+    let describe = describe(options);
 
-        let body = if sig.asyncness.is_some() {
-            quote_spanned! {block.span()=>
+    // Re-bind the arguments inside the body, in declaration order.
+    let rebind = bindings.iter().map(|b| {
+        let ident = &b.ident;
+        let mutability = b.mutable.then(|| quote!(mut));
+        quote_spanned! {ident.span()=>
+            #[allow(
+                unused_mut,
+                clippy::redundant_locals,
+                clippy::used_underscore_binding,
+                clippy::no_effect_underscore_binding
+            )]
+            let #mutability #ident = #ident;
+        }
+    });
+    let rebind = quote!(#(#rebind)*);
+
+    let body = if sig.asyncness.is_some() {
+        quote_spanned! {block.span()=>
+            #meta
+            #enter
+            ::raceway::__private::Instrumented::new(#call, async move { #rebind #block }, #describe).await
+        }
+    } else if let Some(boxed) = async_trait_body(block) {
+        // `#[async_trait]` output: instrument the boxed future.
+        let mut block = (**block).clone();
+        let tail = block.stmts.last_mut().expect("async_trait_body checked the tail");
+        *tail = Stmt::Expr(
+            syn::parse_quote_spanned! {boxed.span()=>
+                ::std::boxed::Box::pin(::raceway::__private::Instrumented::new(#call, #boxed, #describe))
+            },
+            None,
+        );
+        let stmts = &block.stmts;
+        quote! {
+            #meta
+            #enter
+            #(#stmts)*
+        }
+    } else {
+        let result = Ident::new("raceway_result", Span::mixed_site());
+        match &sig.output {
+            ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote_spanned! {block.span()=>
                 #meta
                 #enter
-                ::raceway::__private::Instrumented::new(#call, async move { #rebind #block }, #describe).await
-            }
-        } else if let Some(boxed) = async_trait_body(block) {
-            // `#[async_trait]` output: instrument the boxed future.
-            let mut block = (**block).clone();
-            let tail = block.stmts.last_mut().expect("async_trait_body checked the tail");
-            *tail = Stmt::Expr(
-                syn::parse_quote_spanned! {boxed.span()=>
-                    ::std::boxed::Box::pin(::raceway::__private::Instrumented::new(#call, #boxed, #describe))
-                },
-                None,
-            );
-            let stmts = &block.stmts;
-            quote! {
-                #meta
-                #enter
-                #(#stmts)*
-            }
-        } else {
-            let result = Ident::new("raceway_result", Span::mixed_site());
-            match &sig.output {
-                ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => quote_spanned! {block.span()=>
+                let #result = ::raceway::__private::invoke(move || { #rebind #block });
+                ::raceway::__private::exit_diverging(#call, #result)
+            },
+            output => {
+                let ty = match output {
+                    ReturnType::Default => quote!(()),
+                    ReturnType::Type(_, ty) => infer_impl_trait((**ty).clone()).into_token_stream(),
+                };
+                quote_spanned! {block.span()=>
                     #meta
                     #enter
-                    let #result = ::raceway::__private::invoke(move || { #rebind #block });
-                    ::raceway::__private::exit_diverging(#call, #result)
-                },
-                output => {
-                    let ty = match output {
-                        ReturnType::Default => quote!(()),
-                        ReturnType::Type(_, ty) => infer_impl_trait((**ty).clone()).into_token_stream(),
-                    };
-                    quote_spanned! {block.span()=>
-                        #meta
-                        #enter
-                        let #result = ::raceway::__private::invoke(move || -> #ty { #rebind #block });
-                        ::raceway::__private::exit(#call, #result, #describe)
-                    }
+                    let #result = ::raceway::__private::invoke(move || -> #ty { #rebind #block });
+                    ::raceway::__private::exit(#call, #result, #describe)
                 }
             }
-        };
-        quote! {
-            #(#attrs)*
-            #vis #sig {
-                #body
-            }
+        }
+    };
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
         }
     }
 }
@@ -264,23 +192,5 @@ fn async_trait_body(block: &Block) -> Option<&Expr> {
     match call.args.first() {
         Some(arg @ Expr::Async(_)) if is_box_pin && call.args.len() == 1 => Some(arg),
         _ => None,
-    }
-}
-
-/// The span of the keyword that says what an item is, for "not a function".
-fn item_keyword_span(item: &syn::Item) -> Span {
-    match item {
-        syn::Item::Struct(i) => i.struct_token.span(),
-        syn::Item::Enum(i) => i.enum_token.span(),
-        syn::Item::Union(i) => i.union_token.span(),
-        syn::Item::Trait(i) => i.trait_token.span(),
-        syn::Item::Impl(i) => i.impl_token.span(),
-        syn::Item::Mod(i) => i.mod_token.span(),
-        syn::Item::Static(i) => i.static_token.span(),
-        syn::Item::Const(i) => i.const_token.span(),
-        syn::Item::Type(i) => i.type_token.span(),
-        syn::Item::Use(i) => i.use_token.span(),
-        syn::Item::Fn(i) => i.sig.fn_token.span(),
-        other => other.span(),
     }
 }

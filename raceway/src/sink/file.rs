@@ -1,7 +1,8 @@
 //! The JSON-lines sink: one event per line, the same JSON as on the wire.
 
-use super::{warn, Sink};
+use super::Sink;
 use crate::config::ConfigError;
+use crate::log::warn;
 use crate::stats::Counters;
 use crate::wire::Event;
 use std::fs::{File, OpenOptions};

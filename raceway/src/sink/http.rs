@@ -7,8 +7,9 @@
 //! buffer; other 4xx answers are logged once per status with the server's
 //! message and not retried.
 
-use super::{warn, Sink};
+use super::Sink;
 use crate::config::{Config, ConfigError};
+use crate::log::warn;
 use crate::stats::Counters;
 use crate::wire::Event;
 use std::collections::{HashSet, VecDeque};

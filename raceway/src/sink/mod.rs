@@ -58,8 +58,3 @@ pub(crate) fn open(config: &Config) -> Result<Box<dyn Sink>, ConfigError> {
         }
     }
 }
-
-/// One line on stderr, prefixed so that it is clear where it comes from.
-pub(crate) fn warn(message: std::fmt::Arguments<'_>) {
-    eprintln!("[raceway] {message}");
-}

@@ -1,24 +1,32 @@
 //! What every tracked lock keeps: its name and the clocks of its releases.
 
-use crate::clock::VectorClock;
-use crate::context::with_thread;
 use crate::event::{Kind, LockRef, LockType, Name, Site};
-use crate::global;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use crate::rt::{self, Synchronize};
+use std::sync::{Arc, OnceLock};
 
 /// The clocks a lock hands from its releases to its next acquisitions.
-#[derive(Default)]
 pub(crate) struct ReleaseClocks {
-    /// The clock of the last exclusive (write) release.
-    last_write: VectorClock,
+    /// The clock of the last exclusive (write) release: what a reader
+    /// acquires.
+    last_write: Synchronize,
     /// The join of every release since (and including) the last write
-    /// release: what a writer must wait for.
-    since_write: VectorClock,
+    /// release: what a writer acquires.
+    since_write: Synchronize,
+    /// Whether several locks may share these clocks (a slot of a fixed
+    /// table): then a release adds to what others left instead of
+    /// replacing it, which can add ordering but never remove one.
+    shared_slot: bool,
 }
 
 impl ReleaseClocks {
+    /// The clocks of one lock.
     pub(crate) const fn new() -> Self {
-        ReleaseClocks { last_write: VectorClock::new(), since_write: VectorClock::new() }
+        ReleaseClocks { last_write: Synchronize::new(), since_write: Synchronize::new(), shared_slot: false }
+    }
+
+    /// Clocks that several locks may share.
+    pub(crate) const fn shared_slot() -> Self {
+        ReleaseClocks { last_write: Synchronize::new(), since_write: Synchronize::new(), shared_slot: true }
     }
 }
 
@@ -30,35 +38,31 @@ fn is_shared(lock_type: &LockType) -> bool {
 /// Records an acquisition: join the clock the lock hands over, then record
 /// `LockAcquire` (which so carries the joined clock). Returns whether it
 /// was recorded, so the release is recorded too.
-fn acquired(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) -> bool {
-    if !global::is_active() {
+fn acquired(clocks: &ReleaseClocks, lock: &LockRef, lock_type: LockType, site: Site) -> bool {
+    if !rt::is_active() {
         return false;
     }
-    {
-        let clocks = clocks.lock().unwrap_or_else(PoisonError::into_inner);
-        let handed = if is_shared(&lock_type) { &clocks.last_write } else { &clocks.since_write };
-        with_thread(|t| t.current.absorb(handed));
-    }
+    if is_shared(&lock_type) { &clocks.last_write } else { &clocks.since_write }.acquire();
     let lock = lock.clone();
-    global::emit(|| Kind::LockAcquire { lock, lock_type, site });
+    rt::emit(|| Kind::LockAcquire { lock, lock_type, site });
     true
 }
 
 /// Records a release: `LockRelease`, then leave the execution's clock to
-/// the next acquisitions. Called before the underlying lock is unlocked.
-fn released(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) {
+/// the next acquisitions. Called before the underlying lock is unlocked, so
+/// that releases of one lock never overlap with a write release.
+fn released(clocks: &ReleaseClocks, lock: &LockRef, lock_type: LockType, site: Site) {
     let shared = is_shared(&lock_type);
     let lock = lock.clone();
-    global::emit(|| Kind::LockRelease { lock, lock_type, site });
-    let Some(now) = with_thread(|t| t.current.clock_now()) else {
-        return;
-    };
-    let mut clocks = clocks.lock().unwrap_or_else(PoisonError::into_inner);
+    rt::emit(|| Kind::LockRelease { lock, lock_type, site });
     if shared {
-        clocks.since_write.join(&now);
+        clocks.since_write.release();
+    } else if clocks.shared_slot {
+        clocks.since_write.release();
+        clocks.last_write.release();
     } else {
-        clocks.since_write = now.clone();
-        clocks.last_write = now;
+        clocks.since_write.release_exclusive();
+        clocks.last_write.release_exclusive();
     }
 }
 
@@ -66,7 +70,7 @@ fn released(clocks: &Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, 
 /// fields drop in declaration order, so the release is recorded before the
 /// lock is unlocked and happens before the next acquisition.
 pub(crate) struct Held<'a> {
-    clocks: &'a Mutex<ReleaseClocks>,
+    clocks: &'a ReleaseClocks,
     lock: LockRef,
     lock_type: LockType,
     site: Site,
@@ -75,7 +79,7 @@ pub(crate) struct Held<'a> {
 
 impl<'a> Held<'a> {
     /// Records the acquisition (when a client or session is listening).
-    pub(crate) fn acquire(clocks: &'a Mutex<ReleaseClocks>, lock: &LockRef, lock_type: LockType, site: Site) -> Self {
+    pub(crate) fn acquire(clocks: &'a ReleaseClocks, lock: &LockRef, lock_type: LockType, site: Site) -> Self {
         let recorded = acquired(clocks, lock, lock_type.clone(), site);
         Held { clocks, lock: lock.clone(), lock_type, site, recorded }
     }
@@ -120,12 +124,12 @@ pub(crate) use deref_guard;
 pub(crate) struct LockState {
     name: Name,
     id: OnceLock<LockRef>,
-    pub(crate) clocks: Mutex<ReleaseClocks>,
+    pub(crate) clocks: ReleaseClocks,
 }
 
 impl LockState {
     pub(crate) fn new(name: Name) -> Self {
-        LockState { name, id: OnceLock::new(), clocks: Mutex::new(ReleaseClocks::new()) }
+        LockState { name, id: OnceLock::new(), clocks: ReleaseClocks::new() }
     }
 
     pub(crate) fn named_at(kind: &str, site: Site) -> Self {

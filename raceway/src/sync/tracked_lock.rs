@@ -12,9 +12,9 @@ use std::sync::{Arc, LockResult, Mutex, PoisonError};
 /// many mutexes a program creates. Two mutexes that share a slot also share
 /// their release clock, which can only add ordering (hiding a race, never
 /// inventing one).
-static CLOCKS: [Mutex<ReleaseClocks>; 1024] = [const { Mutex::new(ReleaseClocks::new()) }; 1024];
+static CLOCKS: [ReleaseClocks; 1024] = [const { ReleaseClocks::shared_slot() }; 1024];
 
-fn slot(addr: usize) -> &'static Mutex<ReleaseClocks> {
+fn slot(addr: usize) -> &'static ReleaseClocks {
     let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(addr);
     &CLOCKS[(hash as usize) % CLOCKS.len()]
 }

@@ -1,65 +1,22 @@
-//! Execution contexts: who is recording an event.
+//! Execution contexts: who is recording an event, and where it goes.
 //!
-//! Every event belongs to an execution (a thread, later an async task or a
+//! Every event belongs to an execution (a thread, an async task, a
 //! request). The current execution lives in one thread-local, [`ThreadState`],
 //! together with the thread's connection to the pipeline; every tracking call
-//! goes through [`with_thread`], the one context lookup.
+//! goes through [`with_thread`], the one context lookup. Nothing outside
+//! this file touches a `ThreadState`: the rest of the crate goes through
+//! the functions of [`crate::rt`].
 
-use crate::clock::VectorClock;
-use crate::event::{ContextDelta, Kind, LockRef, Record};
-use crate::pipeline::{Outlet, Shared};
+use super::install;
+use super::session::Session;
+use crate::clock::{Timebase, VectorClock};
+use crate::event::{process_trace_id, ContextDelta, ExecInfo, Kind, LockRef, Record, Site, Span};
+use crate::pipeline::{Outlet, Pipeline};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 static NEXT_EXEC: AtomicU64 = AtomicU64::new(1);
-
-/// The identity of an execution, sent to the background thread once per
-/// pipeline (and again if a record that carried its context was lost).
-#[derive(Debug)]
-pub(crate) struct ExecInfo {
-    pub id: u64,
-    /// A human name: the thread's name, a task's spawn site, a request.
-    pub name: String,
-    /// The trace the execution belongs to.
-    pub trace_id: u128,
-    /// The distributed span it works in: a request's, inherited by what the
-    /// request spawns. `None` outside any trace context.
-    pub span: Option<Arc<Span>>,
-    /// Set when a record carrying this execution's context was dropped at
-    /// a full channel: the execution sends all of it again with its next
-    /// record. Written by whoever dropped the record, read by the
-    /// execution; only this execution's records touch it, so recording
-    /// threads share no line through it.
-    pub context_lost: AtomicBool,
-}
-
-impl ExecInfo {
-    pub(crate) fn new(id: u64, name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
-        ExecInfo { id, name, trace_id, span, context_lost: AtomicBool::new(false) }
-    }
-}
-
-/// A span of a distributed trace, as the middleware opens it for a request.
-#[derive(Debug)]
-pub(crate) struct Span {
-    /// This span's id: `distributed_span_id` of its events.
-    pub id: u64,
-    /// The caller's span: `upstream_span_id`.
-    pub upstream: Option<u64>,
-    /// W3C trace flags to pass on.
-    pub flags: u8,
-    /// `tracestate` to pass on unchanged.
-    pub tracestate: Option<String>,
-    /// The service the span belongs to, when not the client's
-    /// `service_name` (several services in one process).
-    pub service: Option<Arc<str>>,
-}
-/// The trace that executions outside any request belong to: one per process.
-pub(crate) fn process_trace_id() -> u128 {
-    static TRACE: OnceLock<u128> = OnceLock::new();
-    *TRACE.get_or_init(|| uuid::Uuid::new_v4().as_u128())
-}
 
 /// The state of one execution, owned by whoever runs it.
 pub(crate) struct ExecContext {
@@ -79,7 +36,7 @@ pub(crate) struct ExecContext {
     clock_dirty: bool,
     locks_dirty: bool,
     /// The `raceway::check` session this execution records into, if any.
-    pub(crate) session: Option<Arc<crate::check::Session>>,
+    session: Option<Arc<Session>>,
 }
 
 impl Drop for ExecContext {
@@ -111,7 +68,7 @@ impl ExecContext {
     }
 
     /// Makes this execution record into `session`, and counts it there.
-    pub(crate) fn join_session(&mut self, session: Arc<crate::check::Session>) {
+    pub(crate) fn join_session(&mut self, session: Arc<Session>) {
         session.execution_started();
         self.session = Some(session);
     }
@@ -229,12 +186,12 @@ impl ExecContext {
 /// Everything a thread keeps for instrumentation.
 pub(crate) struct ThreadState {
     /// The execution currently running on this thread.
-    pub(crate) current: ExecContext,
+    current: ExecContext,
     /// This thread's buffer in the pipeline it last recorded to.
     outlet: Option<Outlet>,
     /// The process-wide client as of `global_generation`.
-    pub(crate) global: Option<Arc<Shared>>,
-    pub(crate) global_generation: u64,
+    global: Option<Arc<Pipeline>>,
+    global_generation: u64,
     /// Records taken on this thread, all executions together.
     recorded: u64,
 }
@@ -250,14 +207,14 @@ impl ThreadState {
         }
     }
 
-    /// Records one event of the current execution into `shared`'s pipeline.
+    /// Records one event of the current execution into `pipeline`.
     /// `make` runs inside the thread's context: it assembles values already
     /// captured and must not call user code.
     #[inline(always)]
-    pub(crate) fn record(&mut self, shared: &Arc<Shared>, ts: u64, make: impl FnOnce() -> Kind) {
+    fn record(&mut self, pipeline: &Arc<Pipeline>, ts: u64, make: impl FnOnce() -> Kind) {
         let outlet = match &mut self.outlet {
-            Some(outlet) if outlet.is_for(shared) => outlet,
-            slot => slot.insert(Outlet::attach(shared)),
+            Some(outlet) if outlet.is_for(pipeline) => outlet,
+            slot => slot.insert(Outlet::attach(pipeline)),
         };
         let ctx = &mut self.current;
         let exec = ctx.id();
@@ -269,7 +226,7 @@ impl ThreadState {
             |record| {
                 ctx.before(&record.kind);
                 record.seq = ctx.tick();
-                record.delta = ctx.delta_for(shared.id);
+                record.delta = ctx.delta_for(pipeline.id);
                 ctx.after(&record.kind);
             },
         );
@@ -285,7 +242,7 @@ impl ThreadState {
 
     /// Hands this thread's buffered records to `pipeline`'s channel, so that
     /// a flush requested from this thread covers them.
-    pub(crate) fn hand_off_if_attached(&self, pipeline: usize) {
+    fn hand_off_if_attached(&self, pipeline: usize) {
         if self.outlet.as_ref().is_some_and(|o| o.pipeline_id() == pipeline) {
             self.hand_off();
         }
@@ -294,7 +251,7 @@ impl ThreadState {
     /// Tells the pipeline that received `ctx`'s events that it ended.
     fn end_execution(&self, ctx: &ExecContext) {
         if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == ctx.announced) {
-            let ts = crate::clock::Timebase::get().now();
+            let ts = Timebase::get().now();
             outlet.push(|| Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd }, |_| {});
         }
     }
@@ -324,7 +281,7 @@ pub(crate) fn enter(ctx: ExecContext) {
 /// A new execution for something the current one spawns, recording the
 /// spawn: the child starts after everything the parent did so far,
 /// the `AsyncSpawn` event included.
-pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext {
+pub(crate) fn spawn_child(name: String, site: Site) -> ExecContext {
     let (trace, span, session) =
         with_thread(|t| (t.current.trace_id(), t.current.span().cloned(), t.current.session.clone()))
             .unwrap_or_else(|| (process_trace_id(), None, None));
@@ -333,7 +290,7 @@ pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext
         child.join_session(session);
     }
     let id = child.id();
-    crate::global::emit(|| Kind::AsyncSpawn { child: id, site });
+    emit(|| Kind::AsyncSpawn { child: id, site });
     with_thread(|t| {
         child.inherit(&t.current);
         // The spawn reaches the background thread before anything the child
@@ -345,11 +302,11 @@ pub(crate) fn spawn_child(name: String, site: crate::event::Site) -> ExecContext
 
 /// Records that the current execution joined execution `child`, whose
 /// final clock is `finished`: the join edge.
-pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: crate::event::Site) {
+pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: Site) {
     if let Some(clock) = finished {
         absorb(clock);
     }
-    crate::global::emit(|| Kind::AsyncAwait { awaited: child, site });
+    emit(|| Kind::AsyncAwait { awaited: child, site });
 }
 
 /// Runs `f` as the execution `ctx` on this thread: a task's execution
@@ -401,8 +358,8 @@ pub(crate) fn current_clock() -> Option<VectorClock> {
 }
 
 /// The `raceway::check` session the current execution records into.
-#[cfg(any(feature = "tower", feature = "actix"))]
-pub(crate) fn current_session() -> Option<Arc<crate::check::Session>> {
+#[cfg_attr(not(any(feature = "tower", feature = "actix")), allow(dead_code))]
+pub(crate) fn current_session() -> Option<Arc<Session>> {
     with_thread(|t| t.current.session.clone()).flatten()
 }
 
@@ -423,12 +380,73 @@ pub(crate) fn absorb(clock: &VectorClock) {
     with_thread(|t| t.current.absorb(clock));
 }
 
+/// Records an event into the current execution's `check` session, or else
+/// the installed client's pipeline, if there is one. `make` assembles the
+/// event from values the caller has already captured (user code such as
+/// `Serialize` runs before, never inside): it is called inside the
+/// thread's context, so that the event is built where it is stored, and
+/// only when something records it.
+#[inline(always)]
+pub(crate) fn emit(make: impl FnOnce() -> Kind) {
+    if !install::is_active() {
+        return;
+    }
+    emit_at(Timebase::get().now(), make);
+}
+
+/// [`emit`] with the clock reading already taken (a call's entry and exit
+/// reuse theirs for the duration).
+#[inline(always)]
+pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
+    with_thread(|thread| {
+        // An execution inside a `raceway::check` session records there.
+        if let Some(session) = thread.current.session.take() {
+            thread.record(session.pipeline(), ts, make);
+            thread.current.session = Some(session);
+            return;
+        }
+        let generation = install::generation();
+        if thread.global_generation != generation {
+            thread.global = install::installed();
+            thread.global_generation = generation;
+        }
+        // Moved out and back rather than cloned: no reference-count traffic
+        // on the hot path.
+        if let Some(pipeline) = thread.global.take() {
+            if !pipeline.is_closed() {
+                thread.record(&pipeline, ts, make);
+            }
+            thread.global = Some(pipeline);
+        }
+    });
+}
+
+/// Records one event into `pipeline`, whatever the current execution's
+/// session: the explicit client's tracking methods.
+#[inline]
+pub(crate) fn emit_to(pipeline: &Arc<Pipeline>, kind: Kind) {
+    if pipeline.is_closed() {
+        return;
+    }
+    let ts = Timebase::get().now();
+    if with_thread(|thread| thread.record(pipeline, ts, || kind)).is_none() {
+        // Re-entrant call or thread teardown: never panic into the host.
+        pipeline.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Hands the calling thread's buffered records to `pipeline`'s channel, so
+/// that a flush requested from this thread covers them.
+pub(crate) fn hand_off_to(pipeline: &Pipeline) {
+    with_thread(|thread| thread.hand_off_if_attached(pipeline.id));
+}
+
 /// Runs `f` with this thread's instrumentation state: the one context lookup.
 ///
 /// Returns `None`, without running `f`, while the thread is being torn down
 /// or when called re-entrantly; instrumentation never panics into the host.
 #[inline]
-pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     THREAD.try_with(|cell| cell.try_borrow_mut().ok().map(|mut state| f(&mut state))).ok().flatten()
 }
 

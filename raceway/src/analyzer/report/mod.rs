@@ -8,6 +8,9 @@
 //! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
 //! `event_id`. At the top: `events_analyzed`, `executions`, `variables`.
 
+pub(crate) mod explain;
+pub(crate) mod store;
+
 use crate::event::AccessType;
 use crate::value::Value;
 use serde::Serialize;

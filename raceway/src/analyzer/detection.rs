@@ -1,0 +1,416 @@
+//! Detection: the incremental analysis of a stream of wire events. Per
+//! execution, its call stack and atomic regions; per variable, the last
+//! write, the reads since it, and each execution's last access in a region;
+//! each access checked against them (see the [module docs](super)).
+
+use super::access::{AccessRecord, ExecIdentity};
+use super::clock_lookup::{Clock, Hint};
+use super::report::explain::{explain_race, explain_violation};
+use super::report::store::Races;
+use super::report::{RaceKind, Report};
+use crate::event::AccessType;
+use crate::wire::{Event, EventKind, FUNCTION_RETURN, TAG_ATOMIC_REGION};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Spawn events remembered until their child's first event, at most.
+const MAX_PENDING_SPAWNS: usize = 65_536;
+
+/// A call on an execution's stack.
+struct Frame {
+    id: Uuid,
+    /// A request's region, opened by its first event; no function return
+    /// closes it.
+    request: bool,
+    function: Arc<str>,
+    /// The regions open around the call: the execution's again when it
+    /// returns.
+    outer: Arc<[Uuid]>,
+}
+
+struct Exec {
+    who: Arc<ExecIdentity>,
+    calls: Vec<Frame>,
+    /// The ids of the open atomic regions, outermost first.
+    regions: Arc<[Uuid]>,
+    /// The execution that spawned this one, and its open regions then.
+    spawned_by: Option<(Arc<str>, Arc<[Uuid]>)>,
+    /// Variables where this execution has a [`Local`].
+    touched: Vec<Arc<str>>,
+}
+
+impl Exec {
+    /// Enters a call (or a request) with event id `id`: a region when
+    /// `atomic`.
+    fn push(&mut self, id: Uuid, atomic: bool, request: bool, function: Arc<str>) {
+        let outer = self.regions.clone();
+        if atomic {
+            self.regions = outer.iter().copied().chain([id]).collect();
+        }
+        self.calls.push(Frame { id, request, function, outer });
+    }
+
+    fn pop(&mut self) {
+        if let Some(frame) = self.calls.pop() {
+            self.regions = frame.outer;
+        }
+    }
+}
+
+/// An execution's last access to a variable, and the regions open then.
+struct Local {
+    p: AccessRecord,
+    regions: Arc<[Uuid]>,
+}
+
+struct Var {
+    /// The variable's name, the key it is stored under.
+    name: Arc<str>,
+    /// Its length without the address of an unkeyed place: the name
+    /// reports give.
+    display_len: usize,
+    last_write: Option<AccessRecord>,
+    reads: Vec<AccessRecord>,
+    /// Keyed by the execution's id.
+    locals: HashMap<u64, Local>,
+}
+
+/// The incremental analysis. Feed it events in timestamp order with
+/// [`observe`](Analyzer::observe); read the result with
+/// [`report`](Analyzer::report) at any time.
+#[derive(Default)]
+pub struct Analyzer {
+    execs: HashMap<Arc<str>, Exec>,
+    vars: HashMap<Arc<str>, Var>,
+    spawns: HashMap<Uuid, (Arc<str>, Arc<[Uuid]>)>,
+    races: Races,
+    events: u64,
+    executions: u64,
+    /// Lock sets, shared by the accesses that name them (a program has a
+    /// bounded number of them).
+    lock_sets: HashSet<Arc<[String]>>,
+    /// Function names, shared by the calls that name them.
+    functions: HashSet<Arc<str>>,
+}
+
+impl Analyzer {
+    /// An empty analysis.
+    pub fn new() -> Self {
+        Analyzer::default()
+    }
+
+    /// Takes one event. The analysis keeps what it needs (shared where it
+    /// repeats: locations, lock sets, names), never the event.
+    pub fn observe(&mut self, event: &Event) {
+        self.events += 1;
+        if let EventKind::StateChange { variable, .. } = &event.kind {
+            prefetch(variable.as_bytes());
+            prefetch(&event.lock_set);
+            prefetch(&event.causality_vector);
+        }
+        let thread_id = &event.metadata.thread_id;
+        // One lookup of the execution per event: what the access needs of it
+        // is taken here. The key is the name its first event shared, so
+        // the events that share it compare by pointer.
+        let state = match self.execs.get_mut(thread_id) {
+            Some(state) => state,
+            None => {
+                self.executions += 1;
+                let name = thread_id.clone();
+                let who = ExecIdentity {
+                    id: self.executions,
+                    name: name.clone(),
+                    service: event.metadata.service_name.clone(),
+                    hint: Hint::default(),
+                };
+                let mut state = Exec {
+                    who: Arc::new(who),
+                    calls: Vec::new(),
+                    regions: Arc::new([]),
+                    // A spawned execution's first event names the spawn.
+                    spawned_by: event.parent_id.and_then(|p| self.spawns.remove(&p)),
+                    touched: Vec::new(),
+                };
+                // A request opened by the middleware is one region.
+                if let EventKind::HttpRequest { method, url, .. } = &event.kind {
+                    state.push(event.id, true, true, Arc::from(format!("{method} {url}")));
+                }
+                self.execs.entry(name).or_insert(state)
+            }
+        };
+        let who = state.who.clone();
+        match &event.kind {
+            EventKind::FunctionCall { function_name, .. } => {
+                let atomic = event.metadata.tags.get(TAG_ATOMIC_REGION).map_or(true, |v| v != "false");
+                let function = intern(&mut self.functions, function_name.as_str());
+                state.push(event.id, atomic, false, function);
+            }
+            // Never pop a request's region with a function's return.
+            EventKind::Custom { name, .. }
+                if name == FUNCTION_RETURN && state.calls.last().is_some_and(|f| !f.request) =>
+            {
+                state.pop();
+            }
+            EventKind::AsyncSpawn { .. } => {
+                if self.spawns.len() >= MAX_PENDING_SPAWNS {
+                    self.spawns.clear();
+                }
+                let regions = state.regions.clone();
+                self.spawns.insert(event.id, (who.name.clone(), regions));
+            }
+            EventKind::StateChange { variable, access_type, old_value, new_value, location } => {
+                let access = StateChange { variable, access_type: *access_type, old_value, new_value, location };
+                let context = AccessContext {
+                    function: state.calls.last().map(|f| f.function.clone()),
+                    regions: (!state.regions.is_empty()).then(|| state.regions.clone()),
+                };
+                self.access(who, event, access, context);
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets an execution that ended: its call stack and its last
+    /// accesses (the accesses others may still race with stay).
+    pub fn execution_ended(&mut self, thread_id: &str) {
+        if let Some(state) = self.execs.remove(thread_id) {
+            for var in state.touched {
+                if let Some(v) = self.vars.get_mut(&var) {
+                    v.locals.remove(&state.who.id);
+                }
+            }
+        }
+    }
+
+    fn access(&mut self, who: Arc<ExecIdentity>, event: &Event, access: StateChange<'_>, context: AccessContext) {
+        let Event { id, trace_id, causality_vector, lock_set, .. } = event;
+        let StateChange { variable, access_type, old_value, new_value, location } = access;
+        // Already shared: the converter makes one per source location.
+        let location = location.clone();
+        let locks = intern(&mut self.lock_sets, lock_set.as_slice());
+        let AccessContext { function, regions } = context;
+        let exec = who.id;
+        let rec = AccessRecord {
+            exec,
+            hint: who.hint.clone(),
+            who,
+            seq: self.events,
+            epoch: causality_vector.last().cloned(),
+            write: access_type.is_write(),
+            atomic: access_type.is_atomic(),
+            function,
+            id: *id,
+            trace_id: *trace_id,
+            access_type,
+            old_value: old_value.clone(),
+            new_value: new_value.clone(),
+            location,
+            locks,
+        };
+        let var = match self.vars.get_mut(variable.as_str()) {
+            Some(var) => var,
+            None => {
+                let name: Arc<str> = Arc::from(variable.as_str());
+                let var = Var {
+                    name: name.clone(),
+                    display_len: super::display_name(&name).len(),
+                    last_write: None,
+                    reads: Vec::new(),
+                    locals: HashMap::default(),
+                };
+                self.vars.entry(name).or_insert(var)
+            }
+        };
+        let variable = var.name.clone();
+        let clock = Clock::new(causality_vector, 1 + if rec.write { var.reads.len() } else { 0 });
+
+        // Atomicity: the previous access p of this execution, in a region
+        // still open, and another execution's access in between. p is this
+        // execution's latest access, so a write after it is another's: the
+        // variable's last write if newer than p; reads after a write p are
+        // the reads since it.
+        let Var { last_write, reads, locals, .. } = var;
+        // Only an access inside an atomic region can end a pair (the
+        // innermost region around both must still be open), and only such
+        // an access can start one: outside every region, the execution's
+        // last access is neither consulted nor remembered. (One remembered
+        // earlier stays, harmless: its regions have all closed, and a
+        // region never reopens.)
+        let slot = regions.map(|regions| (locals.entry(exec), regions));
+        let mut violated = None;
+        let races = &mut self.races;
+        let name = &variable[..var.display_len];
+        // A conflicting earlier access that nothing ordered before this one.
+        let conflicts =
+            |prev: &AccessRecord| prev.exec != exec && !(prev.atomic && rec.atomic) && !prev.happens_before(&clock);
+        if let Some((std::collections::hash_map::Entry::Occupied(local), regions)) = &slot {
+            let local = local.get();
+            if let Some(region) = innermost_common(&local.regions, regions) {
+                let execs = &self.execs;
+                let foreign = |r: &&AccessRecord| {
+                    r.seq > local.p.seq && r.exec != exec && !spawned_within(execs, &r.who.name, &rec.who.name, region)
+                };
+                let remote_write = last_write.as_ref().filter(foreign);
+                let remote_read = || reads.iter().rev().find(|r| foreign(r));
+                let found = match (local.p.write, rec.write) {
+                    (false, false) => remote_write.map(|r| (RaceKind::InconsistentRead, r)),
+                    (false, true) => remote_write.map(|r| (RaceKind::LostUpdate, r)),
+                    (true, true) => remote_read().map(|r| (RaceKind::DirtyRead, r)),
+                    (true, false) => remote_write.map(|r| (RaceKind::OverwrittenWrite, r)),
+                };
+                if let Some((kind, r)) = found {
+                    // Reported once, as the violation, when it is also a
+                    // data race (the data-race pass below skips `r`).
+                    let unsync = conflicts(r);
+                    let function = execs[&rec.who.name].calls.iter().find(|f| f.id == region).map(|f| &f.function);
+                    let p = &local.p;
+                    let why = || {
+                        let function = function.map_or("the region", |f| &**f);
+                        explain_violation(kind, name, p, r, &rec, function, unsync)
+                    };
+                    races.record(kind, (&variable, name), r, &rec, Some(p), unsync, why);
+                    violated = Some(r.id);
+                }
+            }
+        }
+
+        // Data races: earlier conflicting accesses not ordered before this
+        // one (the last write; and the reads since it, for a write).
+        let writes = last_write.iter();
+        let earlier = writes.chain(reads.iter().filter(|_| rec.write));
+        for prev in earlier.filter(|prev| Some(prev.id) != violated && conflicts(prev)) {
+            races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, || {
+                explain_race(name, prev, &rec)
+            });
+        }
+
+        // State for what comes next: the variable's history, and the
+        // execution's last access in a region (a copy).
+        let fresh = match slot {
+            None => false,
+            Some((std::collections::hash_map::Entry::Occupied(mut slot), regions)) => {
+                slot.insert(Local { p: rec.clone(), regions });
+                false
+            }
+            Some((std::collections::hash_map::Entry::Vacant(slot), regions)) => {
+                slot.insert(Local { p: rec.clone(), regions });
+                true
+            }
+        };
+        if fresh {
+            if let Some(state) = self.execs.get_mut(&rec.who.name) {
+                state.touched.push(variable.clone());
+            }
+        }
+        if rec.write {
+            *last_write = Some(rec);
+            reads.clear();
+        } else {
+            // At most one read per execution: its latest.
+            reads.retain(|r| r.exec != exec);
+            reads.push(rec);
+        }
+    }
+}
+
+impl Analyzer {
+    /// How much the analysis holds: `(executions, variables, remembered
+    /// accesses)`. It follows what is live in the program, not how long it
+    /// ran.
+    pub fn retained(&self) -> (usize, usize, usize) {
+        let accesses =
+            self.vars.values().map(|v| usize::from(v.last_write.is_some()) + v.reads.len() + v.locals.len()).sum();
+        (self.execs.len(), self.vars.len(), accesses)
+    }
+
+    /// The report so far.
+    pub fn report(&self) -> Report {
+        Report {
+            races: self.races.list.clone(),
+            events_analyzed: self.events,
+            executions: self.executions,
+            variables: self.vars.len() as u64,
+        }
+    }
+}
+
+/// What an access takes from its execution's state.
+struct AccessContext {
+    /// The innermost `#[track]` function.
+    function: Option<Arc<str>>,
+    /// The atomic regions open; `None` outside every region.
+    regions: Option<Arc<[Uuid]>>,
+}
+
+/// The fields of a `StateChange`, borrowed from its event.
+struct StateChange<'a> {
+    variable: &'a String,
+    access_type: AccessType,
+    old_value: &'a Option<crate::value::Value>,
+    new_value: &'a crate::value::Value,
+    location: &'a Arc<str>,
+}
+
+/// Shared copies kept per table at most: beyond, a new value gets a copy of
+/// its own (lock ids carry addresses, so a program that creates locks
+/// without end must not grow the analysis without end).
+const MAX_INTERNED: usize = 65_536;
+
+/// The shared copy of `value`, made on first sight.
+fn intern<T: ?Sized + std::hash::Hash + Eq>(set: &mut HashSet<Arc<T>>, value: &T) -> Arc<T>
+where
+    Arc<T>: for<'a> From<&'a T>,
+{
+    match set.get(value) {
+        Some(shared) => shared.clone(),
+        None => {
+            let shared: Arc<T> = Arc::from(value);
+            if set.len() < MAX_INTERNED {
+                set.insert(shared.clone());
+            }
+            shared
+        }
+    }
+}
+
+/// Asks the CPU to bring `entries` into the cache. An access reads what its
+/// event points to (the variable's name, the lock set, and the clock: its
+/// own entry, and the entries of the executions it is checked against),
+/// which a stream's events bring in cold; fetched together while the
+/// execution is looked up, they are there when needed instead of missing
+/// one after the other.
+fn prefetch<T>(entries: &[T]) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let bytes = std::mem::size_of_val(entries);
+        let start = entries.as_ptr().cast::<i8>();
+        for offset in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch is a hint: it never faults and changes no
+            // memory, and the address is inside `entries`.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+    let _ = entries;
+}
+
+/// The innermost region open both at `p` and now.
+fn innermost_common(then: &[Uuid], now: &[Uuid]) -> Option<Uuid> {
+    then.iter().zip(now).take_while(|(a, b)| a == b).last().map(|(a, _)| *a)
+}
+
+/// Whether `exec` descends from `owner` through spawns made while `region`
+/// of `owner` was open.
+fn spawned_within(execs: &HashMap<Arc<str>, Exec>, exec: &str, owner: &str, region: Uuid) -> bool {
+    let mut current = exec;
+    for _ in 0..256 {
+        match execs.get(current).and_then(|e| e.spawned_by.as_ref()) {
+            Some((parent, regions)) if &**parent == owner => return regions.contains(&region),
+            Some((parent, _)) => current = parent,
+            None => return false,
+        }
+    }
+    false
+}

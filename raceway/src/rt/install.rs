@@ -1,0 +1,66 @@
+//! Where events go when no `raceway::check` session claims them: the
+//! pipeline of the client that `raceway::init` installed, and the one check
+//! instrumentation makes before doing any work.
+
+use crate::pipeline::Pipeline;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+static INSTALLED: Mutex<Option<Arc<Pipeline>>> = Mutex::new(None);
+/// Bumped on every install and uninstall; threads cache the pipeline with
+/// the generation they saw.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The installed pipeline (1) plus the open `raceway::check` sessions:
+/// instrumentation does nothing else while this is 0.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+fn slot() -> MutexGuard<'static, Option<Arc<Pipeline>>> {
+    INSTALLED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Makes `pipeline` the process-wide destination of events. The caller
+/// (`raceway::init`) makes sure that none is installed.
+pub(crate) fn install(pipeline: Arc<Pipeline>) {
+    let mut slot = slot();
+    if slot.replace(pipeline).is_none() {
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+    }
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Uninstalls `pipeline`, if it is the installed one.
+pub(crate) fn uninstall(pipeline: &Arc<Pipeline>) {
+    let mut slot = slot();
+    if slot.as_ref().is_some_and(|p| Arc::ptr_eq(p, pipeline)) {
+        *slot = None;
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        GENERATION.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The installed pipeline, if any.
+pub(crate) fn installed() -> Option<Arc<Pipeline>> {
+    slot().clone()
+}
+
+/// Changes whenever the installed pipeline does.
+#[inline]
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+/// Counts a `raceway::check` session in (or out) of the active listeners.
+pub(crate) fn session_opened(open: bool) {
+    if open {
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+    } else {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether anything listens: a process-wide client or a `raceway::check`
+/// session. Instrumentation does nothing else when it is false.
+#[inline]
+pub fn is_active() -> bool {
+    ACTIVE.load(Ordering::Relaxed) != 0
+}

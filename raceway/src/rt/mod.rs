@@ -1,0 +1,39 @@
+//! The runtime facade: the one way every front-end (the macros' entry
+//! points, `raceway::sync`, threads, tasks, rayon, the middleware and the
+//! HTTP client) reaches the causality core.
+//!
+//! | what | how |
+//! |---|---|
+//! | record an event of the current execution | [`emit`], [`emit_at`]; into one client's pipeline: [`emit_to`] |
+//! | whether anything listens | [`is_active`] |
+//! | read or join the current execution's clock | [`current_clock`], [`absorb`]; through a synchronization object: [`Synchronize`] |
+//! | spawn and join a child execution | [`spawn_child`], [`join_child`], [`end`] |
+//! | enter and leave an execution | [`run_as`], [`enter`], [`take_current`] |
+//! | what crosses a service boundary | [`trace_context`] |
+//! | `raceway::check` sessions | [`Session`], [`current_session`] |
+//! | the process-wide client's pipeline | [`install`], [`uninstall`] |
+//!
+//! Happens-before logic lives in two places only: the current execution's
+//! clock in `context.rs` (where clocks advance) and the hand-over through
+//! synchronization objects in `synchronize.rs`.
+
+mod context;
+mod install;
+mod session;
+mod synchronize;
+
+pub(crate) use context::{
+    current_clock, emit, emit_at, emit_to, end, enter, hand_off_to, join_child, run_as, spawn_child, trace_context,
+    ExecContext,
+};
+// Used only by front-ends behind cargo features.
+#[cfg(feature = "reqwest")]
+pub(crate) use context::absorb;
+#[cfg(any(feature = "tower", feature = "actix"))]
+pub(crate) use context::current_session;
+#[cfg(feature = "rayon")]
+pub(crate) use context::take_current;
+pub use install::is_active;
+pub(crate) use install::{install, session_opened, uninstall};
+pub(crate) use session::Session;
+pub(crate) use synchronize::Synchronize;
