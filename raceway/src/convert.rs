@@ -297,6 +297,9 @@ fn wire_kind(kind: Kind, locations: &mut Locations) -> Option<EventKind> {
             lock_type: lock_type.as_str().to_string(),
             location: locations.get(site),
         },
+        Kind::MemoryFence { ordering, site } => {
+            EventKind::MemoryFence { ordering: wire::MemoryOrdering::from(ordering), location: locations.get(site) }
+        }
         Kind::Error(e) => {
             EventKind::Error { error_type: e.error_type.into_owned(), message: e.message, stack_trace: e.stack_trace }
         }

@@ -188,7 +188,7 @@ impl Record {
                 }
                 Kind::FunctionCall { function: Borrowed(_), module: Borrowed(_), args, .. } => args.owns_nothing(),
                 Kind::FunctionReturn { function: Borrowed(_), module: Borrowed(_), value, .. } => value.owns_nothing(),
-                Kind::AsyncSpawn { .. } | Kind::AsyncAwait { .. } | Kind::ExecEnd => true,
+                Kind::AsyncSpawn { .. } | Kind::AsyncAwait { .. } | Kind::MemoryFence { .. } | Kind::ExecEnd => true,
                 _ => false,
             }
     }
@@ -261,6 +261,11 @@ pub(crate) enum Kind {
     LockRelease {
         lock: LockRef,
         lock_type: LockType,
+        site: Site,
+    },
+    /// `std::sync::atomic::fence` (or its mirror).
+    MemoryFence {
+        ordering: std::sync::atomic::Ordering,
         site: Site,
     },
     Error(Box<ErrorEvent>),

@@ -162,6 +162,20 @@ pub enum MemoryOrdering {
     SeqCst,
 }
 
+impl From<std::sync::atomic::Ordering> for MemoryOrdering {
+    fn from(ordering: std::sync::atomic::Ordering) -> Self {
+        use std::sync::atomic::Ordering;
+        match ordering {
+            Ordering::Relaxed => MemoryOrdering::Relaxed,
+            Ordering::Acquire => MemoryOrdering::Acquire,
+            Ordering::Release => MemoryOrdering::Release,
+            Ordering::AcqRel => MemoryOrdering::AcqRel,
+            // SeqCst, and any ordering added later, as the strongest.
+            _ => MemoryOrdering::SeqCst,
+        }
+    }
+}
+
 /// The body of a batch: `{"events": [...]}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Batch {

@@ -37,6 +37,20 @@ pub(crate) struct ExecContext {
     locks_dirty: bool,
     /// The `raceway::check` session this execution records into, if any.
     session: Option<Arc<Session>>,
+    /// What memory fences hand over; made at the execution's first fence
+    /// or relaxed atomic load.
+    fences: Option<Box<Fences>>,
+}
+
+/// An execution's memory-fence state (the C++/Rust model's fences).
+#[derive(Default)]
+struct Fences {
+    /// The clock at the execution's last release fence: what its later
+    /// relaxed stores and read-modify-writes release.
+    release: Option<VectorClock>,
+    /// What the atomics its relaxed loads read from released: acquired at
+    /// its next acquire fence.
+    pending_acquire: VectorClock,
 }
 
 impl Drop for ExecContext {
@@ -64,6 +78,7 @@ impl ExecContext {
             clock_dirty: false,
             locks_dirty: false,
             session: None,
+            fences: None,
         }
     }
 
@@ -372,6 +387,41 @@ pub(crate) fn trace_context() -> Option<(u128, Arc<Span>, u64, VectorClock)> {
         Some((t.current.trace_id(), span, t.current.id(), t.current.clock_now()))
     })
     .flatten()
+}
+
+/// A release fence of the current execution: what it did so far is handed
+/// over by its later relaxed stores and read-modify-writes.
+pub(crate) fn fence_release() {
+    with_thread(|t| {
+        let now = t.current.clock_now();
+        t.current.fences.get_or_insert_with(Box::default).release = Some(now);
+    });
+}
+
+/// An acquire fence of the current execution: what its earlier relaxed
+/// loads read from releases now happens before its next event.
+pub(crate) fn fence_acquire() {
+    with_thread(|t| {
+        if let Some(fences) = t.current.fences.as_mut() {
+            let pending = std::mem::take(&mut fences.pending_acquire);
+            t.current.absorb(&pending);
+        }
+    });
+}
+
+/// A relaxed load of the current execution read from an atomic whose
+/// releases are `released`: an acquire fence later acquires them.
+pub(crate) fn observe_relaxed(released: &VectorClock) {
+    if released.entries().is_empty() {
+        return;
+    }
+    with_thread(|t| t.current.fences.get_or_insert_with(Box::default).pending_acquire.join(released));
+}
+
+/// The clock of the current execution's last release fence, if any: what
+/// a relaxed store or read-modify-write of it releases.
+pub(crate) fn fence_release_clock() -> Option<VectorClock> {
+    with_thread(|t| t.current.fences.as_ref().and_then(|f| f.release.clone())).flatten()
 }
 
 /// Makes what `clock` says happened before the current execution's next

@@ -36,4 +36,4 @@ pub(crate) use context::take_current;
 pub use install::is_active;
 pub(crate) use install::{install, session_opened, uninstall};
 pub(crate) use session::Session;
-pub(crate) use synchronize::Synchronize;
+pub(crate) use synchronize::{annotate_after, annotate_before, fence, AtomicSync, ChannelClocks, Synchronize};

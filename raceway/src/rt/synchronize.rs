@@ -7,7 +7,10 @@
 
 use super::context;
 use crate::clock::VectorClock;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// The clock a synchronization object hands from its releases to its
 /// acquisitions.
@@ -50,5 +53,235 @@ impl Synchronize {
     pub(crate) fn acquire(&self) {
         let clock = self.cell();
         context::absorb(&clock);
+    }
+}
+
+/// How an atomic operation orders, per the C++/Rust memory model.
+fn acquires(ordering: Ordering) -> bool {
+    matches!(ordering, Ordering::Acquire | Ordering::AcqRel | Ordering::SeqCst)
+}
+
+fn releases(ordering: Ordering) -> bool {
+    matches!(ordering, Ordering::Release | Ordering::AcqRel | Ordering::SeqCst)
+}
+
+/// The clocks of one atomic variable: what its release sequence carries.
+///
+/// - A store with `Release` or stronger starts a release sequence: the
+///   cell holds the storing execution's clock alone.
+/// - A read-modify-write continues the sequence (whatever its ordering):
+///   with `Release` or stronger it adds its execution's clock.
+/// - A relaxed store or read-modify-write after a release fence of its
+///   execution hands over that fence's clock.
+/// - A load (or the read of a read-modify-write) with `Acquire` or stronger
+///   acquires the cell; a relaxed one leaves it for the execution's next
+///   acquire fence.
+///
+/// A relaxed store leaves the cell as it is (as ThreadSanitizer does): it
+/// can only add ordering that the model does not promise, never remove
+/// one, so it never invents a race.
+#[derive(Debug, Default)]
+pub(crate) struct AtomicSync {
+    cell: Synchronize,
+    /// Where the atomic was at its last recorded operation: its identity.
+    home: AtomicUsize,
+}
+
+impl AtomicSync {
+    pub(crate) const fn new() -> Self {
+        AtomicSync { cell: Synchronize::new(), home: AtomicUsize::new(0) }
+    }
+
+    /// Remembers the atomic's address.
+    #[inline]
+    pub(crate) fn set_home(&self, addr: usize) {
+        if self.home.load(Ordering::Relaxed) != addr {
+            self.home.store(addr, Ordering::Relaxed);
+        }
+    }
+
+    /// The address of the atomic's last recorded operation; 0 for none.
+    pub(crate) fn home(&self) -> usize {
+        self.home.load(Ordering::Relaxed)
+    }
+
+    /// A load with `ordering`.
+    pub(crate) fn load(&self, ordering: Ordering) {
+        if acquires(ordering) {
+            self.cell.acquire();
+        } else {
+            context::observe_relaxed(&self.cell.cell());
+        }
+    }
+
+    /// A store with `ordering`.
+    pub(crate) fn store(&self, ordering: Ordering) {
+        if releases(ordering) {
+            self.cell.release_exclusive();
+        } else if let Some(fence) = context::fence_release_clock() {
+            *self.cell.cell() = fence;
+        }
+    }
+
+    /// A read-modify-write with `ordering` (that succeeded).
+    pub(crate) fn read_modify_write(&self, ordering: Ordering) {
+        let read = match ordering {
+            Ordering::Release => Ordering::Relaxed,
+            Ordering::AcqRel => Ordering::Acquire,
+            other => other,
+        };
+        self.load(read);
+        if releases(ordering) {
+            self.cell.release();
+        } else if let Some(fence) = context::fence_release_clock() {
+            self.cell.cell().join(&fence);
+        }
+    }
+}
+
+/// A memory fence of the current execution (`std::sync::atomic::fence`).
+pub(crate) fn fence(ordering: Ordering) {
+    if acquires(ordering) {
+        context::fence_acquire();
+    }
+    if releases(ordering) {
+        context::fence_release();
+    }
+}
+
+/// The clocks of one channel: what travels against the messages.
+///
+/// The clock that travels with a message is the sender's (the channel
+/// wrappers carry it beside the value): a send happens before the receive
+/// that takes its message. Here are the two other edges of the Go memory
+/// model:
+/// - Closing (dropping every sender) happens before a receive that
+///   observes the close.
+/// - For a channel of capacity C, the k-th receive happens before the
+///   (k+C)-th send completes (C = 0: a rendezvous, the receive happens
+///   before the send completes). Receivers leave their clock as a credit
+///   in receive order; a completed send takes the next credit (the first C
+///   sends take none). Should a send complete before the receive that made
+///   room for it has left its credit (the few instructions between the
+///   inner receive and its wrapper), it waits for it.
+pub(crate) struct ChannelClocks {
+    /// `None` for an unbounded channel.
+    capacity: Option<usize>,
+    credits: Mutex<Credits>,
+    credit_left: Condvar,
+    closed: Synchronize,
+}
+
+struct Credits {
+    /// Sends that take no credit: the first C.
+    free: usize,
+    clocks: VecDeque<VectorClock>,
+}
+
+/// How long a completed send waits for the credit of the receive that made
+/// room for it before it goes on without (and says so).
+const CREDIT_WAIT: Duration = Duration::from_secs(2);
+
+impl ChannelClocks {
+    /// The clocks of a channel of `capacity` messages (`None`: unbounded).
+    pub(crate) fn new(capacity: Option<usize>) -> Self {
+        ChannelClocks {
+            capacity,
+            credits: Mutex::new(Credits { free: capacity.unwrap_or(0), clocks: VecDeque::new() }),
+            credit_left: Condvar::new(),
+            closed: Synchronize::new(),
+        }
+    }
+
+    /// The clock a message sent now carries: `None` when nothing records.
+    pub(crate) fn stamp(&self) -> Option<VectorClock> {
+        if !super::is_active() {
+            return None;
+        }
+        context::current_clock()
+    }
+
+    /// A send completed.
+    pub(crate) fn sent(&self) {
+        if self.capacity.is_none() || !super::is_active() {
+            return;
+        }
+        let mut credits = self.credits.lock().unwrap_or_else(PoisonError::into_inner);
+        if credits.free > 0 {
+            credits.free -= 1;
+            return;
+        }
+        let deadline = Instant::now() + CREDIT_WAIT;
+        loop {
+            if let Some(clock) = credits.clocks.pop_front() {
+                drop(credits);
+                context::absorb(&clock);
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                crate::log::warn(format_args!(
+                    "a channel send completed but the receive that made room for it left no clock within {CREDIT_WAIT:?}: that edge is missing"
+                ));
+                return;
+            }
+            credits = self.credit_left.wait_timeout(credits, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    /// A receive took a message that carried `clock`.
+    pub(crate) fn received(&self, clock: Option<VectorClock>) {
+        if let Some(clock) = &clock {
+            context::absorb(clock);
+        }
+        if self.capacity.is_none() || !super::is_active() {
+            return;
+        }
+        let Some(now) = context::current_clock() else { return };
+        let mut credits = self.credits.lock().unwrap_or_else(PoisonError::into_inner);
+        credits.clocks.push_back(now);
+        drop(credits);
+        self.credit_left.notify_one();
+    }
+
+    /// A sender was dropped (the last one closes the channel).
+    pub(crate) fn sender_dropped(&self) {
+        if super::is_active() {
+            self.closed.release();
+        }
+    }
+
+    /// A receive observed that the channel is closed.
+    pub(crate) fn observed_close(&self) {
+        if super::is_active() {
+            self.closed.acquire();
+        }
+    }
+}
+
+/// The cells of `happens_before(&x)` / `happens_after(&x)`, by the address
+/// of `x`, in a fixed table: memory stays bounded. Two addresses that share
+/// a cell share their edges, which can add ordering but never remove one.
+static ANNOTATIONS: [Synchronize; 4096] = [const { Synchronize::new() }; 4096];
+
+fn annotation(addr: usize) -> &'static Synchronize {
+    // Fibonacci hashing: neighbouring addresses land far apart.
+    let hash = (addr as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52;
+    &ANNOTATIONS[hash as usize % ANNOTATIONS.len()]
+}
+
+/// `happens_before(&x)`: what the current execution did so far happens
+/// before every later `happens_after` of the same address.
+pub(crate) fn annotate_before(addr: usize) {
+    if super::is_active() {
+        annotation(addr).release();
+    }
+}
+
+/// `happens_after(&x)`: every earlier `happens_before` of the same address
+/// happens before the current execution's next event.
+pub(crate) fn annotate_after(addr: usize) {
+    if super::is_active() {
+        annotation(addr).acquire();
     }
 }

@@ -85,6 +85,31 @@ impl<'a> Held<'a> {
     }
 }
 
+impl<'a> Held<'a> {
+    /// Records the release now (a condition variable's wait is about to
+    /// unlock the lock) and keeps what acquiring it again needs.
+    pub(crate) fn release_for_wait(self) -> Relock<'a> {
+        let relock = Relock { clocks: self.clocks, lock: self.lock.clone(), lock_type: self.lock_type.clone() };
+        drop(self);
+        relock
+    }
+}
+
+/// A lock released by a condition variable's wait, to acquire again when
+/// the wait returns.
+pub(crate) struct Relock<'a> {
+    clocks: &'a ReleaseClocks,
+    lock: LockRef,
+    lock_type: LockType,
+}
+
+impl<'a> Relock<'a> {
+    /// Records the acquisition again, at `site`.
+    pub(crate) fn acquire(self, site: Site) -> Held<'a> {
+        Held::acquire(self.clocks, &self.lock, self.lock_type, site)
+    }
+}
+
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         if self.recorded {

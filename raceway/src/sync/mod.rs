@@ -11,13 +11,24 @@
 //! A lock's identity within a process is its address; its display name is
 //! the one given, or else the place where it was constructed.
 
+mod annotate;
+pub mod atomic;
+mod barrier;
+mod condvar;
 mod lock_state;
+pub mod mpsc;
 mod mutex;
+mod once;
 mod rwlock;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod tracked_lock;
 
+pub use annotate::{happens_after, happens_before};
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use condvar::{Condvar, WaitTimeoutResult};
 pub use mutex::{Mutex, MutexGuard};
+pub use once::{Once, OnceLock, OnceState};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult, Weak};
 pub use tracked_lock::{tracked_lock, TrackedMutexGuard};

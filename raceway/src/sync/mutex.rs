@@ -1,6 +1,6 @@
 //! `Mutex`: `std::sync::Mutex` that records its acquisitions and releases.
 
-use super::lock_state::{deref_guard, Held, LockState};
+use super::lock_state::{deref_guard, Held, LockState, Relock};
 use crate::event::{LockType, Name, Site};
 use std::fmt;
 use std::panic::Location;
@@ -114,6 +114,20 @@ pub struct MutexGuard<'a, T: ?Sized + 'a> {
 }
 
 deref_guard!(MutexGuard, mut);
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// Records the release, for a condition variable's wait, and gives the
+    /// std guard to wait with.
+    pub(crate) fn release_for_wait(self) -> (Relock<'a>, std::sync::MutexGuard<'a, T>) {
+        let MutexGuard { held, inner } = self;
+        (held.release_for_wait(), inner)
+    }
+
+    /// The guard again after a wait returned `inner`.
+    pub(crate) fn reacquired(relock: Relock<'a>, inner: std::sync::MutexGuard<'a, T>, site: Site) -> Self {
+        MutexGuard { held: relock.acquire(site), inner }
+    }
+}
 
 impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
