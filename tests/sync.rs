@@ -589,3 +589,402 @@ fn clean_manual_happens_before_after() {
     });
     assert_data_race(&report);
 }
+
+// ---------------------------------------------------------------- tokio
+
+mod tokio_sync {
+    use super::*;
+    use raceway::sync::tokio as rsync;
+    use std::sync::Arc;
+
+    /// Runs `scenario` in a `check` session on each tokio flavour and
+    /// returns both reports.
+    fn on_both_flavours<F, Fut>(scenario: F) -> [Report; 2]
+    where
+        F: Fn(Arc<Shared>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let current = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        [current, multi].map(|rt| check(|| rt.block_on(scenario(Arc::new(Shared::new())))))
+    }
+
+    fn all_clean(reports: &[Report; 2]) {
+        for report in reports {
+            assert_clean(report);
+        }
+    }
+
+    fn all_racy(reports: &[Report; 2]) {
+        for report in reports {
+            assert_data_race(report);
+        }
+    }
+
+    #[test]
+    fn clean_mpsc_send_happens_before_receive() {
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel(4);
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    write(&data, 1);
+                    tx.send(()).await.unwrap();
+                }
+            });
+            rx.recv().await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn racy_mpsc_write_after_send() {
+        all_racy(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::unbounded_channel();
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    tx.send(()).unwrap();
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            rx.recv().await.unwrap();
+            done_rx.await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn clean_mpsc_close_is_observed_by_recv() {
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel::<()>(1);
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    write(&data, 1);
+                    drop(tx);
+                }
+            });
+            assert!(rx.recv().await.is_none());
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn clean_and_racy_oneshot() {
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, rx) = rsync::oneshot::channel();
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    write(&data, 1);
+                    tx.send(7).unwrap();
+                }
+            });
+            assert_eq!(rx.await.unwrap(), 7);
+            read(&data);
+            child.await.unwrap();
+        }));
+        all_racy(&on_both_flavours(|data| async move {
+            let (tx, rx) = rsync::oneshot::channel();
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    tx.send(7).unwrap();
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            assert_eq!(rx.await.unwrap(), 7);
+            done_rx.await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn clean_and_racy_watch() {
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::watch::channel(0);
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    write(&data, 1);
+                    tx.send(1).unwrap();
+                    tx
+                }
+            });
+            rx.changed().await.unwrap();
+            assert_eq!(*rx.borrow_and_update(), 1);
+            read(&data);
+            drop(child.await.unwrap());
+        }));
+        all_racy(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::watch::channel(0);
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    tx.send(1).unwrap();
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                    tx
+                }
+            });
+            rx.changed().await.unwrap();
+            done_rx.await.unwrap();
+            read(&data);
+            drop(child.await.unwrap());
+        }));
+    }
+
+    #[test]
+    fn clean_and_racy_broadcast() {
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::broadcast::channel(4);
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    write(&data, 1);
+                    tx.send(1).unwrap();
+                }
+            });
+            assert_eq!(rx.recv().await.unwrap(), 1);
+            read(&data);
+            child.await.unwrap();
+        }));
+        all_racy(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::broadcast::channel(4);
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    tx.send(1).unwrap();
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            assert_eq!(rx.recv().await.unwrap(), 1);
+            done_rx.await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn clean_and_racy_notify() {
+        all_clean(&on_both_flavours(|data| async move {
+            let notify = Arc::new(rsync::Notify::new());
+            let child = raceway::task::spawn({
+                let (data, notify) = (data.clone(), notify.clone());
+                async move {
+                    write(&data, 1);
+                    notify.notify_one();
+                }
+            });
+            notify.notified().await;
+            read(&data);
+            child.await.unwrap();
+        }));
+        all_racy(&on_both_flavours(|data| async move {
+            let notify = Arc::new(rsync::Notify::new());
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked
+            let child = raceway::task::spawn({
+                let (data, notify) = (data.clone(), notify.clone());
+                async move {
+                    notify.notify_one();
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            notify.notified().await;
+            done_rx.await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn clean_and_racy_semaphore() {
+        all_clean(&on_both_flavours(|data| async move {
+            let semaphore = Arc::new(rsync::Semaphore::new(0));
+            let child = raceway::task::spawn({
+                let (data, semaphore) = (data.clone(), semaphore.clone());
+                async move {
+                    write(&data, 1);
+                    semaphore.add_permits(1);
+                }
+            });
+            let _permit = semaphore.acquire().await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+        // A semaphore of one permit as a lock: clean read-modify-writes.
+        all_clean(&on_both_flavours(|data| async move {
+            let semaphore = Arc::new(rsync::Semaphore::new(1));
+            let mut children = Vec::new();
+            for _ in 0..2 {
+                let (data, semaphore) = (data.clone(), semaphore.clone());
+                children.push(raceway::task::spawn(async move {
+                    for _ in 0..5 {
+                        let _permit = semaphore.clone().acquire_owned().await.unwrap();
+                        let v = read(&data);
+                        tokio::task::yield_now().await;
+                        write(&data, v + 1);
+                    }
+                }));
+            }
+            for child in children {
+                child.await.unwrap();
+            }
+        }));
+        all_racy(&on_both_flavours(|data| async move {
+            let semaphore = Arc::new(rsync::Semaphore::new(2));
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked
+            let child = raceway::task::spawn({
+                let (data, semaphore) = (data.clone(), semaphore.clone());
+                async move {
+                    let _permit = semaphore.acquire().await.unwrap();
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            let _permit = semaphore.acquire().await.unwrap();
+            done_rx.await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn clean_and_racy_barrier() {
+        all_clean(&on_both_flavours(|data| async move {
+            let barrier = Arc::new(rsync::Barrier::new(2));
+            let child = raceway::task::spawn({
+                let (data, barrier) = (data.clone(), barrier.clone());
+                async move {
+                    write(&data, 1);
+                    barrier.wait().await;
+                }
+            });
+            barrier.wait().await;
+            read(&data);
+            child.await.unwrap();
+        }));
+        all_racy(&on_both_flavours(|data| async move {
+            let barrier = Arc::new(rsync::Barrier::new(2));
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked
+            let child = raceway::task::spawn({
+                let (data, barrier) = (data.clone(), barrier.clone());
+                async move {
+                    barrier.wait().await;
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            barrier.wait().await;
+            done_rx.await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn clean_and_racy_once_cell() {
+        all_clean(&on_both_flavours(|data| async move {
+            let cell = Arc::new(rsync::OnceCell::new());
+            let child = raceway::task::spawn({
+                let (data, cell) = (data.clone(), cell.clone());
+                async move {
+                    cell.get_or_init(|| async {
+                        write(&data, 1);
+                        5
+                    })
+                    .await;
+                }
+            });
+            while cell.get().is_none() {
+                tokio::task::yield_now().await;
+            }
+            read(&data);
+            child.await.unwrap();
+        }));
+        all_racy(&on_both_flavours(|data| async move {
+            let cell = Arc::new(rsync::OnceCell::new());
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked
+            let child = raceway::task::spawn({
+                let (data, cell) = (data.clone(), cell.clone());
+                async move {
+                    cell.set(5).unwrap();
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            while cell.get().is_none() {
+                tokio::task::yield_now().await;
+            }
+            done_rx.await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+}
+
+// ------------------------------------------------------------ crossbeam
+
+#[test]
+fn clean_crossbeam_channels_and_rendezvous() {
+    use raceway::sync::crossbeam::channel;
+    let data = Shared::new();
+    let report = check(|| {
+        let (tx, rx) = channel::bounded(0);
+        thread::scope(|s| {
+            let (tx, data) = (&tx, &data);
+            s.spawn(move || {
+                tx.send(()).unwrap();
+                write(data, 2);
+            });
+            write(data, 1);
+            rx.recv().unwrap();
+        });
+        let (tx, rx) = channel::unbounded();
+        let rx2 = rx.clone();
+        thread::scope(|s| {
+            s.spawn(|| {
+                write(&data, 3);
+                tx.send(()).unwrap();
+            });
+            rx2.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+            read(&data);
+        });
+    });
+    assert_clean(&report);
+}
+
+#[test]
+fn racy_crossbeam_buffered_send() {
+    use raceway::sync::crossbeam::channel;
+    let data = Shared::new();
+    let report = check(|| {
+        let (tx, rx) = channel::bounded(4);
+        let (go_tx, go_rx) = std::sync::mpsc::channel(); // untracked: timing only
+        thread::scope(|s| {
+            let (tx, data) = (&tx, &data);
+            s.spawn(move || {
+                tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                write(data, 2);
+            });
+            write(data, 1);
+            rx.recv().unwrap();
+            go_tx.send(()).unwrap();
+        });
+    });
+    assert_data_race(&report);
+}

@@ -27,7 +27,7 @@ pub(crate) use context::{
     ExecContext,
 };
 // Used only by front-ends behind cargo features.
-#[cfg(feature = "reqwest")]
+#[cfg(any(feature = "reqwest", feature = "tokio"))]
 pub(crate) use context::absorb;
 #[cfg(any(feature = "tower", feature = "actix"))]
 pub(crate) use context::current_session;

@@ -105,37 +105,77 @@ impl AtomicSync {
         self.home.load(Ordering::Relaxed)
     }
 
-    /// A load with `ordering`.
-    pub(crate) fn load(&self, ordering: Ordering) {
+    /// A load with `ordering`: `op` performs it. The atomic's cell is
+    /// locked around the operation and its clock update, so that what a
+    /// load reads and the clock it acquires belong together (as
+    /// ThreadSanitizer locks an atomic's sync variable).
+    pub(crate) fn load<R>(&self, ordering: Ordering, op: impl FnOnce() -> R) -> R {
+        let cell = self.cell.cell();
+        let value = op();
+        Self::acquire_part(&cell, ordering);
+        value
+    }
+
+    fn acquire_part(cell: &VectorClock, ordering: Ordering) {
         if acquires(ordering) {
-            self.cell.acquire();
+            context::absorb(cell);
         } else {
-            context::observe_relaxed(&self.cell.cell());
+            context::observe_relaxed(cell);
         }
     }
 
-    /// A store with `ordering`.
-    pub(crate) fn store(&self, ordering: Ordering) {
+    /// A store with `ordering`: `op` performs it.
+    pub(crate) fn store(&self, ordering: Ordering, op: impl FnOnce()) {
+        let mut cell = self.cell.cell();
+        op();
         if releases(ordering) {
-            self.cell.release_exclusive();
+            if let Some(now) = context::current_clock() {
+                *cell = now;
+            }
         } else if let Some(fence) = context::fence_release_clock() {
-            *self.cell.cell() = fence;
+            *cell = fence;
         }
     }
 
-    /// A read-modify-write with `ordering` (that succeeded).
-    pub(crate) fn read_modify_write(&self, ordering: Ordering) {
+    /// A read-modify-write with `ordering`: `op` performs it.
+    pub(crate) fn read_modify_write<R>(&self, ordering: Ordering, op: impl FnOnce() -> R) -> R {
+        let mut cell = self.cell.cell();
+        let value = op();
+        Self::rmw_parts(&mut cell, ordering);
+        value
+    }
+
+    fn rmw_parts(cell: &mut VectorClock, ordering: Ordering) {
         let read = match ordering {
             Ordering::Release => Ordering::Relaxed,
             Ordering::AcqRel => Ordering::Acquire,
             other => other,
         };
-        self.load(read);
+        Self::acquire_part(cell, read);
         if releases(ordering) {
-            self.cell.release();
+            if let Some(now) = context::current_clock() {
+                cell.join(&now);
+            }
         } else if let Some(fence) = context::fence_release_clock() {
-            self.cell.cell().join(&fence);
+            cell.join(&fence);
         }
+    }
+
+    /// A compare-and-exchange: `op` performs it; a read-modify-write with
+    /// `success` when it returns `Ok`, a load with `failure` otherwise.
+    pub(crate) fn compare_exchange<T>(
+        &self,
+        success: Ordering,
+        failure: Ordering,
+        op: impl FnOnce() -> Result<T, T>,
+    ) -> Result<T, T> {
+        let mut cell = self.cell.cell();
+        let result = op();
+        match &result {
+            Ok(_) => Self::rmw_parts(&mut cell, success),
+            Err(_) => Self::acquire_part(&cell, failure),
+        }
+        result
     }
 }
 
@@ -175,7 +215,13 @@ pub(crate) struct ChannelClocks {
 struct Credits {
     /// Sends that take no credit: the first C.
     free: usize,
-    clocks: VecDeque<VectorClock>,
+    /// The receives' clocks, in receive order, with the number of credits
+    /// each left, not yet taken.
+    clocks: VecDeque<(VectorClock, usize)>,
+    /// Sends that completed before the receive that made room for them
+    /// left its credit (while nothing recorded): that many receives leave
+    /// none.
+    debt: usize,
 }
 
 /// How long a completed send waits for the credit of the receive that made
@@ -187,7 +233,7 @@ impl ChannelClocks {
     pub(crate) fn new(capacity: Option<usize>) -> Self {
         ChannelClocks {
             capacity,
-            credits: Mutex::new(Credits { free: capacity.unwrap_or(0), clocks: VecDeque::new() }),
+            credits: Mutex::new(Credits { free: capacity.unwrap_or(0), clocks: VecDeque::new(), debt: 0 }),
             credit_left: Condvar::new(),
             closed: Synchronize::new(),
         }
@@ -201,47 +247,83 @@ impl ChannelClocks {
         context::current_clock()
     }
 
-    /// A send completed.
+    /// A send completed: it takes one credit.
     pub(crate) fn sent(&self) {
-        if self.capacity.is_none() || !super::is_active() {
-            return;
-        }
-        let mut credits = self.credits.lock().unwrap_or_else(PoisonError::into_inner);
-        if credits.free > 0 {
-            credits.free -= 1;
-            return;
-        }
-        let deadline = Instant::now() + CREDIT_WAIT;
-        loop {
-            if let Some(clock) = credits.clocks.pop_front() {
-                drop(credits);
-                context::absorb(&clock);
-                return;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                crate::log::warn(format_args!(
-                    "a channel send completed but the receive that made room for it left no clock within {CREDIT_WAIT:?}: that edge is missing"
-                ));
-                return;
-            }
-            credits = self.credit_left.wait_timeout(credits, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
-        }
+        self.take_credits(1);
     }
 
-    /// A receive took a message that carried `clock`.
+    /// A receive took a message that carried `clock`: it leaves one credit.
     pub(crate) fn received(&self, clock: Option<VectorClock>) {
         if let Some(clock) = &clock {
             context::absorb(clock);
         }
-        if self.capacity.is_none() || !super::is_active() {
+        self.leave_credits(1);
+    }
+
+    /// Takes `n` credits, in the order they were left, and acquires their
+    /// clocks (a send, or a semaphore's acquisition of `n` permits).
+    ///
+    /// The credits are counted whether or not anything records, so that
+    /// sends and receives stay paired when recording starts or stops in the
+    /// middle (without recording, a send that finds no credit yet leaves a
+    /// debt for the receive to settle, rather than waiting).
+    pub(crate) fn take_credits(&self, mut n: usize) {
+        if self.capacity.is_none() {
             return;
         }
-        let Some(now) = context::current_clock() else { return };
         let mut credits = self.credits.lock().unwrap_or_else(PoisonError::into_inner);
-        credits.clocks.push_back(now);
+        let free = credits.free.min(n);
+        credits.free -= free;
+        n -= free;
+        let deadline = Instant::now() + CREDIT_WAIT;
+        let mut joined = VectorClock::new();
+        while n > 0 {
+            if let Some((clock, count)) = credits.clocks.front_mut() {
+                let taken = (*count).min(n);
+                *count -= taken;
+                n -= taken;
+                joined.join(clock);
+                if *count == 0 {
+                    credits.clocks.pop_front();
+                }
+                continue;
+            }
+            if !super::is_active() {
+                credits.debt += n;
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                credits.debt += n;
+                crate::log::warn(format_args!(
+                    "a channel send (or a semaphore acquisition) completed but the receive (or release) that made room for it left no clock within {CREDIT_WAIT:?}: that edge is missing"
+                ));
+                break;
+            }
+            credits = self.credit_left.wait_timeout(credits, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+        }
         drop(credits);
-        self.credit_left.notify_one();
+        if super::is_active() {
+            context::absorb(&joined);
+        }
+    }
+
+    /// Leaves `n` credits with the current execution's clock (a receive, or
+    /// a semaphore's release of `n` permits).
+    pub(crate) fn leave_credits(&self, mut n: usize) {
+        if self.capacity.is_none() || n == 0 {
+            return;
+        }
+        let now = if super::is_active() { context::current_clock().unwrap_or_default() } else { VectorClock::new() };
+        let mut credits = self.credits.lock().unwrap_or_else(PoisonError::into_inner);
+        let settled = credits.debt.min(n);
+        credits.debt -= settled;
+        n -= settled;
+        if n > 0 {
+            credits.clocks.push_back((now, n));
+        }
+        drop(credits);
+        self.credit_left.notify_all();
     }
 
     /// A sender was dropped (the last one closes the channel).

@@ -97,60 +97,85 @@ macro_rules! atomic_common {
             }
 
             #[inline]
-            fn loaded(&self, value: $t, order: Ordering, site: &'static Location<'static>) -> $t {
-                if rt::is_active() {
-                    self.sync.load(order);
-                    record($name, self.addr(), AccessType::AtomicRead, None, Recorded::value(value), site);
+            fn load_with(&self, order: Ordering, site: &'static Location<'static>, op: impl FnOnce() -> $t) -> $t {
+                if !rt::is_active() {
+                    return op();
                 }
+                let value = self.sync.load(order, op);
+                record($name, self.addr(), AccessType::AtomicRead, None, Recorded::value(value), site);
                 value
             }
 
+            /// A read-modify-write `op` that returns the old value and
+            /// stores `new(old)`.
             #[inline]
-            fn modified(&self, old: $t, new: $t, order: Ordering, site: &'static Location<'static>) -> $t {
-                if rt::is_active() {
-                    self.sync.read_modify_write(order);
-                    let (old_value, new_value) = (Recorded::value(old), Recorded::value(new));
-                    record($name, self.addr(), AccessType::AtomicRMW, Some(old_value), new_value, site);
+            fn modify_with(
+                &self,
+                order: Ordering,
+                site: &'static Location<'static>,
+                op: impl FnOnce() -> $t,
+                new: impl FnOnce($t) -> $t,
+            ) -> $t {
+                if !rt::is_active() {
+                    return op();
                 }
+                let old = self.sync.read_modify_write(order, op);
+                let (old_value, new_value) = (Recorded::value(old), Recorded::value(new(old)));
+                record($name, self.addr(), AccessType::AtomicRMW, Some(old_value), new_value, site);
                 old
+            }
+
+            #[inline]
+            fn exchange_with(
+                &self,
+                new: $t,
+                success: Ordering,
+                failure: Ordering,
+                site: &'static Location<'static>,
+                op: impl FnOnce() -> Result<$t, $t>,
+            ) -> Result<$t, $t> {
+                if !rt::is_active() {
+                    return op();
+                }
+                let result = self.sync.compare_exchange(success, failure, op);
+                let addr = self.addr();
+                match result {
+                    Ok(old) => record($name, addr, AccessType::AtomicRMW, Some(Recorded::value(old)), Recorded::value(new), site),
+                    Err(seen) => record($name, addr, AccessType::AtomicRead, None, Recorded::value(seen), site),
+                }
+                result
             }
 
             /// Loads the value; see the original's `load`.
             #[track_caller]
             pub fn load(&self, order: Ordering) -> $t {
-                self.loaded(self.inner.load(order), order, Location::caller())
+                self.load_with(order, Location::caller(), || self.inner.load(order))
             }
 
             /// Stores a value; see the original's `store`.
             #[track_caller]
             pub fn store(&self, val: $t, order: Ordering) {
-                if rt::is_active() {
-                    // The release is in place before the value can be read.
-                    self.sync.store(order);
-                    self.inner.store(val, order);
-                    record($name, self.addr(), AccessType::AtomicWrite, None, Recorded::value(val), Location::caller());
-                } else {
-                    self.inner.store(val, order);
+                if !rt::is_active() {
+                    return self.inner.store(val, order);
                 }
+                self.sync.store(order, || self.inner.store(val, order));
+                record($name, self.addr(), AccessType::AtomicWrite, None, Recorded::value(val), Location::caller());
             }
 
             /// Stores a value and returns the previous one; see the
             /// original's `swap`.
             #[track_caller]
             pub fn swap(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.swap(val, order);
-                self.modified(old, val, order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.swap(val, order), |_| val)
             }
 
             /// Stores `new` if the value is `current`; see the original's
             /// `compare_exchange`. A failure is a load with `failure`.
             #[track_caller]
             pub fn compare_exchange(&self, current: $t, new: $t, success: Ordering, failure: Ordering) -> Result<$t, $t> {
-                let site = Location::caller();
-                match self.inner.compare_exchange(current, new, success, failure) {
-                    Ok(old) => Ok(self.modified(old, new, success, site)),
-                    Err(seen) => Err(self.loaded(seen, failure, site)),
-                }
+                self.exchange_with(new, success, failure, Location::caller(), || {
+                    self.inner.compare_exchange(current, new, success, failure)
+                })
             }
 
             /// Like [`compare_exchange`](Self::compare_exchange), but may
@@ -163,32 +188,31 @@ macro_rules! atomic_common {
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<$t, $t> {
-                let site = Location::caller();
-                match self.inner.compare_exchange_weak(current, new, success, failure) {
-                    Ok(old) => Ok(self.modified(old, new, success, site)),
-                    Err(seen) => Err(self.loaded(seen, failure, site)),
-                }
+                self.exchange_with(new, success, failure, Location::caller(), || {
+                    self.inner.compare_exchange_weak(current, new, success, failure)
+                })
             }
 
             /// Applies `f` until it returns `None` or its result is stored;
-            /// see the original's `fetch_update`.
+            /// see the original's `fetch_update` (the same loop of a load
+            /// and weak compare-and-exchanges, each recorded).
             #[track_caller]
             pub fn fetch_update<F>(&self, set_order: Ordering, fetch_order: Ordering, mut f: F) -> Result<$t, $t>
             where
                 F: FnMut($t) -> Option<$t>,
             {
                 let site = Location::caller();
-                let mut stored = None;
-                let result = self.inner.fetch_update(set_order, fetch_order, |v| {
-                    let next = f(v);
-                    stored = next;
-                    next
-                });
-                match (result, stored) {
-                    (Ok(old), Some(new)) => Ok(self.modified(old, new, set_order, site)),
-                    (Ok(old), None) => Ok(old),
-                    (Err(seen), _) => Err(self.loaded(seen, fetch_order, site)),
+                let mut prev = self.load_with(fetch_order, site, || self.inner.load(fetch_order));
+                while let Some(next) = f(prev) {
+                    let attempt = self.exchange_with(next, set_order, fetch_order, site, || {
+                        self.inner.compare_exchange_weak(prev, next, set_order, fetch_order)
+                    });
+                    match attempt {
+                        Ok(old) => return Ok(old),
+                        Err(seen) => prev = seen,
+                    }
                 }
+                Err(prev)
             }
 
             /// Mutable access without synchronization (the borrow proves
@@ -257,57 +281,49 @@ macro_rules! atomic_int {
             /// Adds to the value; see the original's `fetch_add`.
             #[track_caller]
             pub fn fetch_add(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.fetch_add(val, order);
-                self.modified(old, old.wrapping_add(val), order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.fetch_add(val, order), |old| old.wrapping_add(val))
             }
 
             /// Subtracts from the value; see the original's `fetch_sub`.
             #[track_caller]
             pub fn fetch_sub(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.fetch_sub(val, order);
-                self.modified(old, old.wrapping_sub(val), order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.fetch_sub(val, order), |old| old.wrapping_sub(val))
             }
 
             /// Bitwise and; see the original's `fetch_and`.
             #[track_caller]
             pub fn fetch_and(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.fetch_and(val, order);
-                self.modified(old, old & val, order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.fetch_and(val, order), |old| old & val)
             }
 
             /// Bitwise nand; see the original's `fetch_nand`.
             #[track_caller]
             pub fn fetch_nand(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.fetch_nand(val, order);
-                self.modified(old, !(old & val), order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.fetch_nand(val, order), |old| !(old & val))
             }
 
             /// Bitwise or; see the original's `fetch_or`.
             #[track_caller]
             pub fn fetch_or(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.fetch_or(val, order);
-                self.modified(old, old | val, order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.fetch_or(val, order), |old| old | val)
             }
 
             /// Bitwise xor; see the original's `fetch_xor`.
             #[track_caller]
             pub fn fetch_xor(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.fetch_xor(val, order);
-                self.modified(old, old ^ val, order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.fetch_xor(val, order), |old| old ^ val)
             }
 
             /// Maximum; see the original's `fetch_max`.
             #[track_caller]
             pub fn fetch_max(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.fetch_max(val, order);
-                self.modified(old, old.max(val), order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.fetch_max(val, order), |old| old.max(val))
             }
 
             /// Minimum; see the original's `fetch_min`.
             #[track_caller]
             pub fn fetch_min(&self, val: $t, order: Ordering) -> $t {
-                let old = self.inner.fetch_min(val, order);
-                self.modified(old, old.min(val), order, Location::caller())
+                self.modify_with(order, Location::caller(), || self.inner.fetch_min(val, order), |old| old.min(val))
             }
         }
 
@@ -348,29 +364,25 @@ impl AtomicBool {
     /// Logical and; see the original's `fetch_and`.
     #[track_caller]
     pub fn fetch_and(&self, val: bool, order: Ordering) -> bool {
-        let old = self.inner.fetch_and(val, order);
-        self.modified(old, old & val, order, Location::caller())
+        self.modify_with(order, Location::caller(), || self.inner.fetch_and(val, order), |old| old & val)
     }
 
     /// Logical nand; see the original's `fetch_nand`.
     #[track_caller]
     pub fn fetch_nand(&self, val: bool, order: Ordering) -> bool {
-        let old = self.inner.fetch_nand(val, order);
-        self.modified(old, !(old & val), order, Location::caller())
+        self.modify_with(order, Location::caller(), || self.inner.fetch_nand(val, order), |old| !(old & val))
     }
 
     /// Logical or; see the original's `fetch_or`.
     #[track_caller]
     pub fn fetch_or(&self, val: bool, order: Ordering) -> bool {
-        let old = self.inner.fetch_or(val, order);
-        self.modified(old, old | val, order, Location::caller())
+        self.modify_with(order, Location::caller(), || self.inner.fetch_or(val, order), |old| old | val)
     }
 
     /// Logical xor; see the original's `fetch_xor`.
     #[track_caller]
     pub fn fetch_xor(&self, val: bool, order: Ordering) -> bool {
-        let old = self.inner.fetch_xor(val, order);
-        self.modified(old, old ^ val, order, Location::caller())
+        self.modify_with(order, Location::caller(), || self.inner.fetch_xor(val, order), |old| old ^ val)
     }
 }
 

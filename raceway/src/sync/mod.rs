@@ -15,6 +15,8 @@ mod annotate;
 pub mod atomic;
 mod barrier;
 mod condvar;
+#[cfg(feature = "crossbeam")]
+pub mod crossbeam;
 mod lock_state;
 pub mod mpsc;
 mod mutex;

@@ -1,8 +1,8 @@
 //! tokio's `Mutex` and `RwLock`, recording their acquisitions and releases
-//! like [`super::Mutex`]; guards may be held across `.await`.
+//! like [`crate::sync::Mutex`]; guards may be held across `.await`.
 
-use super::lock_state::{deref_guard, Held, LockState};
 use crate::event::{LockType, Name, Site};
+use crate::sync::lock_state::{deref_guard, Held, LockState};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
