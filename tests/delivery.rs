@@ -324,8 +324,12 @@ fn an_unopenable_file_endpoint_is_a_config_error() {
     assert_eq!(err.setting(), "endpoint");
 }
 
+/// The tests that install the process-wide client take turns.
+static PROCESS_WIDE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn every_event_kind_survives_the_server_schema() {
+    let _turn = PROCESS_WIDE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let receiver = Receiver::start();
     let guard = raceway::init(Config {
         endpoint: Some(Endpoint::Http(receiver.url())),
@@ -444,4 +448,48 @@ fn every_event_kind_survives_the_server_schema() {
         assert!(join.causality_vector.contains(child_clock), "the child's events happen before the join");
     });
     drop(guard);
+}
+
+#[test]
+fn atomic_accesses_and_fences_survive_the_server_schema() {
+    use raceway::sync::atomic::{fence, AtomicUsize, Ordering};
+    use raceway_tests::schema::ServerAccessType;
+    let _turn = PROCESS_WIDE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let receiver = Receiver::start();
+    let guard = raceway::init(Config {
+        endpoint: Some(Endpoint::Http(receiver.url())),
+        service_name: "atomics".into(),
+        ..Config::default()
+    })
+    .unwrap();
+    let counter = AtomicUsize::new(0);
+    counter.store(1, Ordering::Release);
+    let _ = counter.load(Ordering::Acquire);
+    counter.fetch_add(2, Ordering::AcqRel);
+    fence(Ordering::SeqCst);
+    guard.flush().unwrap();
+    assert!(receiver.wait_for_events(4));
+    assert_eq!(receiver.schema_errors(), Vec::<String>::new());
+    receiver.with_typed(|events| {
+        let accesses: Vec<_> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                ServerKind::StateChange { variable, access_type, .. } => Some((variable.clone(), *access_type)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            accesses.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
+            [ServerAccessType::AtomicWrite, ServerAccessType::AtomicRead, ServerAccessType::AtomicRMW]
+        );
+        assert!(accesses.iter().all(|(v, _)| v.starts_with("AtomicUsize@0x")), "{accesses:?}");
+        let fences: Vec<_> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                ServerKind::MemoryFence { ordering, .. } => Some(ordering.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fences, ["SeqCst"]);
+    });
 }

@@ -988,3 +988,82 @@ fn racy_crossbeam_buffered_send() {
     });
     assert_data_race(&report);
 }
+
+// ------------------------------------------------------ variable identity
+
+#[derive(Clone, Copy, Default)]
+struct Point {
+    x: i64,
+    y: i64,
+}
+
+struct SharedPoint(UnsafeCell<Point>);
+
+// SAFETY: as `Shared`: racy on purpose, word-sized accesses.
+unsafe impl Sync for SharedPoint {}
+
+impl SharedPoint {
+    #[allow(clippy::mut_from_ref)]
+    fn get(&self) -> &mut Point {
+        // SAFETY: see the `Sync` impl.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+#[test]
+fn two_expressions_that_reach_one_place_are_one_variable() {
+    let cells = [Shared::new(), Shared::new()];
+    let report = check(|| {
+        let (go_tx, go_rx) = std::sync::mpsc::channel(); // untracked: timing only
+        thread::scope(|s| {
+            s.spawn(|| {
+                let s = [cells[0].get(), cells[1].get()];
+                tracked!(*s[1] = 1);
+                go_tx.send(()).unwrap();
+            });
+            go_rx.recv().unwrap();
+            let s2 = [cells[0].get(), cells[1].get()];
+            let _ = tracked!(*s2[1]);
+        });
+    });
+    let kinds: Vec<RaceKind> = report.races().iter().map(|r| r.kind()).collect();
+    assert_eq!(kinds, [RaceKind::DataRace], "{report}");
+    // The display name is the first expression seen.
+    assert_eq!(report.races()[0].variable(), "*s[1]", "{report}");
+}
+
+#[test]
+fn a_write_of_a_whole_struct_conflicts_with_an_access_of_its_field() {
+    let point = SharedPoint(UnsafeCell::new(Point::default()));
+    let report = check(|| {
+        let (go_tx, go_rx) = std::sync::mpsc::channel(); // untracked: timing only
+        thread::scope(|s| {
+            s.spawn(|| {
+                let p = point.get();
+                let _ = tracked!(p.y);
+                go_tx.send(()).unwrap();
+            });
+            go_rx.recv().unwrap();
+            let p = point.get();
+            tracked!(*p = Point { x: 1, y: 2 });
+        });
+    });
+    let kinds: Vec<RaceKind> = report.races().iter().map(|r| r.kind()).collect();
+    assert_eq!(kinds, [RaceKind::DataRace], "{report}");
+
+    // Disjoint fields never conflict.
+    let point = SharedPoint(UnsafeCell::new(Point::default()));
+    let report = check(|| {
+        thread::scope(|s| {
+            s.spawn(|| {
+                let p = point.get();
+                tracked!(p.x = 1);
+            });
+            s.spawn(|| {
+                let p = point.get();
+                tracked!(p.y = 2);
+            });
+        });
+    });
+    assert_clean(&report);
+}

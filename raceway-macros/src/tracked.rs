@@ -165,7 +165,7 @@ fn expand(access: &Access, place: &Expr) -> TokenStream {
     let record = |key: TokenStream, old: TokenStream, new: TokenStream, access: TokenStream| {
         quote_spanned! {m=>
             ::raceway::__private::state_change(
-                #key, #place_text, #field_text, ::raceway::__private::address(p), #old, #new,
+                #key, #place_text, #field_text, ::raceway::__private::place_of(p), #old, #new,
                 ::raceway::__private::#access, #here,
             )
         }

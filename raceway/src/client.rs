@@ -173,6 +173,7 @@ impl RacewayClient {
         self.emit(Kind::StateChange {
             variable: variable.into(),
             addr: 0,
+            size: 0,
             old: Some(Value::capture(&old)),
             new: Value::capture(&new),
             access: access_type,

@@ -255,10 +255,11 @@ const MAX_COMPONENTS: usize = 65_536;
 /// The wire form of a kind; `None` for kinds that are not exported.
 fn wire_kind(kind: Kind, locations: &mut Locations) -> Option<EventKind> {
     Some(match kind {
-        Kind::StateChange { variable, addr, old, new, access, site } => EventKind::StateChange {
+        Kind::StateChange { variable, addr, size, old, new, access, site } => EventKind::StateChange {
             // Without a name that identifies it across processes, the
-            // place's address tells instances apart.
-            variable: if addr == 0 { variable.into_owned() } else { format!("{variable}@{addr:#x}") },
+            // place's address and size tell instances apart (the analysis
+            // takes every expression that reaches them for one variable).
+            variable: if addr == 0 { variable.into_owned() } else { format!("{variable}@{addr:#x}+{size}") },
             old_value: old,
             new_value: new,
             location: locations.get(site),

@@ -221,9 +221,13 @@ pub(crate) type Site = &'static Location<'static>;
 pub(crate) enum Kind {
     StateChange {
         variable: Name,
-        /// The place's address: its identity within the process; 0 when
-        /// the name is the identity (a `Traced` key, or a name the user gave).
+        /// The place's address: its identity within the process, with
+        /// `size`; 0 when the name is the identity (a `Traced` key, or a
+        /// name the user gave).
         addr: usize,
+        /// The place's size in bytes (0 when unknown): a write of a whole
+        /// struct conflicts with an access of one of its fields.
+        size: u32,
         old: Option<Value>,
         new: Value,
         access: AccessType,
@@ -372,6 +376,7 @@ mod tests {
         let kind = Kind::StateChange {
             variable,
             addr: 0,
+            size: 0,
             old: Some(Value::I64(1)),
             new,
             access: AccessType::Write,

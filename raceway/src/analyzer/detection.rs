@@ -11,6 +11,7 @@ use super::report::{RaceKind, Report};
 use crate::event::AccessType;
 use crate::wire::{Event, EventKind, FUNCTION_RETURN, TAG_ATOMIC_REGION};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -65,7 +66,11 @@ struct Local {
 }
 
 struct Var {
-    /// The variable's name, the key it is stored under.
+    /// What identifies the variable, the key it is stored under: its name,
+    /// or for an unkeyed place its address and size (`@0x…+8`), whatever
+    /// expression reached it.
+    key: Arc<str>,
+    /// The wire name of its first access.
     name: Arc<str>,
     /// Its length without the address of an unkeyed place: the name
     /// reports give.
@@ -74,6 +79,9 @@ struct Var {
     reads: Vec<AccessRecord>,
     /// Keyed by the execution's id.
     locals: HashMap<u64, Local>,
+    /// Other unkeyed places whose memory overlaps this one's (a struct and
+    /// its fields, an array and its elements): accesses of both conflict.
+    overlaps: Vec<Arc<str>>,
 }
 
 /// The incremental analysis. Feed it events in timestamp order with
@@ -92,6 +100,13 @@ pub struct Analyzer {
     lock_sets: HashSet<Arc<[String]>>,
     /// Function names, shared by the calls that name them.
     functions: HashSet<Arc<str>>,
+    /// Unkeyed places by start address: their end and name.
+    places: BTreeMap<usize, Vec<(usize, Arc<str>)>>,
+    /// The largest place seen, which bounds how far before an address an
+    /// overlapping place can start.
+    largest_place: usize,
+    /// Links to add to existing places that a new place overlaps.
+    backlinks: Vec<(Arc<str>, Arc<str>)>,
 }
 
 impl Analyzer {
@@ -208,22 +223,33 @@ impl Analyzer {
             location,
             locks,
         };
-        let var = match self.vars.get_mut(variable.as_str()) {
+        let key = identity(variable);
+        let var = match self.vars.get_mut(key) {
             Some(var) => var,
             None => {
+                let key: Arc<str> = Arc::from(key);
                 let name: Arc<str> = Arc::from(variable.as_str());
+                let overlaps = match place_range(&name) {
+                    Some(range) => self.place_seen(&key, range),
+                    None => Vec::new(),
+                };
                 let var = Var {
+                    key: key.clone(),
                     name: name.clone(),
                     display_len: super::display_name(&name).len(),
                     last_write: None,
                     reads: Vec::new(),
                     locals: HashMap::default(),
+                    overlaps,
                 };
-                self.vars.entry(name).or_insert(var)
+                self.vars.entry(key).or_insert(var)
             }
         };
-        let variable = var.name.clone();
+        let (variable, var_key) = (var.name.clone(), var.key.clone());
         let clock = Clock::new(causality_vector, 1 + if rec.write { var.reads.len() } else { 0 });
+        // Overlapping places are checked once this one is updated (a copy of
+        // the access, made only for them).
+        let overlapping = (!var.overlaps.is_empty()).then(|| (var.overlaps.clone(), rec.clone()));
 
         // Atomicity: the previous access p of this execution, in a region
         // still open, and another execution's access in between. p is this
@@ -300,7 +326,7 @@ impl Analyzer {
         };
         if fresh {
             if let Some(state) = self.execs.get_mut(&rec.who.name) {
-                state.touched.push(variable.clone());
+                state.touched.push(var_key);
             }
         }
         if rec.write {
@@ -311,7 +337,72 @@ impl Analyzer {
             reads.retain(|r| r.exec != exec);
             reads.push(rec);
         }
+
+        for (other, new) in self.backlinks.drain(..) {
+            if let Some(var) = self.vars.get_mut(&other) {
+                var.overlaps.push(new);
+            }
+        }
+        if let Some((others, rec)) = overlapping {
+            let clock = Clock::new(causality_vector, others.len() * 2);
+            self.overlapping_races(&variable, &others, &rec, &clock);
+        }
     }
+
+    /// Registers a new unkeyed place covering `range`: the places it
+    /// overlaps, linked both ways (the other side once the access is done).
+    fn place_seen(&mut self, name: &Arc<str>, (start, size): (usize, usize)) -> Vec<Arc<str>> {
+        let end = start.saturating_add(size.max(1));
+        let from = start.saturating_sub(self.largest_place);
+        let overlaps: Vec<Arc<str>> = self
+            .places
+            .range(from..end)
+            .flat_map(|(_, places)| places.iter())
+            .filter(|(other_end, _)| *other_end > start)
+            .map(|(_, other)| other.clone())
+            .collect();
+        for other in &overlaps {
+            self.backlinks.push((other.clone(), name.clone()));
+        }
+        self.places.entry(start).or_default().push((end, name.clone()));
+        self.largest_place = self.largest_place.max(size);
+        overlaps
+    }
+
+    /// The data-race check of an access of `variable` against the places
+    /// that overlap it: their last write, and for a write the reads since.
+    fn overlapping_races(&mut self, variable: &Arc<str>, others: &[Arc<str>], rec: &AccessRecord, clock: &Clock<'_>) {
+        let name = super::display_name(variable);
+        for other in others {
+            let Some(var) = self.vars.get(other) else { continue };
+            let writes = var.last_write.iter();
+            let earlier = writes.chain(var.reads.iter().filter(|_| rec.write));
+            for prev in earlier {
+                if prev.exec != rec.exec && !(prev.atomic && rec.atomic) && !prev.happens_before(clock) {
+                    self.races.record(RaceKind::DataRace, (variable, name), prev, rec, None, false, || {
+                        explain_race(name, prev, rec)
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// What identifies a wire variable: for an unkeyed place its address and
+/// size (`@0x…+8`, whatever expression reached it); otherwise its name.
+fn identity(variable: &str) -> &str {
+    match variable.rfind("@0x") {
+        Some(at) => &variable[at..],
+        None => variable,
+    }
+}
+
+/// The memory an unkeyed place's wire name gives (`text@0xADDRESS+SIZE`):
+/// its start and size.
+fn place_range(name: &str) -> Option<(usize, usize)> {
+    let at = name.rfind("@0x")?;
+    let (addr, size) = name[at + 3..].split_once('+')?;
+    Some((usize::from_str_radix(addr, 16).ok()?, size.parse().ok()?))
 }
 
 impl Analyzer {

@@ -20,7 +20,7 @@ pub use probe::{
     key_to_string, ErrNone, ErrViaDebug, ErrViaDisplay, ErrorInfo, KeyNone, KeyViaTraced, Probe, ViaDebug,
     ViaSerialize, ViaTypeName,
 };
-pub use tracked::{address, copy_out, state_change, Read, ReadByCopy, Write};
+pub use tracked::{copy_out, place_of, state_change, Read, ReadByCopy, Write};
 
 /// The source location of the generated call, which the macros span at the
 /// user's tokens.

@@ -19,20 +19,25 @@ pub fn copy_out<T: ReadByCopy>(place: &T) -> T {
     *place
 }
 
-/// The address of a place: its identity within the process.
+/// The address and size of a place: its identity within the process.
 #[inline(always)]
-pub fn address<T: ?Sized>(place: &T) -> usize {
-    (place as *const T).cast::<()>() as usize
+pub fn place_of<T: ?Sized>(place: &T) -> (usize, usize) {
+    ((place as *const T).cast::<()>() as usize, std::mem::size_of_val(place))
 }
 
 /// The variable a state change names: a `Traced` instance's key is its
-/// identity across processes; otherwise the place's address is, and its
-/// source text is its display name.
+/// identity across processes; otherwise the place's address and size are,
+/// and its source text is its display name.
 #[inline(always)]
-fn variable(key: Option<String>, text: &'static str, field: &'static str, addr: usize) -> (Name, usize) {
+fn variable(
+    key: Option<String>,
+    text: &'static str,
+    field: &'static str,
+    (addr, size): (usize, usize),
+) -> (Name, usize, u32) {
     match key {
-        Some(instance) => (Name::Owned(format!("{instance}{field}")), 0),
-        None => (Name::Borrowed(text), addr),
+        Some(instance) => (Name::Owned(format!("{instance}{field}")), 0, 0),
+        None => (Name::Borrowed(text), addr, u32::try_from(size).unwrap_or(u32::MAX)),
     }
 }
 
@@ -43,14 +48,14 @@ pub fn state_change(
     key: Option<String>,
     text: &'static str,
     field: &'static str,
-    addr: usize,
+    place: (usize, usize),
     old: Option<Value>,
     new: Value,
     access: AccessType,
     site: &'static Location<'static>,
 ) {
-    let (variable, addr) = variable(key, text, field, addr);
-    rt::emit(|| Kind::StateChange { variable, addr, old, new, access, site });
+    let (variable, addr, size) = variable(key, text, field, place);
+    rt::emit(|| Kind::StateChange { variable, addr, size, old, new, access, site });
 }
 
 pub use AccessType::{Read, Write};

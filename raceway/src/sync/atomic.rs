@@ -18,18 +18,20 @@ use std::panic::Location;
 
 pub use std::sync::atomic::Ordering;
 
-/// Records one access of the atomic at `addr`, named `name`.
+/// Records one access of the atomic at `addr` (of `size` bytes), named
+/// `name`.
 #[inline]
 fn record(
     name: &'static str,
-    addr: usize,
+    (addr, size): (usize, usize),
     access: AccessType,
     old: Option<Value>,
     new: Value,
     site: &'static Location<'static>,
 ) {
     let variable = Name::Borrowed(name);
-    rt::emit(|| Kind::StateChange { variable, addr, old, new, access, site });
+    let size = u32::try_from(size).unwrap_or(u32::MAX);
+    rt::emit(|| Kind::StateChange { variable, addr, size, old, new, access, site });
 }
 
 /// A memory fence; see [`std::sync::atomic::fence`]. An `Acquire` (or
@@ -90,10 +92,10 @@ macro_rules! atomic_common {
         impl<$($gen)?> $atomic {
             /// The atomic's address, its identity; remembered for
             /// `into_inner`, which has it by value.
-            fn addr(&self) -> usize {
+            fn addr(&self) -> (usize, usize) {
                 let addr = std::ptr::from_ref(self).cast::<()>() as usize;
                 self.sync.set_home(addr);
-                addr
+                (addr, std::mem::size_of::<$t>())
             }
 
             #[inline]
@@ -234,7 +236,7 @@ macro_rules! atomic_common {
                 let home = self.sync.home();
                 let value = self.inner.into_inner();
                 if rt::is_active() && home != 0 {
-                    record($name, home, AccessType::Read, None, Recorded::value(value), Location::caller());
+                    record($name, (home, std::mem::size_of::<$t>()), AccessType::Read, None, Recorded::value(value), Location::caller());
                 }
                 value
             }

@@ -23,7 +23,7 @@ pub(crate) fn explain_race(variable: &str, first: &AccessRecord, second: &Access
         format!("they held different locks ([{}] and [{}])", a.join(", "), b.join(", "))
     };
     format!(
-        "{} {} {variable} at {} and {} {} it at {}; no lock hand-off, spawn, join or propagated call ordered the two, and {locks}.",
+        "{} {} {variable} at {} and {} {} it at {}; nothing recorded ordered the two (no lock hand-off, channel message, atomic release and acquire, condvar, barrier, spawn, join or propagated call), and {locks}.",
         first.who.name,
         verb(first),
         first.location(),
