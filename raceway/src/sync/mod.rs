@@ -1,15 +1,30 @@
-//! Locks that record what they do: each guard records `LockAcquire` when
-//! acquired and `LockRelease` when dropped, and the acquiring execution's
-//! clock joins the clock of the lock's last release (for a reader-writer
-//! lock: a reader joins the last write release, a writer every release
-//! since), so that what one critical section did happens before the next.
+//! Mirrors of `std::sync` (and, behind features, of `tokio::sync` and
+//! crossbeam's channels) that record the happens-before edges they create,
+//! as `loom::sync` and `shuttle::sync` mirror std. Same paths, types,
+//! methods and signatures as the originals, so that
+//! `use raceway::sync as sync;` (or a `cfg` alias) swaps them in.
 //!
-//! - [`Mutex`] and [`RwLock`]: std's, poisoning included.
-//! - [`tracked_lock`]: for a `std::sync::Mutex` you already have.
-//! - [`tokio`] (feature `tokio`): tokio's `Mutex` and `RwLock`.
+//! | type | the edge it records |
+//! |---|---|
+//! | [`Mutex`], [`RwLock`], [`tracked_lock`] | a release happens before the next acquisition (RwLock: a write release before any acquisition, a read release before the next write acquisition); `LockAcquire`/`LockRelease` events, and every event lists the locks held |
+//! | [`mpsc`] | a send happens before the receive of its message (the clock travels with the message); dropping the last sender before a receive that observes it; for `sync_channel(C)`, the k-th receive before the (k+C)-th send completes |
+//! | [`atomic`] | a `Release` (or stronger) store or read-modify-write before an `Acquire` (or stronger) load that reads from its release sequence; `fence`s as in the C++/Rust model; each operation is an atomic access (`AtomicRead`, `AtomicWrite`, `AtomicRMW`; fences `MemoryFence`), and atomic accesses never race each other |
+//! | [`Condvar`] | a notify before the wait it wakes (plus the mutex's own edges) |
+//! | [`Barrier`] | everything before any `wait` of a round before everything after every `wait` of it |
+//! | [`Once`], [`OnceLock`] | the initialization before every call that observes it |
+//! | [`happens_before`] / [`happens_after`] | a manual edge keyed by an address, as ThreadSanitizer's annotations |
+//! | [`tokio`] (feature `tokio`) | `Mutex`, `RwLock`, `mpsc`, `oneshot`, `watch`, `broadcast`, `Notify`, `Semaphore`, `Barrier`, `OnceCell` |
+//! | [`crossbeam`] (feature `crossbeam`) | `channel::{bounded, unbounded}`, like `mpsc` |
 //!
 //! A lock's identity within a process is its address; its display name is
-//! the one given, or else the place where it was constructed.
+//! the one given, or else the place where it was constructed. `Arc`,
+//! `Weak`, `LockResult` and the poison types are std's, re-exported so that
+//! the whole of `std::sync` can be swapped.
+//!
+//! Synchronization that no mirror covers (std's own channels and atomics,
+//! `parking_lot`, a lock-free queue) orders nothing in the analysis:
+//! accesses it orders look concurrent and may be reported. Use the mirror,
+//! or mark the edge with [`happens_before`] / [`happens_after`].
 
 mod annotate;
 pub mod atomic;
