@@ -1067,3 +1067,65 @@ fn a_write_of_a_whole_struct_conflicts_with_an_access_of_its_field() {
     });
     assert_clean(&report);
 }
+
+// ------------------------------------------- the mirrors' trait contract
+
+#[test]
+fn the_mirrors_have_the_originals_auto_traits_and_common_impls() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    fn clone<T: Clone>() {}
+    fn debug<T: std::fmt::Debug>() {}
+    fn default<T: Default>() {}
+
+    send_sync::<mpsc::Sender<i32>>();
+    send_sync::<mpsc::SyncSender<i32>>();
+    send::<mpsc::Receiver<i32>>();
+    clone::<mpsc::Sender<i32>>();
+    clone::<mpsc::SyncSender<i32>>();
+    debug::<mpsc::Sender<i32>>();
+    debug::<mpsc::Receiver<i32>>();
+    send_sync::<Condvar>();
+    default::<Condvar>();
+    debug::<Condvar>();
+    send_sync::<Barrier>();
+    debug::<Barrier>();
+    send_sync::<Once>();
+    debug::<Once>();
+    send_sync::<OnceLock<String>>();
+    default::<OnceLock<String>>();
+    clone::<OnceLock<String>>();
+    debug::<OnceLock<String>>();
+    send_sync::<AtomicUsize>();
+    default::<AtomicUsize>();
+    debug::<AtomicUsize>();
+    send_sync::<AtomicBool>();
+    send_sync::<raceway::sync::atomic::AtomicPtr<String>>();
+    default::<raceway::sync::atomic::AtomicPtr<String>>();
+    send_sync::<Mutex<i32>>();
+
+    use raceway::sync::tokio as rsync;
+    send_sync::<rsync::mpsc::Sender<i32>>();
+    send_sync::<rsync::mpsc::Receiver<i32>>();
+    send_sync::<rsync::mpsc::UnboundedSender<i32>>();
+    clone::<rsync::mpsc::Sender<i32>>();
+    clone::<rsync::mpsc::UnboundedSender<i32>>();
+    send_sync::<rsync::oneshot::Sender<i32>>();
+    send_sync::<rsync::oneshot::Receiver<i32>>();
+    send_sync::<rsync::watch::Sender<i32>>();
+    clone::<rsync::watch::Receiver<i32>>();
+    clone::<rsync::broadcast::Sender<i32>>();
+    send_sync::<rsync::Notify>();
+    default::<rsync::Notify>();
+    send_sync::<rsync::Semaphore>();
+    send_sync::<rsync::Barrier>();
+    send_sync::<rsync::OnceCell<i32>>();
+    default::<rsync::OnceCell<i32>>();
+
+    use raceway::sync::crossbeam::channel;
+    send_sync::<channel::Sender<i32>>();
+    send_sync::<channel::Receiver<i32>>();
+    clone::<channel::Sender<i32>>();
+    clone::<channel::Receiver<i32>>();
+    debug::<channel::Receiver<i32>>();
+}
