@@ -35,6 +35,8 @@ pub fn check<R>(f: impl FnOnce() -> R) -> Report {
     let client = RacewayClient::new(Config {
         service_name: "raceway-check".into(),
         embedded_capacity: 0,
+        // A check never drops: recording waits for the analysis.
+        overflow: Some(crate::config::Overflow::Block),
         flush_interval: Duration::from_millis(200),
         ..Config::default()
     })

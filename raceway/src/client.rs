@@ -151,7 +151,9 @@ impl RacewayClient {
     /// [`crate::analyzer::analyze`] or `raceway analyze`.
     pub fn report(&self) -> Report {
         let _ = self.flush();
-        self.inner.embedded.as_ref().map(|store| store.report()).unwrap_or_default()
+        let mut report = self.inner.embedded.as_ref().map(|store| store.report()).unwrap_or_default();
+        report.events_dropped = self.stats().dropped;
+        report
     }
 
     fn emit(&self, kind: Kind) {

@@ -84,6 +84,13 @@ impl VectorClock {
         }
     }
 
+    /// Removes the component of `exec`.
+    pub(crate) fn forget(&mut self, exec: u64) {
+        if let Ok(i) = self.entries.binary_search_by_key(&exec, |&(e, _)| e) {
+            self.entries.remove(i);
+        }
+    }
+
     /// Pointwise maximum with `other`.
     pub fn join(&mut self, other: &VectorClock) {
         if other.entries.is_empty() {

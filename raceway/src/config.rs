@@ -62,10 +62,40 @@ pub struct Config {
     /// Events kept for retry while the server is unreachable; beyond it the
     /// oldest waiting batch is given up and counted as dropped.
     pub retry_buffer: usize,
+    /// What a recording thread does when the hand-off channel is full:
+    /// drop the events and count them, or wait for room. `None` chooses by
+    /// endpoint: [`Overflow::Block`] for a `file://` endpoint (a CI run
+    /// analyzed later wants every event), [`Overflow::Drop`] otherwise.
+    /// `raceway::check` always blocks. `RACEWAY_OVERFLOW=drop|block`.
+    pub overflow: Option<Overflow>,
     /// Events the embedded collector retains for inspection
     /// ([`RacewayClient::collected_events`](crate::RacewayClient::collected_events));
     /// older ones are discarded first.
     pub embedded_capacity: usize,
+}
+
+/// What a recording thread does when the hand-off to the background thread
+/// is full ([`Config::overflow`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Drop the events and count them (`stats().dropped`, and the report
+    /// says so): the program never waits for raceway.
+    Drop,
+    /// Wait until the background thread has made room: nothing is lost, and
+    /// the program runs at the speed of the analysis or delivery.
+    Block,
+}
+
+impl Overflow {
+    /// Parses `drop` or `block`.
+    pub fn parse(value: &str) -> Result<Overflow, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "drop" => Ok(Overflow::Drop),
+            "block" => Ok(Overflow::Block),
+            _ => Err("expected `drop` or `block`".into()),
+        }
+    }
 }
 
 /// Where a client delivers its events.
@@ -126,6 +156,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(10),
             flush_timeout: Duration::from_secs(30),
             retry_buffer: 10_000,
+            overflow: None,
             embedded_capacity: 100_000,
         }
     }
@@ -152,6 +183,7 @@ impl fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("flush_timeout", &self.flush_timeout)
             .field("retry_buffer", &self.retry_buffer)
+            .field("overflow", &self.overflow)
             .field("embedded_capacity", &self.embedded_capacity)
             .finish()
     }
@@ -234,11 +266,23 @@ impl Config {
         if let Some(v) = get("RACEWAY_RETRY_BUFFER") {
             config.retry_buffer = parse_count("RACEWAY_RETRY_BUFFER", &v)?;
         }
+        if let Some(v) = get("RACEWAY_OVERFLOW") {
+            config.overflow = Some(Overflow::parse(&v).map_err(|p| ConfigError::new("RACEWAY_OVERFLOW", v, p))?);
+        }
         if let Some(v) = get("RACEWAY_EMBEDDED_CAPACITY") {
             config.embedded_capacity = parse_count("RACEWAY_EMBEDDED_CAPACITY", &v)?;
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// What a full hand-off does with this configuration: `overflow`, or
+    /// the endpoint's default.
+    pub fn overflow(&self) -> Overflow {
+        self.overflow.unwrap_or(match self.endpoint {
+            Some(Endpoint::File(_)) => Overflow::Block,
+            _ => Overflow::Drop,
+        })
     }
 
     /// Checks the values that code can set wrongly too; called by

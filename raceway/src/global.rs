@@ -118,7 +118,15 @@ impl Drop for RacewayGuard {
             warn(format_args!("shutdown: {e}"));
         }
         if self.client.config().endpoint.is_none() {
+            // The report says how many events were dropped, if any.
             finish_embedded(&self.client.report());
+        } else {
+            let dropped = self.client.stats().dropped;
+            if dropped > 0 {
+                warn(format_args!(
+                    "{dropped} events were dropped and never delivered (raise channel_capacity, or set RACEWAY_OVERFLOW=block)"
+                ));
+            }
         }
     }
 }

@@ -101,7 +101,7 @@ pub use analyzer::{Race, RaceKind, Report};
 pub use check::{assert_race_free, check};
 pub use client::{HeaderPair, RacewayClient};
 pub use clock::VectorClock;
-pub use config::{Config, ConfigError, Endpoint};
+pub use config::{Config, ConfigError, Endpoint, Overflow};
 pub use event::{AccessType, LockType};
 pub use global::{client, init, InitError, RacewayGuard};
 #[cfg(feature = "reqwest")]

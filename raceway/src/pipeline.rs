@@ -10,9 +10,11 @@
 //! threads, once per flush interval or on `flush()`). A full buffer goes to
 //! the channel as one message, so the shared channel is touched once per
 //! chunk rather than once per event. The channel is bounded in events: when
-//! it is full, the chunk is dropped and counted, and the caller never waits.
+//! it is full, the chunk is dropped and counted and the caller never waits
+//! ([`Overflow::Drop`]), or the caller waits for room ([`Overflow::Block`]:
+//! `raceway::check` sessions, `file://` endpoints by default).
 
-use crate::config::Config;
+use crate::config::{Config, Overflow};
 use crate::event::Record;
 use crate::stats::{Counters, Stats};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -75,6 +77,8 @@ pub(crate) struct Outputs {
 pub(crate) struct Pipeline {
     pub(crate) id: usize,
     pub(crate) config: Config,
+    /// What a full channel does to a recording thread.
+    overflow: Overflow,
     data: Sender<Chunk>,
     control: Sender<Control>,
     /// Emptied buffers on their way back to the threads.
@@ -98,15 +102,34 @@ pub(crate) struct Pipeline {
 
 /// A thread's buffer on a cache line of its own: two threads' buffers must
 /// not share one, or every event would bounce it between their cores.
-type PaddedBuffer = CachePadded<Mutex<LocalBuffer>>;
+type PaddedBuffer = CachePadded<ThreadBuffer>;
 
-/// One thread's records, not yet handed over.
-pub(crate) struct LocalBuffer {
-    records: Vec<Record>,
-    accepted: u64,
-    /// Dropped with a chunk the full channel refused: counted here, under
-    /// the buffer's own lock, rather than on a line every thread writes.
-    dropped: u64,
+/// One thread's records, not yet handed over, and its counters.
+pub(crate) struct ThreadBuffer {
+    records: Mutex<Vec<Record>>,
+    /// Events accepted, and dropped with a chunk the full channel refused:
+    /// counted here rather than on a line every thread writes. Written only
+    /// under `records`' lock (one writer at a time: plain loads and stores),
+    /// read without it, so that counting never waits for a thread that is
+    /// waiting for room in the channel.
+    accepted: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl ThreadBuffer {
+    fn new(chunk: usize) -> Self {
+        ThreadBuffer {
+            records: Mutex::new(Vec::with_capacity(chunk)),
+            accepted: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds `n` to a counter; called with `records`' lock held.
+    #[inline(always)]
+    fn count(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -123,8 +146,10 @@ impl Pipeline {
         let (data, data_rx) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk));
         let (control, control_rx) = crossbeam_channel::unbounded();
         let (spare_tx, spare) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk) + 64);
+        let overflow = config.overflow();
         let pipeline = Arc::new(Pipeline {
             id: NEXT_PIPELINE.fetch_add(1, Ordering::Relaxed),
+            overflow,
             config,
             data,
             control,
@@ -146,28 +171,41 @@ impl Pipeline {
         self.closed.load(Ordering::Relaxed)
     }
 
-    /// Sends a full or final buffer to the exporter; drops and counts it
-    /// when the channel is full. Called with the buffer's lock held, so that
-    /// one thread's chunks enter the channel in program order.
+    /// Sends a full or final buffer to the exporter. When the channel is
+    /// full, the chunk is dropped and counted, or (with
+    /// [`Overflow::Block`]) the thread waits for room. Called with the
+    /// buffer's lock held, so that one thread's chunks enter the channel in
+    /// program order.
     #[cold]
     #[inline(never)]
-    fn hand_off(&self, buffer: &mut LocalBuffer) {
-        self.hand_off_or(buffer, || false);
+    fn hand_off(&self, buffer: &ThreadBuffer, records: &mut Vec<Record>) {
+        self.hand_off_or(buffer, records, true, || false);
     }
 
     /// Like [`hand_off`](Pipeline::hand_off); when the channel is full,
     /// `make_room` may take chunks out of it (returning true) for one retry.
-    fn hand_off_or(&self, buffer: &mut LocalBuffer, mut make_room: impl FnMut() -> bool) {
-        if buffer.records.is_empty() {
+    /// Only a recording thread (`may_wait`) ever waits for room: the
+    /// exporter, which makes it, never does.
+    fn hand_off_or(
+        &self,
+        buffer: &ThreadBuffer,
+        records: &mut Vec<Record>,
+        may_wait: bool,
+        mut make_room: impl FnMut() -> bool,
+    ) {
+        if records.is_empty() {
             return;
         }
-        let records = std::mem::take(&mut buffer.records);
-        let refused = match self.data.try_send(Chunk(records)) {
+        let chunk = Chunk(std::mem::take(records));
+        let refused = match self.data.try_send(chunk) {
             Ok(()) => None,
             Err(TrySendError::Full(chunk)) if make_room() => self.data.try_send(chunk).err(),
+            Err(TrySendError::Full(chunk)) if may_wait && self.overflow == Overflow::Block => {
+                self.data.send(chunk).err().map(|e| TrySendError::Disconnected(e.into_inner()))
+            }
             Err(e) => Some(e),
         };
-        buffer.records = match refused {
+        *records = match refused {
             // Buffers go back and forth between the threads and the
             // exporter, so the hot path neither allocates them nor frees
             // them across threads.
@@ -177,7 +215,7 @@ impl Pipeline {
             // then touches nothing the other threads share.
             Some(refused) => {
                 let mut lost = refused.into_inner().0;
-                buffer.dropped += discard(&mut lost, &self.lost_ends);
+                ThreadBuffer::count(&buffer.dropped, discard(&mut lost, &self.lost_ends));
                 lost
             }
         };
@@ -200,10 +238,28 @@ impl Pipeline {
     /// Hands over the buffers of every thread, idle ones included. Called by
     /// the exporter, which passes `make_room` to move chunks out of a full
     /// channel into its own backlog (quickly: a thread's buffer stays locked).
+    ///
+    /// A buffer whose lock is held belongs to a thread that is recording or
+    /// waiting for room in the channel: the exporter makes room and tries it
+    /// again, rather than wait for that thread (which waits for it).
     pub(crate) fn collect_buffers(&self, mut make_room: impl FnMut() -> bool) {
-        let buffers: Vec<_> = lock(&self.buffers).clone();
-        for buffer in buffers {
-            self.hand_off_or(&mut lock(&buffer), &mut make_room);
+        let mut pending: Vec<_> = lock(&self.buffers).clone();
+        while !pending.is_empty() {
+            pending.retain(|buffer| match buffer.records.try_lock() {
+                Ok(mut records) => {
+                    self.hand_off_or(buffer, &mut records, false, &mut make_room);
+                    false
+                }
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                    self.hand_off_or(buffer, &mut poisoned.into_inner(), false, &mut make_room);
+                    false
+                }
+                Err(std::sync::TryLockError::WouldBlock) => true,
+            });
+            if !pending.is_empty() {
+                make_room();
+                std::thread::yield_now();
+            }
         }
     }
 
@@ -212,9 +268,8 @@ impl Pipeline {
         let (mut accepted, mut dropped) =
             (self.retired_accepted.load(Ordering::Relaxed), self.retired_dropped.load(Ordering::Relaxed));
         for buffer in lock(&self.buffers).iter() {
-            let buffer = lock(buffer);
-            accepted += buffer.accepted;
-            dropped += buffer.dropped;
+            accepted += buffer.accepted.load(Ordering::Relaxed);
+            dropped += buffer.dropped.load(Ordering::Relaxed);
         }
         self.counters.snapshot(accepted, dropped)
     }
@@ -308,8 +363,7 @@ pub(crate) struct Outlet {
 
 impl Outlet {
     pub(crate) fn attach(pipeline: &Arc<Pipeline>) -> Outlet {
-        let records = Vec::with_capacity(pipeline.chunk);
-        let buffer = Arc::new(CachePadded::new(Mutex::new(LocalBuffer { records, accepted: 0, dropped: 0 })));
+        let buffer = Arc::new(CachePadded::new(ThreadBuffer::new(pipeline.chunk)));
         lock(&pipeline.buffers).push(buffer.clone());
         Outlet { pipeline: pipeline.clone(), buffer }
     }
@@ -328,8 +382,7 @@ impl Outlet {
     /// copied at each step), then lets `finish` complete it in place.
     #[inline(always)]
     pub(crate) fn push(&self, build: impl FnOnce() -> Record, finish: impl FnOnce(&mut Record)) {
-        let mut buffer = lock(&self.buffer);
-        let records = &mut buffer.records;
+        let mut records = lock(&self.buffer.records);
         records.reserve(1);
         let len = records.len();
         let record = records.spare_capacity_mut()[0].write(build());
@@ -339,22 +392,22 @@ impl Outlet {
         // initialized it. (Should `finish` unwind, the record is leaked,
         // never read.)
         unsafe { records.set_len(len + 1) };
-        buffer.accepted += u64::from(exported);
-        if buffer.records.len() >= self.pipeline.chunk {
-            self.pipeline.hand_off(&mut buffer);
+        ThreadBuffer::count(&self.buffer.accepted, u64::from(exported));
+        if records.len() >= self.pipeline.chunk {
+            self.pipeline.hand_off(&self.buffer, &mut records);
         }
     }
 
     pub(crate) fn hand_off(&self) {
-        self.pipeline.hand_off(&mut lock(&self.buffer));
+        self.pipeline.hand_off(&self.buffer, &mut lock(&self.buffer.records));
     }
 
     /// Hands over what is left and leaves the pipeline.
     pub(crate) fn detach(self) {
         let (accepted, dropped) = {
-            let mut buffer = lock(&self.buffer);
-            self.pipeline.hand_off(&mut buffer);
-            (std::mem::take(&mut buffer.accepted), std::mem::take(&mut buffer.dropped))
+            let mut records = lock(&self.buffer.records);
+            self.pipeline.hand_off(&self.buffer, &mut records);
+            (self.buffer.accepted.swap(0, Ordering::Relaxed), self.buffer.dropped.swap(0, Ordering::Relaxed))
         };
         self.pipeline.retired_accepted.fetch_add(accepted, Ordering::Relaxed);
         self.pipeline.retired_dropped.fetch_add(dropped, Ordering::Relaxed);

@@ -422,6 +422,7 @@ impl Analyzer {
             events_analyzed: self.events,
             executions: self.executions,
             variables: self.vars.len() as u64,
+            events_dropped: 0,
         }
     }
 }

@@ -124,8 +124,15 @@ impl ExecContext {
     /// Makes everything in `other` happen before this execution's next
     /// event (a join, or an acquire after a release).
     pub(crate) fn absorb(&mut self, other: &VectorClock) {
-        if !other.le(&self.clock) {
-            Arc::make_mut(&mut self.clock).join(other);
+        // The execution's own component is its sequence number, not part of
+        // what it learnt: an edge back from its own release (an atomic it
+        // stored and loads again) teaches it nothing.
+        let own = self.info.id;
+        let learns = other.entries().iter().any(|&(e, n)| e != own && n > self.clock.get(e));
+        if learns {
+            let clock = Arc::make_mut(&mut self.clock);
+            clock.join(other);
+            clock.forget(own);
             self.clock_dirty = true;
         }
     }

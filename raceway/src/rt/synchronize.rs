@@ -222,6 +222,8 @@ struct Credits {
     /// left its credit (while nothing recorded): that many receives leave
     /// none.
     debt: usize,
+    /// Sends waiting for a credit.
+    waiting: usize,
 }
 
 /// How long a completed send waits for the credit of the receive that made
@@ -233,7 +235,7 @@ impl ChannelClocks {
     pub(crate) fn new(capacity: Option<usize>) -> Self {
         ChannelClocks {
             capacity,
-            credits: Mutex::new(Credits { free: capacity.unwrap_or(0), clocks: VecDeque::new(), debt: 0 }),
+            credits: Mutex::new(Credits { free: capacity.unwrap_or(0), clocks: VecDeque::new(), debt: 0, waiting: 0 }),
             credit_left: Condvar::new(),
             closed: Synchronize::new(),
         }
@@ -275,7 +277,7 @@ impl ChannelClocks {
         let free = credits.free.min(n);
         credits.free -= free;
         n -= free;
-        let deadline = Instant::now() + CREDIT_WAIT;
+        let mut deadline = None;
         let mut joined = VectorClock::new();
         while n > 0 {
             if let Some((clock, count)) = credits.clocks.front_mut() {
@@ -293,6 +295,7 @@ impl ChannelClocks {
                 break;
             }
             let now = Instant::now();
+            let deadline = *deadline.get_or_insert(now + CREDIT_WAIT);
             if now >= deadline {
                 credits.debt += n;
                 crate::log::warn(format_args!(
@@ -300,7 +303,9 @@ impl ChannelClocks {
                 ));
                 break;
             }
+            credits.waiting += 1;
             credits = self.credit_left.wait_timeout(credits, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+            credits.waiting -= 1;
         }
         drop(credits);
         if super::is_active() {
@@ -322,8 +327,11 @@ impl ChannelClocks {
         if n > 0 {
             credits.clocks.push_back((now, n));
         }
+        let waiting = credits.waiting > 0;
         drop(credits);
-        self.credit_left.notify_all();
+        if waiting {
+            self.credit_left.notify_all();
+        }
     }
 
     /// A sender was dropped (the last one closes the channel).

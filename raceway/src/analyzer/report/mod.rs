@@ -6,7 +6,8 @@
 //! `variable`, `count`, `also_unsynchronized`, `explanation`, `accesses[]`
 //! and `region_start`; each access with `access_type`, `old_value`,
 //! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
-//! `event_id`. At the top: `events_analyzed`, `executions`, `variables`.
+//! `event_id`. At the top: `events_analyzed`, `executions`, `variables`,
+//! `events_dropped`.
 
 pub(crate) mod explain;
 pub(crate) mod store;
@@ -152,6 +153,8 @@ pub struct Report {
     pub(crate) events_analyzed: u64,
     pub(crate) executions: u64,
     pub(crate) variables: u64,
+    /// Events recorded but never analyzed (dropped at a full hand-off).
+    pub(crate) events_dropped: u64,
 }
 
 impl Report {
@@ -168,6 +171,13 @@ impl Report {
     /// How many events the analysis saw.
     pub fn events_analyzed(&self) -> u64 {
         self.events_analyzed
+    }
+
+    /// How many recorded events never reached the analysis (dropped at a
+    /// full hand-off, [`Overflow::Drop`](crate::Overflow::Drop)): when it is
+    /// not 0, the verdicts are incomplete. Always 0 in `raceway::check`.
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
     }
 
     /// The report as JSON (the stable field names in the module docs).
@@ -224,6 +234,16 @@ impl Report {
         };
         out.push_str(&summary);
         out.push('\n');
+        if self.events_dropped > 0 {
+            out.push_str(&paint(
+                "1;33",
+                &format!(
+                    "WARNING: raceway: {} events were dropped: these verdicts are incomplete (raise channel_capacity, or set RACEWAY_OVERFLOW=block)",
+                    self.events_dropped
+                ),
+            ));
+            out.push('\n');
+        }
         out
     }
 }
