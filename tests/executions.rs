@@ -424,3 +424,123 @@ fn rayon_join_scope_and_spawn() {
     assert!(happens_before(s7, fired));
     assert!(!happens_before(fired, s7));
 }
+
+// --------------------------------------------- check_async, JoinSet, spawn_blocking
+
+mod async_executions {
+    use raceway::sync::tokio::Mutex;
+    use raceway::{track, tracked, RaceKind};
+    use std::sync::Arc;
+
+    #[track]
+    async fn withdraw(account: Arc<Mutex<i64>>, amount: i64, both_read: Arc<tokio::sync::Barrier>) {
+        let seen = {
+            let guard = account.lock().await;
+            tracked!(*guard)
+        };
+        both_read.wait().await; // untracked: timing only
+        let mut guard = account.lock().await;
+        tracked!(*guard = seen - amount);
+    }
+
+    async fn two_withdrawals_in_a_join_set() -> raceway::Report {
+        raceway::check_async(async {
+            let account = Arc::new(Mutex::new(100i64));
+            let both_read = Arc::new(tokio::sync::Barrier::new(2));
+            let mut set = raceway::task::JoinSet::new();
+            for amount in [30, 50] {
+                set.spawn(withdraw(account.clone(), amount, both_read.clone()));
+            }
+            assert_eq!(set.len(), 2);
+            set.join_all().await;
+            let balance = account.lock().await;
+            let _ = tracked!(*balance);
+        })
+        .await
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn check_async_finds_a_lost_update_in_a_join_set_on_current_thread() {
+        let report = two_withdrawals_in_a_join_set().await;
+        let kinds: Vec<RaceKind> = report.races().iter().map(|r| r.kind()).collect();
+        assert_eq!(kinds, [RaceKind::LostUpdate], "{report}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn check_async_finds_a_lost_update_in_a_join_set_on_multi_thread() {
+        let report = two_withdrawals_in_a_join_set().await;
+        let kinds: Vec<RaceKind> = report.races().iter().map(|r| r.kind()).collect();
+        assert_eq!(kinds, [RaceKind::LostUpdate], "{report}");
+    }
+
+    async fn spawn_blocking_then_read() -> raceway::Report {
+        raceway::check_async(async {
+            let shared = Arc::new(std::sync::Mutex::new(0i64)); // untracked lock
+            let child = raceway::task::spawn_blocking({
+                let shared = shared.clone();
+                move || {
+                    let mut guard = shared.lock().unwrap();
+                    tracked!(*guard = 5);
+                }
+            });
+            child.await.unwrap();
+            // Ordered by the join: clean.
+            let guard = shared.lock().unwrap();
+            let _ = tracked!(*guard);
+        })
+        .await
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn spawn_blocking_has_spawn_and_join_edges_on_current_thread() {
+        let report = spawn_blocking_then_read().await;
+        assert!(report.is_clean(), "{report}");
+        assert!(report.events_analyzed() >= 4, "{report}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn spawn_blocking_has_spawn_and_join_edges_on_multi_thread() {
+        let report = spawn_blocking_then_read().await;
+        assert!(report.is_clean(), "{report}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_join_set_orders_each_task_after_the_spawn_and_before_join_next() {
+        let report = raceway::check_async(async {
+            let shared = Arc::new(std::sync::Mutex::new(0i64)); // untracked lock
+            {
+                let mut guard = shared.lock().unwrap();
+                tracked!(*guard = 1);
+            }
+            let mut set = raceway::task::JoinSet::new();
+            let child = shared.clone();
+            set.spawn(async move {
+                let mut guard = child.lock().unwrap();
+                tracked!(*guard += 1);
+            });
+            assert!(set.join_next().await.unwrap().is_ok());
+            assert!(set.is_empty());
+            let guard = shared.lock().unwrap();
+            let _ = tracked!(*guard);
+        })
+        .await;
+        assert!(report.is_clean(), "{report}");
+        assert!(report.events_analyzed() >= 5, "{report}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn assert_race_free_async_panics_with_the_report() {
+        let outcome = tokio::spawn(raceway::assert_race_free_async(async {
+            let account = Arc::new(Mutex::new(100i64));
+            let both_read = Arc::new(tokio::sync::Barrier::new(2));
+            let a = raceway::task::spawn(withdraw(account.clone(), 30, both_read.clone()));
+            let b = raceway::task::spawn(withdraw(account.clone(), 50, both_read.clone()));
+            a.await.unwrap();
+            b.await.unwrap();
+        }))
+        .await;
+        let panic = outcome.unwrap_err().into_panic();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(message.contains("lost update"), "{message}");
+    }
+}

@@ -98,7 +98,7 @@ pub mod thread;
 mod traced;
 
 pub use analyzer::{Race, RaceKind, Report};
-pub use check::{assert_race_free, check};
+pub use check::{assert_race_free, assert_race_free_async, check, check_async};
 pub use client::{HeaderPair, RacewayClient};
 pub use clock::VectorClock;
 pub use config::{Config, ConfigError, Endpoint, Overflow};

@@ -160,7 +160,7 @@ pub fn request<F: Future>(method: &str, target: &str, future: F) -> Execution<F>
 }
 
 #[cfg(feature = "tokio")]
-pub use self::tokio_task::{spawn, JoinHandle};
+pub use self::tokio_task::{spawn, spawn_blocking, JoinHandle, JoinSet};
 
 #[cfg(feature = "tokio")]
 mod tokio_task {
@@ -185,6 +185,152 @@ mod tokio_task {
         let execution = Execution::new(future, None, || JoinBack::Handle(finish.clone()), site);
         let exec = execution.id().unwrap_or_default();
         JoinHandle { inner: tokio::spawn(execution), exec, finish, site }
+    }
+
+    /// Runs `f` on tokio's blocking pool as a new execution; see
+    /// [`tokio::task::spawn_blocking`]. Spawn and join edges as for
+    /// [`spawn`].
+    ///
+    /// # Panics
+    ///
+    /// Like `tokio::task::spawn_blocking`, outside a tokio runtime.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let site = Location::caller();
+        let finish = Finish::default();
+        let mut ctx = rt::spawn_child(format!("blocking task {}:{}", site.file(), site.line()), site);
+        let exec = ctx.id();
+        let done = finish.clone();
+        let inner = tokio::task::spawn_blocking(move || {
+            let result = rt::run_as(&mut ctx, f);
+            // Also when `f` panicked: the panic reaches the handle as a
+            // `JoinError`, and the join still orders what came before.
+            let _ = super::finish(ctx, &JoinBack::Handle(done));
+            result
+        });
+        JoinHandle { inner, exec, finish, site }
+    }
+
+    /// A set of tasks, each a new execution; see [`tokio::task::JoinSet`].
+    /// Each spawn records the spawn edge; each task taken out with
+    /// [`join_next`](JoinSet::join_next) or [`join_all`](JoinSet::join_all)
+    /// records its join.
+    pub struct JoinSet<T> {
+        inner: tokio::task::JoinSet<T>,
+        /// The execution and final clock of each task, by tokio's id.
+        tasks: std::collections::HashMap<tokio::task::Id, (u64, Finish)>,
+        site: &'static Location<'static>,
+    }
+
+    impl<T> std::fmt::Debug for JoinSet<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("JoinSet").field("len", &self.len()).finish_non_exhaustive()
+        }
+    }
+
+    impl<T> Default for JoinSet<T> {
+        #[track_caller]
+        fn default() -> Self {
+            JoinSet::new()
+        }
+    }
+
+    impl<T> JoinSet<T> {
+        /// An empty set.
+        #[track_caller]
+        pub fn new() -> Self {
+            JoinSet { inner: tokio::task::JoinSet::new(), tasks: Default::default(), site: Location::caller() }
+        }
+
+        /// The number of tasks in the set.
+        pub fn len(&self) -> usize {
+            self.inner.len()
+        }
+
+        /// Whether the set is empty.
+        pub fn is_empty(&self) -> bool {
+            self.inner.is_empty()
+        }
+
+        /// Records the join of the task with tokio id `id`.
+        fn joined(&mut self, id: tokio::task::Id) {
+            if let Some((exec, finish)) = self.tasks.remove(&id) {
+                rt::join_child(exec, take(&finish).as_ref(), self.site);
+            }
+        }
+    }
+
+    impl<T: 'static> JoinSet<T> {
+        /// Aborts every task; see [`tokio::task::JoinSet::abort_all`].
+        pub fn abort_all(&mut self) {
+            self.inner.abort_all();
+        }
+
+        /// Aborts every task and waits for them to finish.
+        pub async fn shutdown(&mut self) {
+            self.inner.shutdown().await;
+            self.tasks.clear();
+        }
+    }
+
+    impl<T: Send + 'static> JoinSet<T> {
+        /// Spawns a task into the set; see [`tokio::task::JoinSet::spawn`].
+        #[track_caller]
+        pub fn spawn<F>(&mut self, task: F) -> tokio::task::AbortHandle
+        where
+            F: Future<Output = T> + Send + 'static,
+        {
+            let site = Location::caller();
+            let finish = Finish::default();
+            let execution = Execution::new(task, None, || JoinBack::Handle(finish.clone()), site);
+            let exec = execution.id().unwrap_or_default();
+            let handle = self.inner.spawn(execution);
+            self.tasks.insert(handle.id(), (exec, finish));
+            handle
+        }
+
+        /// Waits for the next task to finish and takes its output; see
+        /// [`tokio::task::JoinSet::join_next`].
+        pub async fn join_next(&mut self) -> Option<Result<T, tokio::task::JoinError>> {
+            let next = self.inner.join_next_with_id().await?;
+            let (id, result) = match next {
+                Ok((id, value)) => (id, Ok(value)),
+                Err(e) => (e.id(), Err(e)),
+            };
+            self.joined(id);
+            Some(result)
+        }
+
+        /// Takes the output of a finished task, if any, without waiting;
+        /// see [`tokio::task::JoinSet::try_join_next`].
+        pub fn try_join_next(&mut self) -> Option<Result<T, tokio::task::JoinError>> {
+            let next = self.inner.try_join_next_with_id()?;
+            let (id, result) = match next {
+                Ok((id, value)) => (id, Ok(value)),
+                Err(e) => (e.id(), Err(e)),
+            };
+            self.joined(id);
+            Some(result)
+        }
+
+        /// Waits for every task and returns their outputs, in the order
+        /// they finished; see [`tokio::task::JoinSet::join_all`]. A task
+        /// that panicked resumes its panic here.
+        pub async fn join_all(mut self) -> Vec<T> {
+            let mut outputs = Vec::with_capacity(self.len());
+            while let Some(result) = self.join_next().await {
+                match result {
+                    Ok(value) => outputs.push(value),
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            outputs
+        }
     }
 
     /// The handle of a task spawned with [`spawn`]; see
