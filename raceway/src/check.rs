@@ -90,6 +90,9 @@ pub fn assert_race_free_async<F: Future>(future: F) -> impl Future<Output = ()> 
         if !report.is_clean() {
             panic!("raceway found races:\n{report}");
         }
+        if report.events_unattributed() > 0 {
+            panic!("raceway could not analyze all of the work:\n{report}");
+        }
     }
 }
 
@@ -104,18 +107,18 @@ struct OpenCheck {
 
 /// Counts the session among the active listeners while it lives, also
 /// when a `check_async` future is dropped before it completes.
-struct Counted;
+struct Counted(Arc<Session>);
 
 impl Counted {
-    fn open() -> Counted {
-        rt::session_opened(true);
-        Counted
+    fn open(session: &Arc<Session>) -> Counted {
+        rt::session_opened(session, true);
+        Counted(session.clone())
     }
 }
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        rt::session_opened(false);
+        rt::session_opened(&self.0, false);
     }
 }
 
@@ -131,7 +134,7 @@ impl OpenCheck {
         })
         .expect("the default configuration is valid");
         let session = Arc::new(Session::new(client.pipeline().clone()));
-        let open = Counted::open();
+        let open = Counted::open(&session);
         let mut root =
             ExecContext::new(format!("check {}:{}", site.file(), site.line()), uuid::Uuid::new_v4().as_u128());
         root.join_session(session.clone());
@@ -151,9 +154,19 @@ impl OpenCheck {
     fn close(self, all_ended: bool) -> Report {
         let OpenCheck { site, client, session, root, _open } = self;
         drop(root);
-        drop(session);
         drop(_open);
-        let report = client.report();
+        let unattributed = session.unattributed_work();
+        drop(session);
+        let mut report = client.report();
+        report.events_unattributed = unattributed.events;
+        report.executions_unattributed = unattributed.execution_count;
+        report.events_possibly_unattributed = unattributed.possibly_ours;
+        report.unattributed_kinds = {
+            let mut kinds: Vec<&str> = unattributed.executions.iter().map(|(_, kind)| *kind).collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            kinds.into_iter().map(str::to_string).collect()
+        };
         let _ = client.shutdown();
         if !all_ended {
             crate::log::warn(format_args!(
@@ -257,5 +270,8 @@ pub fn assert_race_free<R>(f: impl FnOnce() -> R) {
     let report = check(f);
     if !report.is_clean() {
         panic!("raceway found races:\n{report}");
+    }
+    if report.events_unattributed() > 0 {
+        panic!("raceway could not analyze all of the work:\n{report}");
     }
 }

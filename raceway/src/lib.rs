@@ -110,6 +110,7 @@ pub use pipeline::FlushError;
 pub use propagation::{propagation_headers, NoTraceContext};
 pub use stats::Stats;
 pub use sync::tracked_lock;
+pub use task::FutureExt;
 pub use traced::Traced;
 
 pub use raceway_macros::{track, tracked, Traced};

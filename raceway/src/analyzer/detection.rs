@@ -423,6 +423,10 @@ impl Analyzer {
             executions: self.executions,
             variables: self.vars.len() as u64,
             events_dropped: 0,
+            events_unattributed: 0,
+            executions_unattributed: 0,
+            unattributed_kinds: Vec::new(),
+            events_possibly_unattributed: 0,
         }
     }
 }

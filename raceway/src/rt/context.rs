@@ -18,6 +18,26 @@ use std::sync::Arc;
 
 static NEXT_EXEC: AtomicU64 = AtomicU64::new(1);
 
+/// The tokio task an event is recorded in, where tokio is compiled in.
+#[cfg(feature = "tokio")]
+type TaskId = Option<tokio::task::Id>;
+/// Without tokio, no event is in a task.
+#[cfg(not(feature = "tokio"))]
+type TaskId = Option<std::convert::Infallible>;
+
+/// The task running now (`tokio::task::try_id`, the stable route).
+#[inline(always)]
+fn current_task() -> TaskId {
+    #[cfg(feature = "tokio")]
+    {
+        tokio::task::try_id()
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        None
+    }
+}
+
 /// The state of one execution, owned by whoever runs it.
 pub(crate) struct ExecContext {
     info: Arc<ExecInfo>,
@@ -216,6 +236,10 @@ pub(crate) struct ThreadState {
     global_generation: u64,
     /// Records taken on this thread, all executions together.
     recorded: u64,
+    /// The tokio task the current execution was entered in (`None` outside
+    /// any task): an event from another task is a task the runtime did not
+    /// start through raceway, polled inside this execution.
+    entered_task: TaskId,
 }
 
 impl ThreadState {
@@ -226,6 +250,7 @@ impl ThreadState {
             global: None,
             global_generation: u64::MAX,
             recorded: 0,
+            entered_task: TaskId::default(),
         }
     }
 
@@ -297,7 +322,10 @@ thread_local! {
 /// Runs the rest of this thread as `ctx`: a spawned thread's execution, or
 /// one taken with [`take_current`] coming back.
 pub(crate) fn enter(ctx: ExecContext) {
-    with_thread(|thread| thread.current = ctx);
+    with_thread(|thread| {
+        thread.current = ctx;
+        thread.entered_task = current_task();
+    });
 }
 
 /// A new execution for something the current one spawns, recording the
@@ -339,21 +367,24 @@ pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: Site)
 pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
     struct Leave<'a> {
         ctx: &'a mut ExecContext,
-        before: Option<u64>,
+        before: Option<(u64, TaskId)>,
     }
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
             with_thread(|t| {
                 std::mem::swap(&mut t.current, self.ctx);
-                if Some(t.recorded) != self.before {
-                    t.hand_off();
+                if let Some((recorded, task)) = self.before {
+                    t.entered_task = task;
+                    if t.recorded != recorded {
+                        t.hand_off();
+                    }
                 }
             });
         }
     }
     let before = with_thread(|t| {
         std::mem::swap(&mut t.current, ctx);
-        t.recorded
+        (t.recorded, std::mem::replace(&mut t.entered_task, current_task()))
     });
     let _leave = Leave { ctx, before };
     f()
@@ -458,7 +489,13 @@ pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
     with_thread(|thread| {
         // An execution inside a `raceway::check` session records there.
         if let Some(session) = thread.current.session.take() {
-            thread.record(session.pipeline(), ts, make);
+            if thread.entered_task == current_task() {
+                thread.record(session.pipeline(), ts, make);
+            } else {
+                // A task that raceway did not start, polled inside this
+                // execution: its events are not this execution's.
+                session.unattributed(thread.current.id(), "a task polled inside a check's execution");
+            }
             thread.current.session = Some(session);
             return;
         }
@@ -474,6 +511,11 @@ pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
                 thread.record(&pipeline, ts, make);
             }
             thread.global = Some(pipeline);
+        } else {
+            // Only `raceway::check` sessions listen, and this execution is
+            // in none of them: a thread or task started without raceway.
+            let kind = if current_task() == TaskId::default() { "a thread" } else { "a task" };
+            install::unattributed(thread.current.id(), kind);
         }
     });
 }

@@ -2,9 +2,10 @@
 //! pipeline of the client that `raceway::init` installed, and the one check
 //! instrumentation makes before doing any work.
 
+use super::session::Session;
 use crate::pipeline::Pipeline;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 static INSTALLED: Mutex<Option<Arc<Pipeline>>> = Mutex::new(None);
 /// Bumped on every install and uninstall; threads cache the pipeline with
@@ -49,12 +50,35 @@ pub(crate) fn generation() -> u64 {
     GENERATION.load(Ordering::Acquire)
 }
 
+/// The open `raceway::check` sessions, told about events that no session
+/// can be given.
+static SESSIONS: Mutex<Vec<Weak<Session>>> = Mutex::new(Vec::new());
+
 /// Counts a `raceway::check` session in (or out) of the active listeners.
-pub(crate) fn session_opened(open: bool) {
+pub(crate) fn session_opened(session: &Arc<Session>, open: bool) {
+    let mut sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
     if open {
+        sessions.push(Arc::downgrade(session));
         ACTIVE.fetch_add(1, Ordering::SeqCst);
     } else {
+        sessions.retain(|s| s.strong_count() > 0 && !std::ptr::eq(s.as_ptr(), Arc::as_ptr(session)));
         ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An event of execution `exec` (`kind`: a thread, a task) that belongs to
+/// no session while only sessions listen. With one session open, it is
+/// that session's work, which it could not analyze; with several (tests
+/// running in parallel), whose it is cannot be known: each open session
+/// notes it as possibly its own, without failing for it, so that sessions
+/// stay isolated.
+pub(crate) fn unattributed(exec: u64, kind: &'static str) {
+    let sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
+    let open: Vec<Arc<Session>> = sessions.iter().filter_map(Weak::upgrade).collect();
+    drop(sessions);
+    match open.as_slice() {
+        [only] => only.unattributed(exec, kind),
+        several => several.iter().for_each(|session| session.possibly_unattributed()),
     }
 }
 

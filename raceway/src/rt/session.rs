@@ -10,7 +10,26 @@ pub(crate) struct Session {
     pipeline: Arc<Pipeline>,
     live: Mutex<Live>,
     all_ended: Condvar,
+    unattributed: Mutex<Unattributed>,
 }
+
+/// What the session saw recorded but could not analyze.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Unattributed {
+    /// Events.
+    pub(crate) events: u64,
+    /// The executions they came from, with what each is (a thread, a
+    /// task); the first [`MAX_NAMED`] of them.
+    pub(crate) executions: Vec<(u64, &'static str)>,
+    /// How many executions, all told.
+    pub(crate) execution_count: u64,
+    /// Events of executions outside every session, recorded while other
+    /// sessions were open too: perhaps this session's.
+    pub(crate) possibly_ours: u64,
+}
+
+/// Unattributed executions a session remembers by id.
+const MAX_NAMED: usize = 256;
 
 /// The session's live executions, and the tasks waiting for them to end.
 #[derive(Default)]
@@ -21,11 +40,43 @@ struct Live {
 
 impl Session {
     pub(crate) fn new(pipeline: Arc<Pipeline>) -> Session {
-        Session { pipeline, live: Mutex::new(Live::default()), all_ended: Condvar::new() }
+        Session {
+            pipeline,
+            live: Mutex::new(Live::default()),
+            all_ended: Condvar::new(),
+            unattributed: Mutex::new(Unattributed::default()),
+        }
     }
 
     pub(crate) fn pipeline(&self) -> &Arc<Pipeline> {
         &self.pipeline
+    }
+
+    /// Counts an event of execution `exec` (`kind`: a thread, a task) that
+    /// the session could not analyze.
+    pub(crate) fn unattributed(&self, exec: u64, kind: &'static str) {
+        let mut seen = self.unattributed.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.events += 1;
+        if seen.executions.iter().rev().any(|(e, _)| *e == exec) {
+            return;
+        }
+        // Beyond the ones remembered, each event of another execution
+        // counts as one more: "at least".
+        seen.execution_count += 1;
+        if seen.executions.len() < MAX_NAMED {
+            seen.executions.push((exec, kind));
+        }
+    }
+
+    /// Counts an event that may be the session's work, or another open
+    /// session's.
+    pub(crate) fn possibly_unattributed(&self) {
+        self.unattributed.lock().unwrap_or_else(PoisonError::into_inner).possibly_ours += 1;
+    }
+
+    /// What the session could not analyze.
+    pub(crate) fn unattributed_work(&self) -> Unattributed {
+        self.unattributed.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub(crate) fn execution_started(&self) {

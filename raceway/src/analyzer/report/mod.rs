@@ -7,7 +7,8 @@
 //! and `region_start`; each access with `access_type`, `old_value`,
 //! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
 //! `event_id`. At the top: `events_analyzed`, `executions`, `variables`,
-//! `events_dropped`.
+//! `events_dropped`, `events_unattributed`, `executions_unattributed`,
+//! `unattributed_kinds`.
 
 pub(crate) mod explain;
 pub(crate) mod store;
@@ -155,6 +156,16 @@ pub struct Report {
     pub(crate) variables: u64,
     /// Events recorded but never analyzed (dropped at a full hand-off).
     pub(crate) events_dropped: u64,
+    /// In a `check` session: events recorded by threads or tasks the
+    /// session could not attribute (started without raceway), not analyzed.
+    pub(crate) events_unattributed: u64,
+    /// How many executions those events came from (at least).
+    pub(crate) executions_unattributed: u64,
+    /// What they were: `a thread`, `a task`, ...
+    pub(crate) unattributed_kinds: Vec<String>,
+    /// Events of threads or tasks outside every session, recorded while
+    /// other sessions were open too: perhaps this session's.
+    pub(crate) events_possibly_unattributed: u64,
 }
 
 impl Report {
@@ -171,6 +182,15 @@ impl Report {
     /// How many events the analysis saw.
     pub fn events_analyzed(&self) -> u64 {
         self.events_analyzed
+    }
+
+    /// In a `raceway::check` session, how many events came from threads or
+    /// tasks that were not started through raceway (`std::thread::spawn`,
+    /// `tokio::spawn`, ...), which the session could not attribute and did
+    /// not analyze. When it is not 0, the verdicts are incomplete, the
+    /// report says what to change, and `assert_race_free` fails.
+    pub fn events_unattributed(&self) -> u64 {
+        self.events_unattributed
     }
 
     /// How many recorded events never reached the analysis (dropped at a
@@ -219,7 +239,12 @@ impl Report {
             .map(|(k, n)| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
             .collect::<Vec<_>>()
             .join(", ");
-        let summary = if self.races.is_empty() {
+        let summary = if self.races.is_empty() && self.events_analyzed == 0 {
+            paint(
+                "1;33",
+                "SUMMARY: raceway analyzed no events: nothing was recorded through tracked!, #[track] or raceway::sync by an execution it could attribute",
+            )
+        } else if self.races.is_empty() {
             paint("1;32", &format!("SUMMARY: raceway found no races in {} events", self.events_analyzed))
         } else {
             paint(
@@ -234,6 +259,29 @@ impl Report {
         };
         out.push_str(&summary);
         out.push('\n');
+        if self.events_unattributed > 0 {
+            out.push_str(&paint(
+                "1;33",
+                &format!(
+                    "WARNING: raceway: {} events from {} execution{} ({}) that were not started through raceway were not analyzed: these verdicts are incomplete. Start threads with raceway::thread::spawn or raceway::thread::scope, and tasks with raceway::task::spawn, raceway::task::spawn_blocking or raceway::task::JoinSet (or wrap a future with raceway::FutureExt::execution)",
+                    self.events_unattributed,
+                    self.executions_unattributed,
+                    if self.executions_unattributed == 1 { "" } else { "s" },
+                    self.unattributed_kinds.join(", ")
+                ),
+            ));
+            out.push('\n');
+        }
+        if self.events_possibly_unattributed > 0 {
+            out.push_str(&paint(
+                "1;33",
+                &format!(
+                    "NOTE: raceway: while this check ran beside others, {} events were recorded by threads or tasks outside every check session (not started through raceway); some may be this check's work, which was then not analyzed",
+                    self.events_possibly_unattributed
+                ),
+            ));
+            out.push('\n');
+        }
         if self.events_dropped > 0 {
             out.push_str(&paint(
                 "1;33",
