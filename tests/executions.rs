@@ -544,3 +544,133 @@ mod async_executions {
         assert!(message.contains("lost update"), "{message}");
     }
 }
+
+// ------------------------------------------------- join! and select! branches
+
+mod branches {
+    use raceway::sync::tokio::Mutex;
+    use raceway::{track, tracked, RaceKind};
+
+    /// Reads the balance, yields (the other branch runs), writes it back.
+    #[track]
+    async fn withdraw(account: &Mutex<i64>, amount: i64) {
+        let seen = {
+            let guard = account.lock().await;
+            tracked!(*guard)
+        };
+        tokio::task::yield_now().await;
+        let mut guard = account.lock().await;
+        tracked!(*guard = seen - amount);
+    }
+
+    fn on_both_flavours(
+        scenario: fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+    ) -> [raceway::Report; 2] {
+        let current = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let multi = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        [current, multi].map(|rt| raceway::check(|| rt.block_on(scenario())))
+    }
+
+    fn kinds(report: &raceway::Report) -> Vec<RaceKind> {
+        report.races().iter().map(|r| r.kind()).collect()
+    }
+
+    #[test]
+    fn tokio_join_of_two_tracked_calls_is_concurrent_and_finds_the_lost_update() {
+        for report in on_both_flavours(|| {
+            Box::pin(async {
+                let account = Mutex::new(100i64);
+                tokio::join!(withdraw(&account, 30), withdraw(&account, 50));
+            })
+        }) {
+            assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
+        }
+    }
+
+    #[test]
+    fn awaiting_one_tracked_call_after_the_other_stays_ordered() {
+        for report in on_both_flavours(|| {
+            Box::pin(async {
+                let account = Mutex::new(100i64);
+                withdraw(&account, 30).await;
+                withdraw(&account, 50).await;
+                let balance = account.lock().await;
+                assert_eq!(*balance, 20);
+            })
+        }) {
+            assert!(report.is_clean(), "{report}");
+            assert!(report.events_analyzed() > 8, "{report}");
+        }
+    }
+
+    #[test]
+    fn futures_join_is_concurrent_too() {
+        for report in on_both_flavours(|| {
+            Box::pin(async {
+                let account = Mutex::new(100i64);
+                futures_util::future::join(withdraw(&account, 30), withdraw(&account, 50)).await;
+            })
+        }) {
+            assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
+        }
+    }
+
+    #[track]
+    async fn deposit_whole(account: &Mutex<i64>, amount: i64) {
+        let mut guard = account.lock().await;
+        let seen = tracked!(*guard);
+        tokio::task::yield_now().await;
+        tracked!(*guard = seen + amount);
+    }
+
+    #[test]
+    fn join_of_calls_that_hold_the_lock_across_the_update_is_clean() {
+        for report in on_both_flavours(|| {
+            Box::pin(async {
+                let account = Mutex::new(100i64);
+                tokio::join!(deposit_whole(&account, 30), deposit_whole(&account, 50));
+                assert_eq!(*account.lock().await, 180);
+            })
+        }) {
+            assert!(report.is_clean(), "{report}");
+        }
+    }
+
+    #[test]
+    fn select_branches_are_executions_of_their_own() {
+        // The losing branch is dropped (cancelled) after it read: its
+        // execution ends there; the winner's read-modify-write is whole.
+        for report in on_both_flavours(|| {
+            Box::pin(async {
+                let account = Mutex::new(100i64);
+                let slow = async {
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                };
+                tokio::select! {
+                    _ = deposit_whole(&account, 10) => {}
+                    _ = slow => unreachable!("the deposit completes first"),
+                }
+                let balance = account.lock().await;
+                let _ = tracked!(*balance);
+            })
+        }) {
+            assert!(report.is_clean(), "{report}");
+        }
+        for report in on_both_flavours(|| {
+            Box::pin(async {
+                let account = Mutex::new(100i64);
+                let (a, b) = (withdraw(&account, 30), withdraw(&account, 50));
+                tokio::pin!(a, b);
+                let mut done = 0;
+                while done != 3 {
+                    tokio::select! {
+                        _ = &mut a, if done & 1 == 0 => done |= 1,
+                        _ = &mut b, if done & 2 == 0 => done |= 2,
+                    }
+                }
+            })
+        }) {
+            assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
+        }
+    }
+}

@@ -329,8 +329,21 @@ fn async_shapes(rt: tokio::runtime::Runtime) {
     let counter = tokio::sync::Mutex::new(1);
     let (v, events) = capture(|| rt.block_on(async { fetch_and_add(&counter, 2).await }));
     assert_eq!(v, 3);
-    assert_eq!(summarize(&events), [Seen::Call(q("fetch_and_add")), Seen::Return(q("fetch_and_add"), json!(3))]);
-    assert!(events[1].metadata.duration_ns.unwrap() > 0);
+    // The call runs as an execution of its own: forked at its first poll,
+    // joined back when it completes.
+    assert_eq!(
+        summarize(&events),
+        [
+            Seen::Other("AsyncSpawn".into()),
+            Seen::Call(q("fetch_and_add")),
+            Seen::Return(q("fetch_and_add"), json!(3)),
+            Seen::Other("AsyncAwait".into())
+        ]
+    );
+    assert!(events[2].metadata.duration_ns.unwrap() > 0);
+    assert_ne!(events[0].metadata.thread_id, events[1].metadata.thread_id, "the call's own execution");
+    assert_eq!(events[1].metadata.thread_id, events[2].metadata.thread_id);
+    assert_eq!(events[0].metadata.thread_id, events[3].metadata.thread_id, "joined back");
     // A Send future stays Send: it can be spawned on the multi-thread runtime.
     let counter = std::sync::Arc::new(tokio::sync::Mutex::new(0));
     let (v, _) = capture(|| {
@@ -374,7 +387,15 @@ fn async_trait_methods_cover_the_whole_future() {
     let (v, events) = capture(|| rt.block_on(MemStore.load("a")));
     assert_eq!(v, Some(1));
     let seen = summarize(&events);
-    assert_eq!(seen, [Seen::Call(q("load")), Seen::Return(q("load"), json!(1))]);
+    assert_eq!(
+        seen,
+        [
+            Seen::Other("AsyncSpawn".into()),
+            Seen::Call(q("load")),
+            Seen::Return(q("load"), json!(1)),
+            Seen::Other("AsyncAwait".into())
+        ]
+    );
 }
 
 #[derive(Traced, Debug)]

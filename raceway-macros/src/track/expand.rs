@@ -50,8 +50,12 @@ pub(crate) fn expand(function: Function, options: &Options) -> TokenStream {
         }
     }
     let call = Ident::new("raceway_call", Span::mixed_site());
+    // An async call starts (and is recorded) at its first poll, in an
+    // execution of its own.
+    let entry =
+        if sig.asyncness.is_some() || async_trait_body(block).is_some() { quote!(enter_async) } else { quote!(enter) };
     let enter = quote_spanned! {Span::mixed_site()=>
-        let #call = ::raceway::__private::Call::enter(&RACEWAY_FN, #here, || {
+        let #call = ::raceway::__private::Call::#entry(&RACEWAY_FN, #here, || {
             #[allow(unused_imports)]
             use ::raceway::__private::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
             ::raceway::__private::args([#(#recorded),*])

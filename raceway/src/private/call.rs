@@ -19,9 +19,12 @@ pub struct FnMeta {
 
 /// One call of a `#[track]` function, from entry to exit.
 pub struct Call {
-    meta: &'static FnMeta,
-    site: &'static Location<'static>,
+    pub(super) meta: &'static FnMeta,
+    pub(super) site: &'static Location<'static>,
     start: u64,
+    /// An async call's arguments, recorded when it starts (at its first
+    /// poll, in its own execution).
+    pending: Option<Value>,
 }
 
 /// Builds the `args` value from `(name, value)` pairs.
@@ -56,7 +59,36 @@ impl Call {
             atomic: meta.atomic,
             site,
         });
-        Some(Call { meta, site, start })
+        Some(Call { meta, site, start, pending: None })
+    }
+
+    /// An async call, recorded when it [`begin`](Call::begin)s: at its
+    /// first poll, in the execution it runs as. `args` is evaluated now,
+    /// when a client is installed.
+    #[inline]
+    pub fn enter_async(
+        meta: &'static FnMeta,
+        site: &'static Location<'static>,
+        args: impl FnOnce() -> Value,
+    ) -> Option<Call> {
+        if !rt::is_active() {
+            return None;
+        }
+        Some(Call { meta, site, start: 0, pending: Some(args()) })
+    }
+
+    /// Records the entry of an async call.
+    pub(super) fn begin(&mut self) {
+        let Some(args) = self.pending.take() else { return };
+        let (meta, site) = (self.meta, self.site);
+        self.start = Timebase::get().now();
+        rt::emit_at(self.start, || Kind::FunctionCall {
+            function: Name::Borrowed(meta.name),
+            module: Name::Borrowed(meta.module),
+            args,
+            atomic: meta.atomic,
+            site,
+        });
     }
 
     pub(super) fn finish(self, value: Value, error: Option<ErrorInfo>) {
