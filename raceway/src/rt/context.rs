@@ -141,6 +141,28 @@ impl ExecContext {
         clock
     }
 
+    /// Makes what `snapshot` (another execution's, or this one's, clock at
+    /// a release) says happen before this execution's next event, without
+    /// copying anything when it teaches nothing new.
+    fn absorb_snapshot(&mut self, snapshot: &Snapshot) {
+        let own = self.info.id;
+        let learnt = &snapshot.learnt;
+        let learns_learnt = !Arc::ptr_eq(learnt, &self.clock)
+            && learnt.entries().iter().any(|&(e, n)| e != own && n > self.clock.get(e));
+        let learns_own = snapshot.exec != own && snapshot.seq > self.clock.get(snapshot.exec);
+        if learns_learnt || learns_own {
+            let clock = Arc::make_mut(&mut self.clock);
+            if learns_learnt {
+                clock.join(learnt);
+                clock.forget(own);
+            }
+            if learns_own {
+                clock.observe(snapshot.exec, snapshot.seq);
+            }
+            self.clock_dirty = true;
+        }
+    }
+
     /// Makes everything in `other` happen before this execution's next
     /// event (a join, or an acquire after a release).
     pub(crate) fn absorb(&mut self, other: &VectorClock) {
@@ -403,6 +425,54 @@ pub(crate) fn take_current() -> ExecContext {
 /// can forget it.
 pub(crate) fn end(ctx: &ExecContext) {
     with_thread(|t| t.end_execution(ctx));
+}
+
+/// An execution's clock at one point, shared with the execution rather
+/// than copied: what it had learnt then, and its own component.
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    learnt: Arc<VectorClock>,
+    exec: u64,
+    seq: u64,
+}
+
+impl Snapshot {
+    /// The clock as a whole.
+    pub(crate) fn to_clock(&self) -> VectorClock {
+        let mut clock = VectorClock::clone(&self.learnt);
+        self.join_into_learnt_only(&mut clock);
+        clock
+    }
+
+    /// Joins the snapshot into `clock`.
+    pub(crate) fn join_into(&self, clock: &mut VectorClock) {
+        clock.join(&self.learnt);
+        self.join_into_learnt_only(clock);
+    }
+
+    fn join_into_learnt_only(&self, clock: &mut VectorClock) {
+        if self.seq > 0 {
+            clock.observe(self.exec, self.seq);
+        }
+    }
+
+    /// Whether both are of the same execution: the later one then holds
+    /// all of the earlier.
+    pub(crate) fn same_execution(&self, other: &Snapshot) -> bool {
+        self.exec == other.exec
+    }
+}
+
+/// The current execution's clock now, shared rather than copied: what a
+/// release hands over.
+pub(crate) fn snapshot() -> Option<Snapshot> {
+    with_thread(|t| Snapshot { learnt: t.current.clock.clone(), exec: t.current.id(), seq: t.current.seq })
+}
+
+/// Makes what `snapshot` says happen before the current execution's next
+/// event.
+pub(crate) fn absorb_snapshot(snapshot: &Snapshot) {
+    with_thread(|t| t.current.absorb_snapshot(snapshot));
 }
 
 /// The current execution's clock, for a child that finishes.

@@ -24,11 +24,13 @@ mod synchronize;
 
 pub(crate) use context::{
     current_clock, emit, emit_at, emit_to, end, enter, hand_off_to, join_child, run_as, spawn_child, trace_context,
-    ExecContext,
+    ExecContext, Snapshot,
 };
 // Used only by front-ends behind cargo features.
-#[cfg(any(feature = "reqwest", feature = "tokio"))]
+#[cfg(feature = "reqwest")]
 pub(crate) use context::absorb;
+#[cfg(feature = "tokio")]
+pub(crate) use context::absorb_snapshot;
 #[cfg(any(feature = "tower", feature = "actix"))]
 pub(crate) use context::current_session;
 #[cfg(feature = "rayon")]

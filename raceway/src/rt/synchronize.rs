@@ -5,36 +5,102 @@
 //! woken wait). Every synchronization type of `raceway::sync` keeps one or
 //! more [`Synchronize`] cells and calls nothing else of the clocks.
 
-use super::context;
+use super::context::{self, Snapshot};
 use crate::clock::VectorClock;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+/// What a synchronization object holds of its releases: nothing yet, one
+/// execution's clock at its release (shared with that execution, not
+/// copied: a release costs no allocation), or the join of several.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Released {
+    #[default]
+    Nothing,
+    One(Snapshot),
+    Joined(VectorClock),
+}
+
+impl Released {
+    /// Replaces what was released with `snapshot`.
+    fn set(&mut self, snapshot: Snapshot) {
+        *self = Released::One(snapshot);
+    }
+
+    /// Adds `snapshot` to what was released.
+    fn join(&mut self, snapshot: Snapshot) {
+        match self {
+            Released::Nothing => *self = Released::One(snapshot),
+            // The same execution's later clock holds all of its earlier.
+            Released::One(one) if one.same_execution(&snapshot) => *one = snapshot,
+            Released::One(one) => {
+                let mut clock = one.to_clock();
+                snapshot.join_into(&mut clock);
+                *self = Released::Joined(clock);
+            }
+            Released::Joined(clock) => snapshot.join_into(clock),
+        }
+    }
+
+    /// Adds `other` (a fence's clock) to what was released.
+    fn join_clock(&mut self, other: &VectorClock) {
+        match self {
+            Released::Nothing => *self = Released::Joined(other.clone()),
+            Released::One(one) => {
+                let mut clock = one.to_clock();
+                clock.join(other);
+                *self = Released::Joined(clock);
+            }
+            Released::Joined(clock) => clock.join(other),
+        }
+    }
+
+    /// Makes what was released happen before the current execution's next
+    /// event.
+    fn absorb(&self) {
+        match self {
+            Released::Nothing => {}
+            Released::One(one) => context::absorb_snapshot(one),
+            Released::Joined(clock) => context::absorb(clock),
+        }
+    }
+
+    /// Leaves what was released for the current execution's next acquire
+    /// fence (a relaxed load).
+    fn observe_relaxed(&self) {
+        match self {
+            Released::Nothing => {}
+            Released::One(one) => context::observe_relaxed(&one.to_clock()),
+            Released::Joined(clock) => context::observe_relaxed(clock),
+        }
+    }
+}
+
 /// The clock a synchronization object hands from its releases to its
 /// acquisitions.
 #[derive(Debug, Default)]
 pub(crate) struct Synchronize {
-    clock: Mutex<VectorClock>,
+    released: Mutex<Released>,
 }
 
 impl Synchronize {
     /// A cell that nothing was released into yet.
     pub(crate) const fn new() -> Self {
-        Synchronize { clock: Mutex::new(VectorClock::new()) }
+        Synchronize { released: Mutex::new(Released::Nothing) }
     }
 
-    fn cell(&self) -> MutexGuard<'_, VectorClock> {
-        self.clock.lock().unwrap_or_else(PoisonError::into_inner)
+    fn cell(&self) -> MutexGuard<'_, Released> {
+        self.released.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Everything the current execution did so far happens before every
     /// later [`acquire`](Synchronize::acquire) of this cell, as does what
     /// earlier releases left (a join).
     pub(crate) fn release(&self) {
-        if let Some(now) = context::current_clock() {
-            self.cell().join(&now);
+        if let Some(now) = context::snapshot() {
+            self.cell().join(now);
         }
     }
 
@@ -43,16 +109,15 @@ impl Synchronize {
     /// everything before it (a mutex), or an operation that starts over
     /// (an atomic store that begins a new release sequence).
     pub(crate) fn release_exclusive(&self) {
-        if let Some(now) = context::current_clock() {
-            *self.cell() = now;
+        if let Some(now) = context::snapshot() {
+            self.cell().set(now);
         }
     }
 
     /// Everything released into this cell happens before the current
     /// execution's next event.
     pub(crate) fn acquire(&self) {
-        let clock = self.cell();
-        context::absorb(&clock);
+        self.cell().absorb();
     }
 }
 
@@ -116,11 +181,11 @@ impl AtomicSync {
         value
     }
 
-    fn acquire_part(cell: &VectorClock, ordering: Ordering) {
+    fn acquire_part(cell: &Released, ordering: Ordering) {
         if acquires(ordering) {
-            context::absorb(cell);
+            cell.absorb();
         } else {
-            context::observe_relaxed(cell);
+            cell.observe_relaxed();
         }
     }
 
@@ -129,11 +194,11 @@ impl AtomicSync {
         let mut cell = self.cell.cell();
         op();
         if releases(ordering) {
-            if let Some(now) = context::current_clock() {
-                *cell = now;
+            if let Some(now) = context::snapshot() {
+                cell.set(now);
             }
         } else if let Some(fence) = context::fence_release_clock() {
-            *cell = fence;
+            *cell = Released::Joined(fence);
         }
     }
 
@@ -145,7 +210,7 @@ impl AtomicSync {
         value
     }
 
-    fn rmw_parts(cell: &mut VectorClock, ordering: Ordering) {
+    fn rmw_parts(cell: &mut Released, ordering: Ordering) {
         let read = match ordering {
             Ordering::Release => Ordering::Relaxed,
             Ordering::AcqRel => Ordering::Acquire,
@@ -153,11 +218,11 @@ impl AtomicSync {
         };
         Self::acquire_part(cell, read);
         if releases(ordering) {
-            if let Some(now) = context::current_clock() {
-                cell.join(&now);
+            if let Some(now) = context::snapshot() {
+                cell.join(now);
             }
         } else if let Some(fence) = context::fence_release_clock() {
-            cell.join(&fence);
+            cell.join_clock(&fence);
         }
     }
 
@@ -242,11 +307,11 @@ impl ChannelClocks {
     }
 
     /// The clock a message sent now carries: `None` when nothing records.
-    pub(crate) fn stamp(&self) -> Option<VectorClock> {
+    pub(crate) fn stamp(&self) -> Option<Snapshot> {
         if !super::is_active() {
             return None;
         }
-        context::current_clock()
+        context::snapshot()
     }
 
     /// A send completed: it takes one credit.
@@ -255,9 +320,9 @@ impl ChannelClocks {
     }
 
     /// A receive took a message that carried `clock`: it leaves one credit.
-    pub(crate) fn received(&self, clock: Option<VectorClock>) {
+    pub(crate) fn received(&self, clock: Option<Snapshot>) {
         if let Some(clock) = &clock {
-            context::absorb(clock);
+            context::absorb_snapshot(clock);
         }
         self.leave_credits(1);
     }

@@ -10,15 +10,14 @@
 
 /// `crossbeam_channel`'s channels; same names, methods and error types.
 pub mod channel {
-    use crate::clock::VectorClock;
-    use crate::rt::ChannelClocks;
+    use crate::rt::{ChannelClocks, Snapshot};
     use std::fmt;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     pub use crossbeam_channel::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 
-    type Message<T> = (T, Option<VectorClock>);
+    type Message<T> = (T, Option<Snapshot>);
 
     /// A channel of capacity `cap` (0: a rendezvous); see
     /// `crossbeam_channel::bounded`.

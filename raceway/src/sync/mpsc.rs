@@ -7,8 +7,7 @@
 //!
 //! Same types, methods, signatures and error types as `std::sync::mpsc`.
 
-use crate::clock::VectorClock;
-use crate::rt::ChannelClocks;
+use crate::rt::{ChannelClocks, Snapshot};
 use std::fmt;
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
@@ -17,7 +16,7 @@ use std::time::{Duration, Instant};
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
 /// A message with the clock of its send.
-type Message<T> = (T, Option<VectorClock>);
+type Message<T> = (T, Option<Snapshot>);
 
 /// Creates an unbounded channel; see [`std::sync::mpsc::channel`].
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {

@@ -1,8 +1,7 @@
 //! `tokio::sync::broadcast`: a send happens before every receive of its
 //! value; dropping every sender, before a receive that observes it.
 
-use crate::clock::VectorClock;
-use crate::rt::ChannelClocks;
+use crate::rt::{ChannelClocks, Snapshot};
 use std::fmt;
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ pub mod error {
 
 use error::{RecvError, SendError, TryRecvError};
 
-type Message<T> = (T, Option<VectorClock>);
+type Message<T> = (T, Option<Snapshot>);
 
 /// A channel whose receivers each see every value, keeping `capacity`
 /// values; see [`tokio::sync::broadcast::channel`].

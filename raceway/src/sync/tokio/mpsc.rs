@@ -3,8 +3,7 @@
 //! that observes it, and for a bounded channel of capacity C the k-th
 //! receive before the (k+C)-th send completes.
 
-use crate::clock::VectorClock;
-use crate::rt::ChannelClocks;
+use crate::rt::{ChannelClocks, Snapshot};
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -18,7 +17,7 @@ pub mod error {
 use error::{SendError, TryRecvError, TrySendError};
 
 /// A message with the clock of its send.
-type Message<T> = (T, Option<VectorClock>);
+type Message<T> = (T, Option<Snapshot>);
 
 fn unstamped<T>(error: tokio_mpsc::error::SendError<Message<T>>) -> SendError<T> {
     SendError(error.0 .0)

@@ -1,8 +1,7 @@
 //! `tokio::sync::oneshot`: the send happens before the receive of its
 //! value; dropping the sender unsent, before the receive that observes it.
 
-use crate::clock::VectorClock;
-use crate::rt::ChannelClocks;
+use crate::rt::{ChannelClocks, Snapshot};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +15,7 @@ pub mod error {
 
 use error::{RecvError, TryRecvError};
 
-type Message<T> = (T, Option<VectorClock>);
+type Message<T> = (T, Option<Snapshot>);
 
 /// A channel for one value; see [`tokio::sync::oneshot::channel`].
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {

@@ -2,8 +2,7 @@
 //! `borrow_and_update` or `changed` that sees its value (the value carries
 //! the clock of the send that stored it).
 
-use crate::clock::VectorClock;
-use crate::rt::{self, ChannelClocks};
+use crate::rt::{self, ChannelClocks, Snapshot};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -15,7 +14,7 @@ pub mod error {
 
 use error::{RecvError, SendError};
 
-type Value<T> = (T, Option<VectorClock>);
+type Value<T> = (T, Option<Snapshot>);
 
 /// A channel holding the latest value; see [`tokio::sync::watch::channel`].
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
@@ -65,7 +64,7 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
 /// The value's clock happens before what the borrower does next.
 fn seen<'a, T>(inner: tokio::sync::watch::Ref<'a, Value<T>>) -> Ref<'a, T> {
     if let Some(clock) = &inner.1 {
-        rt::absorb(clock);
+        rt::absorb_snapshot(clock);
     }
     Ref { inner }
 }
@@ -165,7 +164,7 @@ impl<T> Receiver<T> {
             Ok(()) => {
                 let clock = self.inner.borrow().1.clone();
                 if let Some(clock) = &clock {
-                    rt::absorb(clock);
+                    rt::absorb_snapshot(clock);
                 }
                 Ok(())
             }
