@@ -23,6 +23,7 @@ struct ExecState {
     clock: Arc<VectorClock>,
     locks: Vec<String>,
     last_event: Option<Uuid>,
+    origin_unknown: bool,
 }
 
 /// What a record becomes. Short-lived and moved once: the size difference
@@ -30,8 +31,9 @@ struct ExecState {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Converted {
     Event(Event),
-    /// The execution with this `thread_id` ended.
-    Ended(String),
+    /// The execution with this `thread_id` ended, at this wall-clock time
+    /// (nanoseconds since the Unix epoch; 0 when unknown).
+    Ended(String, u128),
     Nothing,
 }
 
@@ -44,6 +46,10 @@ pub(crate) struct Converter {
     /// The tags of a `FunctionCall` that is not an atomic region
     /// (`#[track(atomic = false)]`).
     tags_not_atomic: Arc<BTreeMap<String, String>>,
+    /// The same two for executions whose origin is unknown
+    /// (`wire::TAG_ORIGIN`).
+    tags_unknown: Arc<BTreeMap<String, String>>,
+    tags_unknown_not_atomic: Arc<BTreeMap<String, String>>,
     /// Random per converter; event ids are this mixed with a counter, so they
     /// are unique without calling the RNG per event.
     id_seed: (u64, u64),
@@ -138,7 +144,14 @@ impl Converter {
         tags.insert("sdk_language".to_string(), "rust".to_string());
         let mut tags_not_atomic = tags.clone();
         tags_not_atomic.insert(wire::TAG_ATOMIC_REGION.to_string(), "false".to_string());
+        let unknown = |tags: &BTreeMap<String, String>| {
+            let mut tags = tags.clone();
+            tags.insert(wire::TAG_ORIGIN.to_string(), wire::ORIGIN_UNKNOWN.to_string());
+            Arc::new(tags)
+        };
         Converter {
+            tags_unknown: unknown(&tags),
+            tags_unknown_not_atomic: unknown(&tags_not_atomic),
             tags_not_atomic: Arc::new(tags_not_atomic),
             service_name: Arc::from(config.service_name.as_str()),
             environment: Arc::from(config.environment.as_str()),
@@ -187,7 +200,10 @@ impl Converter {
         };
         let Some(kind) = wire_kind(kind, &mut self.locations) else {
             return match self.end(exec) {
-                Some(thread_id) => Converted::Ended(thread_id),
+                Some(thread_id) => {
+                    let at = Timebase::get().wall(ts).duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+                    Converted::Ended(thread_id, at)
+                }
                 None => Converted::Nothing,
             };
         };
@@ -237,7 +253,12 @@ impl Converter {
                 process_id: self.process_id,
                 service_name: state.service.as_ref().unwrap_or(service).clone(),
                 environment: self.environment.clone(),
-                tags: if opts_out { self.tags_not_atomic.clone() } else { self.tags.clone() },
+                tags: match (opts_out, state.origin_unknown) {
+                    (false, false) => self.tags.clone(),
+                    (true, false) => self.tags_not_atomic.clone(),
+                    (false, true) => self.tags_unknown.clone(),
+                    (true, true) => self.tags_unknown_not_atomic.clone(),
+                },
                 duration_ns,
                 instance_id: Some(instance.clone()),
                 distributed_span_id: state.span_id.clone(),
@@ -331,6 +352,7 @@ impl ExecState {
             clock: Arc::new(VectorClock::new()),
             locks: Vec::new(),
             last_event: None,
+            origin_unknown: info.origin_unknown,
         }
     }
 }

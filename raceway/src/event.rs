@@ -124,11 +124,15 @@ pub(crate) struct ExecInfo {
     /// execution; only this execution's records touch it, so recording
     /// threads share no line through it.
     pub context_lost: AtomicBool,
+    /// A thread or task raceway did not see start (`std::thread::spawn`,
+    /// `tokio::spawn`): its spawn and join edges are unknown, and the
+    /// analysis must not take their absence for a race.
+    pub origin_unknown: bool,
 }
 
 impl ExecInfo {
     pub(crate) fn new(id: u64, name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
-        ExecInfo { id, name, trace_id, span, context_lost: AtomicBool::new(false) }
+        ExecInfo { id, name, trace_id, span, context_lost: AtomicBool::new(false), origin_unknown: false }
     }
 }
 

@@ -27,6 +27,14 @@ pub const FUNCTION_RETURN: &str = "FunctionReturn";
 /// an atomic region (`#[track(atomic = false)]`).
 pub const TAG_ATOMIC_REGION: &str = "raceway.atomic_region";
 
+/// The tag that marks the events of an execution whose start raceway did
+/// not see (a plain `std::thread::spawn` thread, a plain `tokio::spawn`
+/// task): its spawn and join edges are unknown. Value: [`ORIGIN_UNKNOWN`].
+pub const TAG_ORIGIN: &str = "raceway.origin";
+
+/// The value of [`TAG_ORIGIN`].
+pub const ORIGIN_UNKNOWN: &str = "unknown";
+
 /// One event as the server ingests it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {

@@ -66,6 +66,11 @@ pub(crate) struct ExecIdentity {
     /// Where clocks list the execution's component, as last found: where
     /// its next access starts looking.
     pub(crate) hint: Hint,
+    /// A thread or task raceway did not see start: its spawn and join
+    /// edges are unknown.
+    pub(crate) origin_unknown: bool,
+    /// The analysis position of its first event.
+    pub(crate) first_seq: u64,
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::report::explain::{explain_race, explain_violation};
 use super::report::store::Races;
 use super::report::{RaceKind, Report};
 use crate::event::AccessType;
-use crate::wire::{Event, EventKind, FUNCTION_RETURN, TAG_ATOMIC_REGION};
+use crate::wire::{Event, EventKind, FUNCTION_RETURN, ORIGIN_UNKNOWN, TAG_ATOMIC_REGION, TAG_ORIGIN};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -107,6 +107,103 @@ pub struct Analyzer {
     largest_place: usize,
     /// Links to add to existing places that a new place overlaps.
     backlinks: Vec<(Arc<str>, Arc<str>)>,
+    /// Unordered pairs that a spawn or join raceway did not see may order.
+    unknown_edges: UnknownEdges,
+}
+
+/// The unordered pairs of accesses that involve an execution raceway did
+/// not see start (a plain `std::thread::spawn` thread): its spawn and join
+/// are unknown, so their absence must not be taken for a race.
+///
+/// - The spawn could order everything before the execution's first event
+///   before all of it: such a pair is not reported.
+/// - Its join could order all of it before what the joining execution does
+///   after: a pair of one of its accesses and a later access of another
+///   execution is held back until the execution records again (it was
+///   still running, so no join of it came between them): then it is
+///   reported. If it ends first, it is not.
+///
+/// What is not reported is counted, and the report says so.
+#[derive(Default)]
+struct UnknownEdges {
+    /// Held back, by the execution whose join could order them.
+    pending: HashMap<u64, Vec<PendingRace>>,
+    pending_count: usize,
+    /// Pairs not reported.
+    not_reported: u64,
+}
+
+struct PendingRace {
+    variable: Arc<str>,
+    name: String,
+    prev: AccessRecord,
+    rec: AccessRecord,
+    /// When `rec` happened (wall-clock nanoseconds).
+    at: u128,
+}
+
+/// Pairs held back at most; beyond, they count as not reported.
+const MAX_PENDING_RACES: usize = 4_096;
+
+impl UnknownEdges {
+    /// Whether an unseen spawn or join may order `prev` before `rec` (which
+    /// nothing recorded orders): the pair is then counted or held back.
+    fn explains(
+        &mut self,
+        variable: &Arc<str>,
+        name: &str,
+        prev: &AccessRecord,
+        rec: &AccessRecord,
+        timestamp: &str,
+    ) -> bool {
+        if rec.who.origin_unknown && prev.seq < rec.who.first_seq {
+            self.not_reported += 1;
+            return true;
+        }
+        if prev.who.origin_unknown {
+            if self.pending_count < MAX_PENDING_RACES {
+                let pending = PendingRace {
+                    variable: variable.clone(),
+                    name: name.to_string(),
+                    prev: prev.clone(),
+                    rec: rec.clone(),
+                    at: super::reorder::timestamp_ns(timestamp),
+                };
+                self.pending.entry(prev.exec).or_default().push(pending);
+                self.pending_count += 1;
+            } else {
+                self.not_reported += 1;
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Execution `exec` recorded again: the pairs held back for it are
+    /// races.
+    fn confirm(&mut self, exec: u64, races: &mut Races) {
+        self.settle(exec, u128::MAX, races);
+    }
+
+    /// Execution `exec` ended at `at`: the pairs held back for it whose
+    /// later access came before are races; its join may order the others.
+    fn ended(&mut self, exec: u64, at: u128, races: &mut Races) {
+        self.settle(exec, at, races);
+    }
+
+    fn settle(&mut self, exec: u64, alive_until: u128, races: &mut Races) {
+        let Some(held) = self.pending.remove(&exec) else { return };
+        self.pending_count -= held.len();
+        for p in held {
+            if p.at < alive_until {
+                races.record(RaceKind::DataRace, (&p.variable, &p.name), &p.prev, &p.rec, None, false, || {
+                    explain_race(&p.name, &p.prev, &p.rec)
+                });
+            } else {
+                self.not_reported += 1;
+            }
+        }
+    }
 }
 
 impl Analyzer {
@@ -138,6 +235,8 @@ impl Analyzer {
                     name: name.clone(),
                     service: event.metadata.service_name.clone(),
                     hint: Hint::default(),
+                    origin_unknown: event.metadata.tags.get(TAG_ORIGIN).is_some_and(|v| v == ORIGIN_UNKNOWN),
+                    first_seq: self.events,
                 };
                 let mut state = Exec {
                     who: Arc::new(who),
@@ -155,6 +254,11 @@ impl Analyzer {
             }
         };
         let who = state.who.clone();
+        if self.unknown_edges.pending_count > 0 {
+            // The execution is still running: no join of it can order what
+            // it did before with what others did since.
+            self.unknown_edges.confirm(who.id, &mut self.races);
+        }
         match &event.kind {
             EventKind::FunctionCall { function_name, .. } => {
                 let atomic = event.metadata.tags.get(TAG_ATOMIC_REGION).map_or(true, |v| v != "false");
@@ -189,7 +293,17 @@ impl Analyzer {
     /// Forgets an execution that ended: its call stack and its last
     /// accesses (the accesses others may still race with stay).
     pub fn execution_ended(&mut self, thread_id: &str) {
+        self.execution_ended_at(thread_id, 0);
+    }
+
+    /// Like [`execution_ended`](Analyzer::execution_ended), knowing when
+    /// it ended (wall-clock nanoseconds since the Unix epoch; 0 when
+    /// unknown): an unordered pair of one of its accesses and an access of
+    /// another execution made before its end is a race, whatever its
+    /// (unseen) join orders.
+    pub fn execution_ended_at(&mut self, thread_id: &str, at: u128) {
         if let Some(state) = self.execs.remove(thread_id) {
+            self.unknown_edges.ended(state.who.id, at, &mut self.races);
             for var in state.touched {
                 if let Some(v) = self.vars.get_mut(&var) {
                     v.locals.remove(&state.who.id);
@@ -305,10 +419,13 @@ impl Analyzer {
         // one (the last write; and the reads since it, for a write).
         let writes = last_write.iter();
         let earlier = writes.chain(reads.iter().filter(|_| rec.write));
+        let unknown_edges = &mut self.unknown_edges;
         for prev in earlier.filter(|prev| Some(prev.id) != violated && conflicts(prev)) {
-            races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, || {
-                explain_race(name, prev, &rec)
-            });
+            if !unknown_edges.explains(&variable, name, prev, &rec, &event.timestamp) {
+                races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, || {
+                    explain_race(name, prev, &rec)
+                });
+            }
         }
 
         // State for what comes next: the variable's history, and the
@@ -345,7 +462,7 @@ impl Analyzer {
         }
         if let Some((others, rec)) = overlapping {
             let clock = Clock::new(causality_vector, others.len() * 2);
-            self.overlapping_races(&variable, &others, &rec, &clock);
+            self.overlapping_races(&variable, &others, &rec, &clock, &event.timestamp);
         }
     }
 
@@ -371,14 +488,23 @@ impl Analyzer {
 
     /// The data-race check of an access of `variable` against the places
     /// that overlap it: their last write, and for a write the reads since.
-    fn overlapping_races(&mut self, variable: &Arc<str>, others: &[Arc<str>], rec: &AccessRecord, clock: &Clock<'_>) {
+    fn overlapping_races(
+        &mut self,
+        variable: &Arc<str>,
+        others: &[Arc<str>],
+        rec: &AccessRecord,
+        clock: &Clock<'_>,
+        timestamp: &str,
+    ) {
         let name = super::display_name(variable);
         for other in others {
             let Some(var) = self.vars.get(other) else { continue };
             let writes = var.last_write.iter();
             let earlier = writes.chain(var.reads.iter().filter(|_| rec.write));
             for prev in earlier {
-                if prev.exec != rec.exec && !(prev.atomic && rec.atomic) && !prev.happens_before(clock) {
+                let ordered_or_same =
+                    prev.exec == rec.exec || (prev.atomic && rec.atomic) || prev.happens_before(clock);
+                if !ordered_or_same && !self.unknown_edges.explains(variable, name, prev, rec, timestamp) {
                     self.races.record(RaceKind::DataRace, (variable, name), prev, rec, None, false, || {
                         explain_race(name, prev, rec)
                     });
@@ -423,6 +549,7 @@ impl Analyzer {
             executions: self.executions,
             variables: self.vars.len() as u64,
             events_dropped: 0,
+            unordered_unknown_edges: self.unknown_edges.not_reported + self.unknown_edges.pending_count as u64,
             events_unattributed: 0,
             executions_unattributed: 0,
             unattributed_kinds: Vec::new(),

@@ -60,6 +60,9 @@ pub(crate) struct ExecContext {
     /// What memory fences hand over; made at the execution's first fence
     /// or relaxed atomic load.
     fences: Option<Box<Fences>>,
+    /// Whether `session` counts this execution among the live ones it
+    /// waits for.
+    counted: bool,
 }
 
 /// An execution's memory-fence state (the C++/Rust model's fences).
@@ -75,7 +78,7 @@ struct Fences {
 
 impl Drop for ExecContext {
     fn drop(&mut self) {
-        if let Some(session) = &self.session {
+        if let (Some(session), true) = (&self.session, self.counted) {
             session.execution_ended();
         }
     }
@@ -99,6 +102,7 @@ impl ExecContext {
             locks_dirty: false,
             session: None,
             fences: None,
+            counted: false,
         }
     }
 
@@ -106,6 +110,20 @@ impl ExecContext {
     pub(crate) fn join_session(&mut self, session: Arc<Session>) {
         session.execution_started();
         self.session = Some(session);
+        self.counted = true;
+    }
+
+    /// A thread that raceway did not see start, taken into `session` (the
+    /// only one open): its spawn and join edges are unknown, and the
+    /// session does not wait for it to end.
+    fn adopted(name: String, session: Arc<Session>) -> Self {
+        let id = NEXT_EXEC.fetch_add(1, Ordering::Relaxed);
+        let mut info = ExecInfo::new(id, name, process_trace_id(), None);
+        info.origin_unknown = true;
+        let mut ctx = ExecContext::in_span(String::new(), 0, None);
+        ctx.info = Arc::new(info);
+        ctx.session = Some(session);
+        ctx
     }
 
     /// The implicit execution of the calling OS thread.
@@ -262,6 +280,9 @@ pub(crate) struct ThreadState {
     /// any task): an event from another task is a task the runtime did not
     /// start through raceway, polled inside this execution.
     entered_task: TaskId,
+    /// Whether `current` is the thread's own execution (no execution was
+    /// entered on it): a thread that raceway did not see start.
+    own_execution: bool,
 }
 
 impl ThreadState {
@@ -273,6 +294,7 @@ impl ThreadState {
             global_generation: u64::MAX,
             recorded: 0,
             entered_task: TaskId::default(),
+            own_execution: true,
         }
     }
 
@@ -347,6 +369,7 @@ pub(crate) fn enter(ctx: ExecContext) {
     with_thread(|thread| {
         thread.current = ctx;
         thread.entered_task = current_task();
+        thread.own_execution = false;
     });
 }
 
@@ -389,14 +412,15 @@ pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: Site)
 pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
     struct Leave<'a> {
         ctx: &'a mut ExecContext,
-        before: Option<(u64, TaskId)>,
+        before: Option<(u64, TaskId, bool)>,
     }
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
             with_thread(|t| {
                 std::mem::swap(&mut t.current, self.ctx);
-                if let Some((recorded, task)) = self.before {
+                if let Some((recorded, task, own)) = self.before {
                     t.entered_task = task;
+                    t.own_execution = own;
                     if t.recorded != recorded {
                         t.hand_off();
                     }
@@ -406,7 +430,8 @@ pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
     }
     let before = with_thread(|t| {
         std::mem::swap(&mut t.current, ctx);
-        (t.recorded, std::mem::replace(&mut t.entered_task, current_task()))
+        let own = std::mem::replace(&mut t.own_execution, false);
+        (t.recorded, std::mem::replace(&mut t.entered_task, current_task()), own)
     });
     let _leave = Leave { ctx, before };
     f()
@@ -557,17 +582,22 @@ pub(crate) fn emit(make: impl FnOnce() -> Kind) {
 #[inline(always)]
 pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
     with_thread(|thread| {
-        // An execution inside a `raceway::check` session records there.
+        // An execution inside a `raceway::check` session records there
+        // (while the session is open).
         if let Some(session) = thread.current.session.take() {
-            if thread.entered_task == current_task() {
-                thread.record(session.pipeline(), ts, make);
-            } else {
-                // A task that raceway did not start, polled inside this
-                // execution: its events are not this execution's.
-                session.unattributed(thread.current.id(), "a task polled inside a check's execution");
+            if !session.pipeline().is_closed() {
+                if thread.entered_task == current_task() {
+                    thread.record(session.pipeline(), ts, make);
+                } else {
+                    // A task that raceway did not start, polled inside this
+                    // execution: its events are not this execution's.
+                    session.unattributed(thread.current.id(), "a task polled inside a check's execution");
+                }
+                thread.current.session = Some(session);
+                return;
             }
-            thread.current.session = Some(session);
-            return;
+            // That session is over: the execution records as if it had
+            // none.
         }
         let generation = install::generation();
         if thread.global_generation != generation {
@@ -581,11 +611,24 @@ pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
                 thread.record(&pipeline, ts, make);
             }
             thread.global = Some(pipeline);
-        } else {
-            // Only `raceway::check` sessions listen, and this execution is
-            // in none of them: a thread or task started without raceway.
-            let kind = if current_task() == TaskId::default() { "a thread" } else { "a task" };
-            install::unattributed(thread.current.id(), kind);
+            return;
+        }
+        // Only `raceway::check` sessions listen, and this execution is in
+        // none of them: a thread or task started without raceway. An
+        // unnamed thread of its own (as `std::thread::spawn` makes them)
+        // while one session is open is taken to be that session's, with
+        // unknown spawn and join edges. Named threads (a test harness's,
+        // one per test) and tasks cannot be attributed: the open sessions
+        // note them.
+        let in_task = current_task() != TaskId::default();
+        let plain_thread = thread.own_execution && !in_task && std::thread::current().name().is_none();
+        match install::sole_session().filter(|_| plain_thread) {
+            Some(session) => {
+                let name = thread.current.info.name.clone();
+                thread.current = ExecContext::adopted(name, session.clone());
+                thread.record(session.pipeline(), ts, make);
+            }
+            None => install::unattributed_elsewhere(),
         }
     });
 }

@@ -66,19 +66,26 @@ pub(crate) fn session_opened(session: &Arc<Session>, open: bool) {
     }
 }
 
-/// An event of execution `exec` (`kind`: a thread, a task) that belongs to
-/// no session while only sessions listen. With one session open, it is
-/// that session's work, which it could not analyze; with several (tests
-/// running in parallel), whose it is cannot be known: each open session
-/// notes it as possibly its own, without failing for it, so that sessions
-/// stay isolated.
-pub(crate) fn unattributed(exec: u64, kind: &'static str) {
+/// The open `raceway::check` session, when exactly one is.
+pub(crate) fn sole_session() -> Option<Arc<Session>> {
+    let sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut open = sessions.iter().filter_map(Weak::upgrade).filter(|s| !s.pipeline().is_closed());
+    match (open.next(), open.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
+}
+
+/// An event of an execution outside every session while only sessions
+/// listen, that no session can be sure is its own: each open session notes
+/// it as possibly its own, without failing for it, so that sessions stay
+/// isolated.
+pub(crate) fn unattributed_elsewhere() {
     let sessions = SESSIONS.lock().unwrap_or_else(PoisonError::into_inner);
     let open: Vec<Arc<Session>> = sessions.iter().filter_map(Weak::upgrade).collect();
     drop(sessions);
-    match open.as_slice() {
-        [only] => only.unattributed(exec, kind),
-        several => several.iter().for_each(|session| session.possibly_unattributed()),
+    for session in open {
+        session.possibly_unattributed();
     }
 }
 

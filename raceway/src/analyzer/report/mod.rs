@@ -8,7 +8,7 @@
 //! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
 //! `event_id`. At the top: `events_analyzed`, `executions`, `variables`,
 //! `events_dropped`, `events_unattributed`, `executions_unattributed`,
-//! `unattributed_kinds`.
+//! `unattributed_kinds`, `events_possibly_unattributed`, `unordered_unknown_edges`.
 
 pub(crate) mod explain;
 pub(crate) mod store;
@@ -156,6 +156,9 @@ pub struct Report {
     pub(crate) variables: u64,
     /// Events recorded but never analyzed (dropped at a full hand-off).
     pub(crate) events_dropped: u64,
+    /// Unordered pairs of accesses that a spawn or join raceway did not see
+    /// may order (threads started without raceway): not reported.
+    pub(crate) unordered_unknown_edges: u64,
     /// In a `check` session: events recorded by threads or tasks the
     /// session could not attribute (started without raceway), not analyzed.
     pub(crate) events_unattributed: u64,
@@ -163,8 +166,8 @@ pub struct Report {
     pub(crate) executions_unattributed: u64,
     /// What they were: `a thread`, `a task`, ...
     pub(crate) unattributed_kinds: Vec<String>,
-    /// Events of threads or tasks outside every session, recorded while
-    /// other sessions were open too: perhaps this session's.
+    /// Events of threads or tasks outside every session that no session
+    /// could be sure were its own, recorded while this one was open.
     pub(crate) events_possibly_unattributed: u64,
 }
 
@@ -191,6 +194,23 @@ impl Report {
     /// report says what to change, and `assert_race_free` fails.
     pub fn events_unattributed(&self) -> u64 {
         self.events_unattributed
+    }
+
+    /// How many events, recorded while this `check` ran by threads or tasks
+    /// outside every session, could not be attributed to any (plain
+    /// `tokio::spawn` tasks on worker threads, named threads such as other
+    /// tests'): some may have been this check's work. Said in the report,
+    /// without failing `assert_race_free`.
+    pub fn events_possibly_unattributed(&self) -> u64 {
+        self.events_possibly_unattributed
+    }
+
+    /// How many unordered pairs of accesses were not reported as data races
+    /// because a spawn or join that raceway did not see (a thread started
+    /// with `std::thread::spawn`) may order them. Atomicity violations are
+    /// still reported: they do not depend on those edges.
+    pub fn unordered_unknown_edges(&self) -> u64 {
+        self.unordered_unknown_edges
     }
 
     /// How many recorded events never reached the analysis (dropped at a
@@ -272,11 +292,23 @@ impl Report {
             ));
             out.push('\n');
         }
+        if self.unordered_unknown_edges > 0 {
+            out.push_str(&paint(
+                "1;33",
+                &format!(
+                    "NOTE: raceway: {} unordered pair{} of accesses involve{} threads started without raceway, whose spawn or join raceway did not see and which may order them: not reported as data races (atomicity violations are). Start them with raceway::thread::spawn or raceway::thread::scope to have them checked",
+                    self.unordered_unknown_edges,
+                    if self.unordered_unknown_edges == 1 { "" } else { "s" },
+                    if self.unordered_unknown_edges == 1 { "s" } else { "" }
+                ),
+            ));
+            out.push('\n');
+        }
         if self.events_possibly_unattributed > 0 {
             out.push_str(&paint(
                 "1;33",
                 &format!(
-                    "NOTE: raceway: while this check ran beside others, {} events were recorded by threads or tasks outside every check session (not started through raceway); some may be this check's work, which was then not analyzed",
+                    "NOTE: raceway: while this check ran, {} events were recorded by threads or tasks outside every check session that raceway could not attribute (tasks spawned with tokio::spawn, named threads such as other tests'): any that were this check's work were not analyzed. Start them with raceway::thread::spawn, raceway::task::spawn or raceway::task::spawn_blocking",
                     self.events_possibly_unattributed
                 ),
             ));
