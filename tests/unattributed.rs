@@ -16,6 +16,7 @@ fn work_a_check_did_not_start_is_analyzed_or_said() {
     plain_threads_that_overlap_race();
     plain_threads_ordered_by_spawn_and_join_are_clean();
     a_lost_update_between_plain_threads_is_found();
+    plain_scoped_threads_racy_and_clean();
     a_plain_tokio_task_polled_inside_a_check_is_counted_not_taken_for_its_root();
     a_check_that_recorded_nothing_says_so();
 }
@@ -105,6 +106,35 @@ fn a_lost_update_between_plain_threads_is_found() {
         }
     });
     assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
+}
+
+fn plain_scoped_threads_racy_and_clean() {
+    let account = Mutex::new(100i64);
+    let report = raceway::check(|| {
+        let both_read = Barrier::new(2);
+        std::thread::scope(|s| {
+            for amount in [30, 50] {
+                let (account, both_read) = (&account, &both_read);
+                s.spawn(move || withdraw(account, amount, both_read));
+            }
+        });
+    });
+    assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
+
+    let shared = std::sync::Mutex::new(0i64); // untracked lock
+    let report = raceway::check(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut guard = shared.lock().unwrap();
+                tracked!(*guard = 7);
+            });
+        });
+        // The scope joined the thread.
+        let guard = shared.lock().unwrap();
+        let _ = tracked!(*guard);
+    });
+    assert!(report.is_clean(), "{report}");
+    assert!(report.events_analyzed() >= 2, "{report}");
 }
 
 fn a_plain_tokio_task_polled_inside_a_check_is_counted_not_taken_for_its_root() {
