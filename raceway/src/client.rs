@@ -3,7 +3,7 @@
 
 use crate::analyzer::Report;
 use crate::config::{Config, ConfigError};
-use crate::event::{nanos, AccessType, Kind, LockRef, LockType, Name};
+use crate::event::{nanos, AccessType, Kind, LockRef, LockType, Name, Place};
 use crate::pipeline::{FlushError, Pipeline};
 use crate::sink::{self, EmbeddedStore};
 use crate::stats::Stats;
@@ -174,8 +174,7 @@ impl RacewayClient {
     ) {
         self.emit(Kind::StateChange {
             variable: variable.into(),
-            addr: 0,
-            size: 0,
+            place: Place::NAMED,
             old: Some(Value::capture(&old)),
             new: Value::capture(&new),
             access: access_type,

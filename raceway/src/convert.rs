@@ -5,7 +5,7 @@
 use crate::clock::{Timebase, VectorClock};
 use crate::config::Config;
 
-use crate::event::{process_trace_id, ExecInfo, Kind, LockRef, Record, Site};
+use crate::event::{process_trace_id, ExecInfo, Kind, LockRef, Place, Record, Site};
 use crate::value::Value;
 use crate::wire::{self, Event, EventKind, Metadata};
 use std::collections::{BTreeMap, HashMap};
@@ -276,11 +276,15 @@ const MAX_COMPONENTS: usize = 65_536;
 /// The wire form of a kind; `None` for kinds that are not exported.
 fn wire_kind(kind: Kind, locations: &mut Locations) -> Option<EventKind> {
     Some(match kind {
-        Kind::StateChange { variable, addr, size, old, new, access, site } => EventKind::StateChange {
+        Kind::StateChange { variable, place, old, new, access, site } => EventKind::StateChange {
             // Without a name that identifies it across processes, the
             // place's address and size tell instances apart (the analysis
             // takes every expression that reaches them for one variable).
-            variable: if addr == 0 { variable.into_owned() } else { format!("{variable}@{addr:#x}+{size}") },
+            variable: if place == Place::NAMED {
+                variable.into_owned()
+            } else {
+                format!("{variable}@{:#x}+{}", place.addr(), place.size())
+            },
             old_value: old,
             new_value: new,
             location: locations.get(site),

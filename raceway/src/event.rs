@@ -217,6 +217,45 @@ impl ContextDelta {
     }
 }
 
+/// A place in memory, packed into one word so that the state change, the
+/// most common record, stays small: its address in the low 48 bits (every
+/// user-space address on the 64-bit targets Rust supports fits), its size
+/// in bytes in the high 16 (saturating; 0 when unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Place(u64);
+
+impl Place {
+    /// No place: the variable's name is its identity.
+    pub(crate) const NAMED: Place = Place(0);
+
+    const ADDRESS_BITS: u32 = 48;
+
+    /// The place at `addr`, `size` bytes long.
+    #[inline(always)]
+    pub(crate) fn new(addr: usize, size: usize) -> Place {
+        let addr = addr as u64;
+        if addr >> Place::ADDRESS_BITS != 0 {
+            // An address that does not fit: keep it whole, size unknown.
+            return Place(addr);
+        }
+        let size = (size as u64).min(u64::from(u16::MAX));
+        Place(addr | size << Place::ADDRESS_BITS)
+    }
+
+    /// The address; 0 for [`Place::NAMED`].
+    pub(crate) fn addr(self) -> usize {
+        if self.0 >> Place::ADDRESS_BITS != 0 && self.size() == 0 {
+            return self.0 as usize;
+        }
+        (self.0 & ((1 << Place::ADDRESS_BITS) - 1)) as usize
+    }
+
+    /// The size in bytes, saturated at 65,535; 0 when unknown.
+    pub(crate) fn size(self) -> usize {
+        (self.0 >> Place::ADDRESS_BITS) as usize
+    }
+}
+
 /// Where in the user's source an event was recorded.
 pub(crate) type Site = &'static Location<'static>;
 
@@ -225,13 +264,10 @@ pub(crate) type Site = &'static Location<'static>;
 pub(crate) enum Kind {
     StateChange {
         variable: Name,
-        /// The place's address: its identity within the process, with
-        /// `size`; 0 when the name is the identity (a `Traced` key, or a
-        /// name the user gave).
-        addr: usize,
-        /// The place's size in bytes (0 when unknown): a write of a whole
-        /// struct conflicts with an access of one of its fields.
-        size: u32,
+        /// The place's address and size, its identity within the process
+        /// ([`Place`]); `Place::NAMED` when the name is the identity (a
+        /// `Traced` key, or a name the user gave).
+        place: Place,
         old: Option<Value>,
         new: Value,
         access: AccessType,
@@ -370,6 +406,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_place_packs_its_address_and_size() {
+        let place = Place::new(0x7fff_1234_5678, 24);
+        assert_eq!((place.addr(), place.size()), (0x7fff_1234_5678, 24));
+        assert_eq!(Place::new(0x1000, 1 << 20).size(), 65_535, "saturates");
+        assert_eq!(Place::NAMED.addr(), 0);
+    }
+
+    #[test]
     fn common_records_stay_small() {
         // A record is moved through the per-thread buffer and the channel;
         // above 128 bytes, each move is a call to `memmove`.
@@ -379,8 +423,7 @@ mod tests {
     fn state_change(variable: Name, new: Value) -> Record {
         let kind = Kind::StateChange {
             variable,
-            addr: 0,
-            size: 0,
+            place: Place::NAMED,
             old: Some(Value::I64(1)),
             new,
             access: AccessType::Write,

@@ -1,6 +1,6 @@
 //! The entry point of `tracked!`: one state change of a place.
 
-use crate::event::{AccessType, Kind, Name};
+use crate::event::{AccessType, Kind, Name, Place};
 use crate::rt;
 use crate::value::Value;
 use std::panic::Location;
@@ -34,10 +34,10 @@ fn variable(
     text: &'static str,
     field: &'static str,
     (addr, size): (usize, usize),
-) -> (Name, usize, u32) {
+) -> (Name, Place) {
     match key {
-        Some(instance) => (Name::Owned(format!("{instance}{field}")), 0, 0),
-        None => (Name::Borrowed(text), addr, u32::try_from(size).unwrap_or(u32::MAX)),
+        Some(instance) => (Name::Owned(format!("{instance}{field}")), Place::NAMED),
+        None => (Name::Borrowed(text), Place::new(addr, size)),
     }
 }
 
@@ -54,8 +54,8 @@ pub fn state_change(
     access: AccessType,
     site: &'static Location<'static>,
 ) {
-    let (variable, addr, size) = variable(key, text, field, place);
-    rt::emit(|| Kind::StateChange { variable, addr, size, old, new, access, site });
+    let (variable, place) = variable(key, text, field, place);
+    rt::emit(|| Kind::StateChange { variable, place, old, new, access, site });
 }
 
 pub use AccessType::{Read, Write};

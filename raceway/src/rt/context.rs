@@ -324,6 +324,32 @@ impl ThreadState {
         self.recorded += 1;
     }
 
+    /// Records an event of this thread's execution, which is in no session
+    /// while only sessions listen (see [`emit_at`]). Out of line: the hot
+    /// path never comes here.
+    #[cold]
+    #[inline(never)]
+    fn record_unattributed(&mut self, ts: u64, make: impl FnOnce() -> Kind) {
+        let thread = self;
+        // Only `raceway::check` sessions listen, and this execution is in
+        // none of them: a thread or task started without raceway. An
+        // unnamed thread of its own (as `std::thread::spawn` makes them)
+        // while one session is open is taken to be that session's, with
+        // unknown spawn and join edges. Named threads (a test harness's,
+        // one per test) and tasks cannot be attributed: the open sessions
+        // note them.
+        let in_task = current_task() != TaskId::default();
+        let plain_thread = thread.own_execution && !in_task && std::thread::current().name().is_none();
+        match install::sole_session().filter(|_| plain_thread) {
+            Some(session) => {
+                let name = thread.current.info.name.clone();
+                thread.current = ExecContext::adopted(name, session.clone());
+                thread.record(session.pipeline(), ts, make);
+            }
+            None => install::unattributed_elsewhere(),
+        }
+    }
+
     /// Hands this thread's buffered records to its pipeline's channel.
     fn hand_off(&self) {
         if let Some(outlet) = &self.outlet {
@@ -591,7 +617,7 @@ pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
                 } else {
                     // A task that raceway did not start, polled inside this
                     // execution: its events are not this execution's.
-                    session.unattributed(thread.current.id(), "a task polled inside a check's execution");
+                    session_unattributed(&session, thread.current.id());
                 }
                 thread.current.session = Some(session);
                 return;
@@ -613,24 +639,15 @@ pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
             thread.global = Some(pipeline);
             return;
         }
-        // Only `raceway::check` sessions listen, and this execution is in
-        // none of them: a thread or task started without raceway. An
-        // unnamed thread of its own (as `std::thread::spawn` makes them)
-        // while one session is open is taken to be that session's, with
-        // unknown spawn and join edges. Named threads (a test harness's,
-        // one per test) and tasks cannot be attributed: the open sessions
-        // note them.
-        let in_task = current_task() != TaskId::default();
-        let plain_thread = thread.own_execution && !in_task && std::thread::current().name().is_none();
-        match install::sole_session().filter(|_| plain_thread) {
-            Some(session) => {
-                let name = thread.current.info.name.clone();
-                thread.current = ExecContext::adopted(name, session.clone());
-                thread.record(session.pipeline(), ts, make);
-            }
-            None => install::unattributed_elsewhere(),
-        }
+        thread.record_unattributed(ts, make);
     });
+}
+
+/// Counts, in `session`, an event of a task polled inside execution `exec`.
+#[cold]
+#[inline(never)]
+fn session_unattributed(session: &Session, exec: u64) {
+    session.unattributed(exec, "a task polled inside a check's execution");
 }
 
 /// Records one event into `pipeline`, whatever the current execution's

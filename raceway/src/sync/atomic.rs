@@ -10,7 +10,7 @@
 //! `use raceway::sync::atomic::{AtomicUsize, Ordering};` swaps them in.
 //! `new` is `const`: the mirrors work in statics.
 
-use crate::event::{AccessType, Kind, Name};
+use crate::event::{AccessType, Kind, Name, Place};
 use crate::rt::{self, AtomicSync};
 use crate::value::Value;
 use std::fmt;
@@ -29,9 +29,8 @@ fn record(
     new: Value,
     site: &'static Location<'static>,
 ) {
-    let variable = Name::Borrowed(name);
-    let size = u32::try_from(size).unwrap_or(u32::MAX);
-    rt::emit(|| Kind::StateChange { variable, addr, size, old, new, access, site });
+    let (variable, place) = (Name::Borrowed(name), Place::new(addr, size));
+    rt::emit(|| Kind::StateChange { variable, place, old, new, access, site });
 }
 
 /// A memory fence; see [`std::sync::atomic::fence`]. An `Acquire` (or
