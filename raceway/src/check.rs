@@ -137,7 +137,7 @@ impl OpenCheck {
         let open = Counted::open(&session);
         let mut root =
             ExecContext::new(format!("check {}:{}", site.file(), site.line()), uuid::Uuid::new_v4().as_u128());
-        root.join_session(session.clone());
+        root.join_session(session.clone(), Some(site));
         OpenCheck { site, client, session, root, _open: open }
     }
 
@@ -156,6 +156,7 @@ impl OpenCheck {
         drop(root);
         drop(_open);
         let unattributed = session.unattributed_work();
+        let (still_running, running) = session.still_running(10);
         drop(session);
         let mut report = client.report();
         report.events_unattributed = unattributed.events;
@@ -169,12 +170,18 @@ impl OpenCheck {
         };
         let _ = client.shutdown();
         if !all_ended {
+            let more = running.saturating_sub(still_running.len());
             crate::log::warn(format_args!(
-                "raceway::check at {}:{}: executions started inside it were still running after {:?}; their later events are not in the report",
+                "raceway::check at {}:{}: {running} execution{} started inside it {} still running after {:?}: {}{}; their later events are not in the report",
                 site.file(),
                 site.line(),
-                WAIT_FOR_EXECUTIONS
+                if running == 1 { "" } else { "s" },
+                if running == 1 { "was" } else { "were" },
+                WAIT_FOR_EXECUTIONS,
+                still_running.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() },
             ));
+            report.still_running = still_running;
         }
         report
     }

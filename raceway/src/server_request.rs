@@ -85,7 +85,7 @@ impl ServerRequest {
         let trace = incoming.trace_id.unwrap_or_else(Uuid::new_v4).as_u128();
         let mut ctx = ExecContext::in_span(format!("{method} {url}"), trace, Some(Arc::new(span)));
         if let Some(session) = &settings.session {
-            ctx.join_session(session.clone());
+            ctx.join_session(session.clone(), None);
         }
         ctx.absorb(&component::clock_from_wire(incoming.clock.iter().map(|(c, n)| (c.as_str(), *n))));
         let recorded = headers.iter().map(|(k, v)| (k.to_string(), v.to_string()));

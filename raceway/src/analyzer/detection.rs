@@ -554,6 +554,7 @@ impl Analyzer {
             executions_unattributed: 0,
             unattributed_kinds: Vec::new(),
             events_possibly_unattributed: 0,
+            still_running: Vec::new(),
         }
     }
 }

@@ -79,7 +79,7 @@ struct Fences {
 impl Drop for ExecContext {
     fn drop(&mut self) {
         if let (Some(session), true) = (&self.session, self.counted) {
-            session.execution_ended();
+            session.execution_ended(self.info.id);
         }
     }
 }
@@ -107,8 +107,8 @@ impl ExecContext {
     }
 
     /// Makes this execution record into `session`, and counts it there.
-    pub(crate) fn join_session(&mut self, session: Arc<Session>) {
-        session.execution_started();
+    pub(crate) fn join_session(&mut self, session: Arc<Session>, site: Option<Site>) {
+        session.execution_started(self.info.id, &self.info.name, site);
         self.session = Some(session);
         self.counted = true;
     }
@@ -408,7 +408,7 @@ pub(crate) fn spawn_child(name: String, site: Site) -> ExecContext {
             .unwrap_or_else(|| (process_trace_id(), None, None));
     let mut child = ExecContext::in_span(name, trace, span);
     if let Some(session) = session {
-        child.join_session(session);
+        child.join_session(session, Some(site));
     }
     let id = child.id();
     emit(|| Kind::AsyncSpawn { child: id, site });

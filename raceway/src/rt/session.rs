@@ -1,7 +1,9 @@
 //! A `raceway::check` session: its own pipeline, and the count of its live
 //! executions, which `check` waits for.
 
+use crate::event::Site;
 use crate::pipeline::Pipeline;
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -36,6 +38,9 @@ const MAX_NAMED: usize = 256;
 struct Live {
     count: usize,
     wakers: Vec<Waker>,
+    /// What each live execution is: its name and where it was spawned,
+    /// for a check that timed out waiting (the first [`MAX_NAMED`]).
+    named: HashMap<u64, (String, Option<Site>)>,
 }
 
 impl Session {
@@ -79,19 +84,43 @@ impl Session {
         self.unattributed.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    pub(crate) fn execution_started(&self) {
-        self.live.lock().unwrap_or_else(PoisonError::into_inner).count += 1;
+    /// Execution `exec`, named `name`, spawned at `site`, started in the
+    /// session: the session waits for it.
+    pub(crate) fn execution_started(&self, exec: u64, name: &str, site: Option<Site>) {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.count += 1;
+        if live.named.len() < MAX_NAMED {
+            live.named.insert(exec, (name.to_string(), site));
+        }
     }
 
-    pub(crate) fn execution_ended(&self) {
+    pub(crate) fn execution_ended(&self, exec: u64) {
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         live.count = live.count.saturating_sub(1);
+        live.named.remove(&exec);
         if live.count == 0 {
             self.all_ended.notify_all();
             for waker in live.wakers.drain(..) {
                 waker.wake();
             }
         }
+    }
+
+    /// The executions still running, by name and spawn site (at most
+    /// `max`), and how many there are in all.
+    pub(crate) fn still_running(&self, max: usize) -> (Vec<String>, usize) {
+        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut named: Vec<String> = live
+            .named
+            .values()
+            .map(|(name, site)| match site {
+                Some(site) => format!("{name} (spawned at {}:{})", site.file(), site.line()),
+                None => name.clone(),
+            })
+            .collect();
+        named.sort();
+        named.truncate(max);
+        (named, live.count)
     }
 
     /// Whether every execution ended; if not, `waker` is woken when they
@@ -119,5 +148,28 @@ impl Session {
             live = self.all_ended.wait_timeout(live, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_session_names_the_executions_still_running_and_where_they_were_spawned() {
+        let (pipeline, _outputs) = Pipeline::new(Config::default());
+        let session = Session::new(pipeline);
+        let site = std::panic::Location::caller();
+        session.execution_started(1, "worker", Some(site));
+        session.execution_started(2, "root", None);
+        session.execution_ended(2);
+        let (named, count) = session.still_running(10);
+        assert_eq!(count, 1);
+        assert_eq!(named, [format!("worker (spawned at {}:{})", site.file(), site.line())]);
+        assert!(!session.wait(Duration::from_millis(1)), "one is still running");
+        session.execution_ended(1);
+        assert!(session.wait(Duration::from_millis(1)));
+        assert_eq!(session.still_running(10), (Vec::new(), 0));
     }
 }

@@ -8,7 +8,8 @@
 //! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
 //! `event_id`. At the top: `events_analyzed`, `executions`, `variables`,
 //! `events_dropped`, `events_unattributed`, `executions_unattributed`,
-//! `unattributed_kinds`, `events_possibly_unattributed`, `unordered_unknown_edges`.
+//! `unattributed_kinds`, `events_possibly_unattributed`, `unordered_unknown_edges`,
+//! `still_running`.
 
 pub(crate) mod explain;
 pub(crate) mod store;
@@ -169,6 +170,9 @@ pub struct Report {
     /// Events of threads or tasks outside every session that no session
     /// could be sure were its own, recorded while this one was open.
     pub(crate) events_possibly_unattributed: u64,
+    /// In a `check` that timed out waiting: the executions still running,
+    /// by name and spawn site.
+    pub(crate) still_running: Vec<String>,
 }
 
 impl Report {
@@ -203,6 +207,12 @@ impl Report {
     /// without failing `assert_race_free`.
     pub fn events_possibly_unattributed(&self) -> u64 {
         self.events_possibly_unattributed
+    }
+
+    /// In a `raceway::check` that timed out waiting for the executions
+    /// started inside it: those still running, by name and spawn site.
+    pub fn still_running(&self) -> &[String] {
+        &self.still_running
     }
 
     /// How many unordered pairs of accesses were not reported as data races
@@ -288,6 +298,16 @@ impl Report {
                     self.executions_unattributed,
                     if self.executions_unattributed == 1 { "" } else { "s" },
                     self.unattributed_kinds.join(", ")
+                ),
+            ));
+            out.push('\n');
+        }
+        if !self.still_running.is_empty() {
+            out.push_str(&paint(
+                "1;33",
+                &format!(
+                    "WARNING: raceway: still running when the check stopped waiting (their later events are not analyzed): {}",
+                    self.still_running.join(", ")
                 ),
             ));
             out.push('\n');
