@@ -26,8 +26,8 @@ fn kinds(report: &raceway::Report) -> Vec<RaceKind> {
 }
 
 /// Both threads have started (each recorded before the other's access)
-/// and are still alive (waiting at an untracked barrier) after their
-/// accesses: neither's spawn nor its join can order them.
+/// and are seen running after both accesses (each records again after an
+/// untracked barrier): neither's spawn nor its join can order them.
 fn plain_threads_that_overlap_race() {
     let shared = Arc::new(std::sync::Mutex::new(0i64)); // untracked lock
     let report = raceway::check(|| {
@@ -44,6 +44,8 @@ fn plain_threads_that_overlap_race() {
                         tracked!(*guard = started);
                     }
                     barrier.wait();
+                    tracked!(started += 1);
+                    started
                 })
             })
             .collect();

@@ -31,9 +31,8 @@ struct ExecState {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Converted {
     Event(Event),
-    /// The execution with this `thread_id` ended, at this wall-clock time
-    /// (nanoseconds since the Unix epoch; 0 when unknown).
-    Ended(String, u128),
+    /// The execution with this `thread_id` ended.
+    Ended(String),
     Nothing,
 }
 
@@ -200,10 +199,7 @@ impl Converter {
         };
         let Some(kind) = wire_kind(kind, &mut self.locations) else {
             return match self.end(exec) {
-                Some(thread_id) => {
-                    let at = Timebase::get().wall(ts).duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-                    Converted::Ended(thread_id, at)
-                }
+                Some(thread_id) => Converted::Ended(thread_id),
                 None => Converted::Nothing,
             };
         };

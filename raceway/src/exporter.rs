@@ -89,7 +89,7 @@ impl Exporter {
                         self.ship_pending();
                     }
                 }
-                Converted::Ended(thread_id, at) => self.sink.ended(thread_id, at),
+                Converted::Ended(thread_id) => self.sink.ended(thread_id),
                 Converted::Nothing => {}
             }
         }
@@ -122,8 +122,7 @@ impl Exporter {
         self.drain();
         for exec in lost_ends {
             if let Some(thread_id) = self.converter.end(exec) {
-                // When it ended is not known.
-                self.sink.ended(thread_id, 0);
+                self.sink.ended(thread_id);
             }
         }
     }

@@ -121,7 +121,8 @@ pub struct Analyzer {
 ///   after: a pair of one of its accesses and a later access of another
 ///   execution is held back until the execution records again (it was
 ///   still running, so no join of it came between them): then it is
-///   reported. If it ends first, it is not.
+///   reported. If it ends first, it is not. So a pair is reported when both
+///   executions are seen running around it.
 ///
 /// What is not reported is counted, and the report says so.
 #[derive(Default)]
@@ -138,8 +139,6 @@ struct PendingRace {
     name: String,
     prev: AccessRecord,
     rec: AccessRecord,
-    /// When `rec` happened (wall-clock nanoseconds).
-    at: u128,
 }
 
 /// Pairs held back at most; beyond, they count as not reported.
@@ -148,14 +147,7 @@ const MAX_PENDING_RACES: usize = 4_096;
 impl UnknownEdges {
     /// Whether an unseen spawn or join may order `prev` before `rec` (which
     /// nothing recorded orders): the pair is then counted or held back.
-    fn explains(
-        &mut self,
-        variable: &Arc<str>,
-        name: &str,
-        prev: &AccessRecord,
-        rec: &AccessRecord,
-        timestamp: &str,
-    ) -> bool {
+    fn explains(&mut self, variable: &Arc<str>, name: &str, prev: &AccessRecord, rec: &AccessRecord) -> bool {
         if rec.who.origin_unknown && prev.seq < rec.who.first_seq {
             self.not_reported += 1;
             return true;
@@ -167,7 +159,6 @@ impl UnknownEdges {
                     name: name.to_string(),
                     prev: prev.clone(),
                     rec: rec.clone(),
-                    at: super::reorder::timestamp_ns(timestamp),
                 };
                 self.pending.entry(prev.exec).or_default().push(pending);
                 self.pending_count += 1;
@@ -182,26 +173,23 @@ impl UnknownEdges {
     /// Execution `exec` recorded again: the pairs held back for it are
     /// races.
     fn confirm(&mut self, exec: u64, races: &mut Races) {
-        self.settle(exec, u128::MAX, races);
-    }
-
-    /// Execution `exec` ended at `at`: the pairs held back for it whose
-    /// later access came before are races; its join may order the others.
-    fn ended(&mut self, exec: u64, at: u128, races: &mut Races) {
-        self.settle(exec, at, races);
-    }
-
-    fn settle(&mut self, exec: u64, alive_until: u128, races: &mut Races) {
         let Some(held) = self.pending.remove(&exec) else { return };
         self.pending_count -= held.len();
         for p in held {
-            if p.at < alive_until {
-                races.record(RaceKind::DataRace, (&p.variable, &p.name), &p.prev, &p.rec, None, false, || {
-                    explain_race(&p.name, &p.prev, &p.rec)
-                });
-            } else {
-                self.not_reported += 1;
-            }
+            races.record(RaceKind::DataRace, (&p.variable, &p.name), &p.prev, &p.rec, None, false, || {
+                explain_race(&p.name, &p.prev, &p.rec)
+            });
+        }
+    }
+
+    /// Execution `exec` ended without recording again: its join may order
+    /// the pairs held back for it. (Its end's time does not bound the join:
+    /// `std::thread::scope` returns once a thread's closure is done, before
+    /// the thread's own teardown records its end.)
+    fn ended(&mut self, exec: u64) {
+        if let Some(held) = self.pending.remove(&exec) {
+            self.pending_count -= held.len();
+            self.not_reported += held.len() as u64;
         }
     }
 }
@@ -293,17 +281,8 @@ impl Analyzer {
     /// Forgets an execution that ended: its call stack and its last
     /// accesses (the accesses others may still race with stay).
     pub fn execution_ended(&mut self, thread_id: &str) {
-        self.execution_ended_at(thread_id, 0);
-    }
-
-    /// Like [`execution_ended`](Analyzer::execution_ended), knowing when
-    /// it ended (wall-clock nanoseconds since the Unix epoch; 0 when
-    /// unknown): an unordered pair of one of its accesses and an access of
-    /// another execution made before its end is a race, whatever its
-    /// (unseen) join orders.
-    pub fn execution_ended_at(&mut self, thread_id: &str, at: u128) {
         if let Some(state) = self.execs.remove(thread_id) {
-            self.unknown_edges.ended(state.who.id, at, &mut self.races);
+            self.unknown_edges.ended(state.who.id);
             for var in state.touched {
                 if let Some(v) = self.vars.get_mut(&var) {
                     v.locals.remove(&state.who.id);
@@ -421,7 +400,7 @@ impl Analyzer {
         let earlier = writes.chain(reads.iter().filter(|_| rec.write));
         let unknown_edges = &mut self.unknown_edges;
         for prev in earlier.filter(|prev| Some(prev.id) != violated && conflicts(prev)) {
-            if !unknown_edges.explains(&variable, name, prev, &rec, &event.timestamp) {
+            if !unknown_edges.explains(&variable, name, prev, &rec) {
                 races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, || {
                     explain_race(name, prev, &rec)
                 });
@@ -462,7 +441,7 @@ impl Analyzer {
         }
         if let Some((others, rec)) = overlapping {
             let clock = Clock::new(causality_vector, others.len() * 2);
-            self.overlapping_races(&variable, &others, &rec, &clock, &event.timestamp);
+            self.overlapping_races(&variable, &others, &rec, &clock);
         }
     }
 
@@ -488,14 +467,7 @@ impl Analyzer {
 
     /// The data-race check of an access of `variable` against the places
     /// that overlap it: their last write, and for a write the reads since.
-    fn overlapping_races(
-        &mut self,
-        variable: &Arc<str>,
-        others: &[Arc<str>],
-        rec: &AccessRecord,
-        clock: &Clock<'_>,
-        timestamp: &str,
-    ) {
+    fn overlapping_races(&mut self, variable: &Arc<str>, others: &[Arc<str>], rec: &AccessRecord, clock: &Clock<'_>) {
         let name = super::display_name(variable);
         for other in others {
             let Some(var) = self.vars.get(other) else { continue };
@@ -504,7 +476,7 @@ impl Analyzer {
             for prev in earlier {
                 let ordered_or_same =
                     prev.exec == rec.exec || (prev.atomic && rec.atomic) || prev.happens_before(clock);
-                if !ordered_or_same && !self.unknown_edges.explains(variable, name, prev, rec, timestamp) {
+                if !ordered_or_same && !self.unknown_edges.explains(variable, name, prev, rec) {
                     self.races.record(RaceKind::DataRace, (variable, name), prev, rec, None, false, || {
                         explain_race(name, prev, rec)
                     });

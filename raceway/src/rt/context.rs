@@ -19,20 +19,20 @@ use std::sync::Arc;
 static NEXT_EXEC: AtomicU64 = AtomicU64::new(1);
 
 /// The tokio task an event is recorded in, where tokio is compiled in.
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "http"))]
 type TaskId = Option<tokio::task::Id>;
 /// Without tokio, no event is in a task.
-#[cfg(not(feature = "tokio"))]
+#[cfg(not(any(feature = "tokio", feature = "http")))]
 type TaskId = Option<std::convert::Infallible>;
 
 /// The task running now (`tokio::task::try_id`, the stable route).
 #[inline(always)]
 fn current_task() -> TaskId {
-    #[cfg(feature = "tokio")]
+    #[cfg(any(feature = "tokio", feature = "http"))]
     {
         tokio::task::try_id()
     }
-    #[cfg(not(feature = "tokio"))]
+    #[cfg(not(any(feature = "tokio", feature = "http")))]
     {
         None
     }

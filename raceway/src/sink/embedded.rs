@@ -23,9 +23,8 @@ pub(crate) struct EmbeddedStore {
 struct Analysis {
     reorder: Reorder,
     analyzer: Analyzer,
-    /// Executions that ended, and when, applied once their events have
-    /// been analyzed.
-    ended: Vec<(String, u128)>,
+    /// Executions that ended, applied once their events have been analyzed.
+    ended: Vec<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -42,8 +41,8 @@ impl Analysis {
     /// Forgets ended executions once nothing of theirs can still be held.
     fn apply_ended(&mut self) {
         if self.reorder.oldest().is_none() {
-            for (thread_id, at) in self.ended.drain(..) {
-                self.analyzer.execution_ended_at(&thread_id, at);
+            for thread_id in self.ended.drain(..) {
+                self.analyzer.execution_ended(&thread_id);
             }
         }
     }
@@ -107,8 +106,8 @@ impl Sink for EmbeddedSink {
     /// Queued: the execution's last events may still be in the exporter's
     /// partial batch; the next pump (after that batch is submitted) applies
     /// it.
-    fn ended(&mut self, thread_id: String, at: u128) {
-        lock(&self.store.analysis).ended.push((thread_id, at));
+    fn ended(&mut self, thread_id: String) {
+        lock(&self.store.analysis).ended.push(thread_id);
     }
 
     /// Called on every tick and flush, right after the exporter collected

@@ -19,10 +19,9 @@ pub(crate) trait Sink: Send {
     /// Takes one batch of at most `batch_size` events.
     fn submit(&mut self, events: Vec<Event>, counters: &Counters);
 
-    /// The execution with this `thread_id` ended at `at` (wall-clock
-    /// nanoseconds since the Unix epoch; 0 when unknown); its events were
+    /// The execution with this `thread_id` ended; its events were
     /// submitted, or are in the partial batch the next tick submits.
-    fn ended(&mut self, _thread_id: String, _at: u128) {}
+    fn ended(&mut self, _thread_id: String) {}
 
     /// Retries or writes out what is waiting. `force` ignores any backoff:
     /// a flush was requested.
