@@ -46,25 +46,14 @@ impl Call {
         site: &'static Location<'static>,
         args: impl FnOnce() -> Value,
     ) -> Option<Call> {
-        if !rt::is_active() {
-            return None;
-        }
-        let args = args();
-        // One clock reading stamps the entry and starts the duration.
-        let start = Timebase::get().now();
-        rt::emit_at(start, || Kind::FunctionCall {
-            function: Name::Borrowed(meta.name),
-            module: Name::Borrowed(meta.module),
-            args,
-            atomic: meta.atomic,
-            site,
-        });
-        Some(Call { meta, site, start, pending: None })
+        let mut call = Call::enter_async(meta, site, args)?;
+        call.begin();
+        Some(call)
     }
 
-    /// An async call, recorded when it [`begin`](Call::begin)s: at its
-    /// first poll, in the execution it runs as. `args` is evaluated now,
-    /// when a client is installed.
+    /// A call not recorded yet: it is when it [`begin`](Call::begin)s (an
+    /// async call at its first poll, in the execution it runs as). `args`
+    /// is evaluated now, when a client is installed.
     #[inline]
     pub fn enter_async(
         meta: &'static FnMeta,
@@ -77,10 +66,12 @@ impl Call {
         Some(Call { meta, site, start: 0, pending: Some(args()) })
     }
 
-    /// Records the entry of an async call.
+    /// Records the entry (of an async call, at its first poll): the one
+    /// place where a `FunctionCall` of `#[track]` is made.
     pub(super) fn begin(&mut self) {
         let Some(args) = self.pending.take() else { return };
         let (meta, site) = (self.meta, self.site);
+        // One clock reading stamps the entry and starts the duration.
         self.start = Timebase::get().now();
         rt::emit_at(self.start, || Kind::FunctionCall {
             function: Name::Borrowed(meta.name),

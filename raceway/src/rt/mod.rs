@@ -38,4 +38,6 @@ pub(crate) use context::take_current;
 pub use install::is_active;
 pub(crate) use install::{install, session_opened, uninstall};
 pub(crate) use session::Session;
-pub(crate) use synchronize::{annotate_after, annotate_before, fence, AtomicSync, ChannelClocks, Synchronize};
+pub(crate) use synchronize::{
+    annotate_after, annotate_before, fence, AtomicSync, BarrierClocks, ChannelClocks, Synchronize,
+};

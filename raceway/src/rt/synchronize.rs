@@ -121,6 +121,60 @@ impl Synchronize {
     }
 }
 
+/// The clocks of a barrier: everything before any `wait` of a round
+/// happens before everything after every `wait` of that round.
+pub(crate) struct BarrierClocks {
+    n: u64,
+    /// Waits so far, all rounds: `arrived / n` is the round of the next.
+    /// Counted whether or not anything records, so that rounds stay
+    /// aligned when recording starts in the middle.
+    arrived: Mutex<u64>,
+    /// The clocks of the waiters of even and odd rounds. A thread can
+    /// reach round r + 2 only after every thread left round r + 1, so after
+    /// every waiter of round r acquired: two cells suffice. (What a cell
+    /// keeps from round r is already ordered before round r + 2.)
+    rounds: [Synchronize; 2],
+}
+
+impl BarrierClocks {
+    /// The clocks of a barrier for `n` waiters.
+    pub(crate) const fn new(n: usize) -> Self {
+        BarrierClocks { n: n as u64, arrived: Mutex::new(0), rounds: [Synchronize::new(), Synchronize::new()] }
+    }
+
+    /// A wait is starting: releases into its round's cell, which the
+    /// returned token acquires once the wait returns.
+    pub(crate) fn arrive(&self) -> BarrierWait<'_> {
+        let round = {
+            let mut arrived = self.arrived.lock().unwrap_or_else(PoisonError::into_inner);
+            let round = *arrived / self.n.max(1);
+            *arrived += 1;
+            round
+        };
+        let cell = &self.rounds[(round % 2) as usize];
+        let active = super::is_active();
+        if active {
+            cell.release();
+        }
+        BarrierWait { cell: active.then_some(cell) }
+    }
+}
+
+/// A wait at a barrier, between its arrival and its return.
+pub(crate) struct BarrierWait<'a> {
+    cell: Option<&'a Synchronize>,
+}
+
+impl BarrierWait<'_> {
+    /// The wait returned: everything its round released happens before
+    /// what the waiter does next.
+    pub(crate) fn passed(self) {
+        if let Some(cell) = self.cell {
+            cell.acquire();
+        }
+    }
+}
+
 /// How an atomic operation orders, per the C++/Rust memory model.
 fn acquires(ordering: Ordering) -> bool {
     matches!(ordering, Ordering::Acquire | Ordering::AcqRel | Ordering::SeqCst)
