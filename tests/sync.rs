@@ -1129,3 +1129,37 @@ fn the_mirrors_have_the_originals_auto_traits_and_common_impls() {
     clone::<channel::Receiver<i32>>();
     debug::<channel::Receiver<i32>>();
 }
+
+// ------------------------------------------------------- const constructors
+
+static LEDGER: Mutex<i64> = Mutex::new(0);
+static TABLE: raceway::sync::RwLock<i64> = raceway::sync::RwLock::new(0);
+static HITS: AtomicUsize = AtomicUsize::new(0);
+static READY: Condvar = Condvar::new();
+static GATE: Barrier = Barrier::new(1);
+static INIT: OnceLock<i64> = OnceLock::new();
+
+#[test]
+fn the_mirrors_construct_in_statics_like_the_originals() {
+    let report = check(|| {
+        thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    let mut guard = LEDGER.lock().unwrap();
+                    let seen = tracked!(*guard);
+                    tracked!(*guard = seen + 1);
+                    drop(guard);
+                    let mut table = TABLE.write().unwrap();
+                    tracked!(*table += 1);
+                    HITS.fetch_add(1, Ordering::Relaxed);
+                    READY.notify_all();
+                    GATE.wait();
+                    INIT.get_or_init(|| 7);
+                });
+            }
+        });
+    });
+    assert_clean(&report);
+    assert!(LEDGER.name().starts_with("Mutex at tests/sync.rs:"), "{}", LEDGER.name());
+    assert_eq!(*LEDGER.lock().unwrap(), 2);
+}

@@ -147,27 +147,45 @@ pub(crate) use deref_guard;
 
 /// A lock's name and clocks, kept by the lock wrappers.
 pub(crate) struct LockState {
-    name: Name,
+    name: LockName,
+    /// The name as text, made when first needed (so that constructing a
+    /// lock is `const`, as std's is).
+    text: OnceLock<Box<str>>,
     id: OnceLock<LockRef>,
     pub(crate) clocks: ReleaseClocks,
 }
 
+/// How a lock is named: by the user, or by where it was constructed.
+enum LockName {
+    Given(Name),
+    At { kind: &'static str, site: Site },
+}
+
 impl LockState {
-    pub(crate) fn new(name: Name) -> Self {
-        LockState { name, id: OnceLock::new(), clocks: ReleaseClocks::new() }
+    pub(crate) const fn new(name: Name) -> Self {
+        LockState::with(LockName::Given(name))
     }
 
-    pub(crate) fn named_at(kind: &str, site: Site) -> Self {
-        LockState::new(Name::Owned(format!("{kind} at {}:{}", site.file(), site.line())))
+    pub(crate) const fn named_at(kind: &'static str, site: Site) -> Self {
+        LockState::with(LockName::At { kind, site })
+    }
+
+    const fn with(name: LockName) -> Self {
+        LockState { name, text: OnceLock::new(), id: OnceLock::new(), clocks: ReleaseClocks::new() }
     }
 
     /// The lock's identity: its name and its address, fixed at its first
     /// acquisition (a lock cannot move while it is locked).
     pub(crate) fn lock_ref(&self, addr: usize) -> &LockRef {
-        self.id.get_or_init(|| LockRef { id: Arc::from(format!("{}@{addr:#x}", self.name)) })
+        self.id.get_or_init(|| LockRef { id: Arc::from(format!("{}@{addr:#x}", self.name())) })
     }
 
     pub(crate) fn name(&self) -> &str {
-        &self.name
+        match &self.name {
+            LockName::Given(name) => name,
+            LockName::At { kind, site } => {
+                self.text.get_or_init(|| format!("{kind} at {}:{}", site.file(), site.line()).into_boxed_str())
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ pub struct Mutex<T: ?Sized> {
 impl<T> Mutex<T> {
     /// A new unlocked mutex, named after the place it is constructed.
     #[track_caller]
-    pub fn new(value: T) -> Self {
+    pub const fn new(value: T) -> Self {
         Mutex { state: LockState::named_at("Mutex", Location::caller()), inner: std::sync::Mutex::new(value) }
     }
 

@@ -16,7 +16,7 @@ pub struct RwLock<T: ?Sized> {
 impl<T> RwLock<T> {
     /// A new unlocked lock, named after the place it is constructed.
     #[track_caller]
-    pub fn new(value: T) -> Self {
+    pub const fn new(value: T) -> Self {
         RwLock { state: LockState::named_at("RwLock", Location::caller()), inner: std::sync::RwLock::new(value) }
     }
 

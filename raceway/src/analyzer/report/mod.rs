@@ -374,3 +374,19 @@ impl fmt::Display for Report {
         f.write_str(&self.render(false))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_with_dropped_events_says_its_verdicts_are_incomplete() {
+        let report = Report { events_analyzed: 10, events_dropped: 5, ..Report::default() };
+        let text = report.to_string();
+        assert!(text.contains("5 events were dropped: these verdicts are incomplete"), "{text}");
+        assert!(text.contains("RACEWAY_OVERFLOW=block"), "{text}");
+        assert!(report.to_json().contains("\"events_dropped\": 5"), "{}", report.to_json());
+        let complete = Report { events_analyzed: 10, ..Report::default() };
+        assert!(!complete.to_string().contains("dropped"), "{complete}");
+    }
+}
