@@ -1,17 +1,25 @@
 //! Concurrent transfers with a lost update, found with no server at all.
 //!
-//! Two tellers withdraw from the same account at once. Each reads the
-//! balance under the account's lock, releases it to "compute", and locks
-//! again to write `balance - amount` back. Every access is under the lock,
-//! so there is no data race for a sanitizer to see, but one withdrawal is
-//! lost. Raceway's embedded analyzer reports it when the guard is dropped.
+//! Two tellers withdraw from the same account. Each reads the balance under
+//! the account's lock, releases it to "compute", and locks again to write
+//! `balance - amount` back. Every access is under the lock, so there is no
+//! data race for a sanitizer to see, but when the tellers overlap one
+//! withdrawal is lost.
+//!
+//! In this run they do not overlap: the second teller arrives 50 ms after
+//! the first, as tests usually run. Raceway's embedded analyzer still
+//! reports the lost update when the guard is dropped, as a prediction: the
+//! only thing that ordered the two withdrawals is the account's lock, whose
+//! critical sections a different timing runs in another order.
 //!
 //! Run with `cargo run --example bank` (add `-- --fixed` for the corrected
-//! version, which holds the lock across the read and the write).
+//! version, which holds the lock across the read and the write: clean,
+//! whatever the timing).
 
 use raceway::sync::Mutex;
 use raceway::{track, tracked, Config, Traced};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Traced, Debug)]
 struct Account {
@@ -23,14 +31,13 @@ struct Account {
 /// The buggy withdrawal: the lock is released between the read and the
 /// write-back.
 #[track]
-fn withdraw(account: &Mutex<Account>, amount: i64, both_read: &Barrier) -> i64 {
+fn withdraw(account: &Mutex<Account>, amount: i64) -> i64 {
     let seen = {
         let guard = account.lock().unwrap();
         tracked!(guard.balance)
     };
-    // Both tellers have read the balance before either writes (in real life:
-    // a slow fraud check, a call to another service).
-    both_read.wait();
+    // In real life: a fraud check, a call to another service. Another
+    // teller can take the lock here.
     let mut guard = account.lock().unwrap();
     tracked!(guard.balance = seen - amount);
     seen - amount
@@ -38,7 +45,7 @@ fn withdraw(account: &Mutex<Account>, amount: i64, both_read: &Barrier) -> i64 {
 
 /// The fix: one critical section for the whole read-modify-write.
 #[track]
-fn withdraw_fixed(account: &Mutex<Account>, amount: i64, _both_read: &Barrier) -> i64 {
+fn withdraw_fixed(account: &Mutex<Account>, amount: i64) -> i64 {
     let mut guard = account.lock().unwrap();
     tracked!(guard.balance -= amount);
     guard.balance
@@ -51,21 +58,20 @@ fn main() {
             .expect("raceway::init");
 
     let account = Arc::new(Mutex::with_name(Account { owner: "alice".into(), balance: 100 }, "alice's account"));
-    let both_read = Arc::new(Barrier::new(2));
-    let tellers: Vec<_> = [30, 50]
+    let tellers: Vec<_> = [(30, 0), (50, 50)]
         .into_iter()
-        .map(|amount| {
-            let (account, both_read) = (account.clone(), both_read.clone());
+        .map(|(amount, arrives_after_ms)| {
+            let account = account.clone();
             raceway::thread::Builder::new()
                 .name(format!("teller-{amount}"))
                 .spawn(move || {
+                    // Only timing separates the tellers: nothing recorded
+                    // orders them but the account's lock.
+                    std::thread::sleep(Duration::from_millis(arrives_after_ms));
                     if fixed {
-                        // The fixed version does not need to wait: let both
-                        // tellers still run at the same time.
-                        both_read.wait();
-                        withdraw_fixed(&account, amount, &both_read)
+                        withdraw_fixed(&account, amount)
                     } else {
-                        withdraw(&account, amount, &both_read)
+                        withdraw(&account, amount)
                     }
                 })
                 .expect("spawn a teller")

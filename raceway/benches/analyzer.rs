@@ -179,6 +179,7 @@ impl Trace {
                 upstream_span_id: None,
             },
             causality_vector,
+            hard_causality: Vec::new(),
             lock_set,
         }
     }

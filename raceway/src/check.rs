@@ -130,6 +130,10 @@ impl OpenCheck {
             // A check never drops: recording waits for the analysis.
             overflow: Some(crate::config::Overflow::Block),
             flush_interval: Duration::from_millis(200),
+            predict: match crate::config::predict_from_env() {
+                Ok(predict) => predict,
+                Err(e) => panic!("raceway::check: {e}"),
+            },
             ..Config::default()
         })
         .expect("the default configuration is valid");

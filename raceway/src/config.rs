@@ -27,6 +27,7 @@ use std::time::Duration;
 /// | `flush_timeout` | 30 s | `RACEWAY_FLUSH_TIMEOUT` (seconds) |
 /// | `retry_buffer` | 10 000 events | `RACEWAY_RETRY_BUFFER` |
 /// | `embedded_capacity` | 100 000 events | `RACEWAY_EMBEDDED_CAPACITY` |
+/// | `predict` | `true` | `RACEWAY_PREDICT` |
 ///
 /// The API key never appears in `Debug` output.
 #[derive(Clone, PartialEq)]
@@ -72,6 +73,12 @@ pub struct Config {
     /// ([`RacewayClient::collected_events`](crate::RacewayClient::collected_events));
     /// older ones are discarded first.
     pub embedded_capacity: usize,
+    /// Whether the embedded analysis (and `raceway::check`, which reads
+    /// `RACEWAY_PREDICT` itself) also reports the races that a feasible
+    /// reordering of the run exhibits, when they did not happen
+    /// ([`Race::is_predicted`](crate::Race::is_predicted)). `RACEWAY_PREDICT=0`
+    /// turns it off: then only interleavings that happened are reported.
+    pub predict: bool,
 }
 
 /// What a recording thread does when the hand-off to the background thread
@@ -158,6 +165,7 @@ impl Default for Config {
             retry_buffer: 10_000,
             overflow: None,
             embedded_capacity: 100_000,
+            predict: true,
         }
     }
 }
@@ -185,6 +193,7 @@ impl fmt::Debug for Config {
             .field("retry_buffer", &self.retry_buffer)
             .field("overflow", &self.overflow)
             .field("embedded_capacity", &self.embedded_capacity)
+            .field("predict", &self.predict)
             .finish()
     }
 }
@@ -272,6 +281,9 @@ impl Config {
         if let Some(v) = get("RACEWAY_EMBEDDED_CAPACITY") {
             config.embedded_capacity = parse_count("RACEWAY_EMBEDDED_CAPACITY", &v)?;
         }
+        if let Some(v) = get("RACEWAY_PREDICT") {
+            config.predict = parse_bool("RACEWAY_PREDICT", &v)?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -344,6 +356,14 @@ fn parse_seconds(setting: &'static str, value: &str) -> Result<Duration, ConfigE
         return Err(ConfigError::new(setting, value, "must be a positive number of seconds"));
     }
     Duration::try_from_secs_f64(secs).map_err(|_| ConfigError::new(setting, value, "is too large"))
+}
+
+/// Whether to predict, by `RACEWAY_PREDICT` (default: yes).
+pub(crate) fn predict_from_env() -> Result<bool, ConfigError> {
+    match std::env::var("RACEWAY_PREDICT") {
+        Ok(v) if !v.trim().is_empty() => parse_bool("RACEWAY_PREDICT", &v),
+        _ => Ok(true),
+    }
 }
 
 fn parse_bool(setting: &'static str, value: &str) -> Result<bool, ConfigError> {

@@ -21,6 +21,11 @@ struct ExecState {
     span_id: Option<Arc<str>>,
     upstream_span_id: Option<Arc<str>>,
     clock: Arc<VectorClock>,
+    /// What of `clock` was learnt through hard edges, when less.
+    hard: Option<Arc<VectorClock>>,
+    /// The wire form of `hard`: the components where it is below `clock`,
+    /// made when either changes.
+    hard_causality: Option<Vec<(Arc<str>, u64)>>,
     locks: Vec<String>,
     last_event: Option<Uuid>,
     origin_unknown: bool,
@@ -221,6 +226,8 @@ impl Converter {
         if let Some(delta) = delta {
             if let Some(clock) = delta.clock {
                 state.clock = clock;
+                state.hard = delta.hard;
+                state.hard_causality = None;
             }
             if let Some(locks) = delta.locks {
                 state.locks = locks.iter().map(|l: &LockRef| l.id.to_string()).collect();
@@ -234,6 +241,16 @@ impl Converter {
         let mut causality_vector: Vec<(Arc<str>, u64)> =
             state.clock.entries().iter().filter(|&&(e, _)| e != exec).map(|&(e, n)| (name(e), n)).collect();
         causality_vector.push((name(exec), seq));
+        let hard_causality = match &state.hard {
+            None => Vec::new(),
+            Some(hard) => state
+                .hard_causality
+                .get_or_insert_with(|| {
+                    let below = state.clock.entries().iter().filter(|&&(e, n)| e != exec && hard.get(e) < n);
+                    below.map(|&(e, _)| (name(e), hard.get(e))).collect()
+                })
+                .clone(),
+        };
         let parent_id = match state.last_event.replace(id) {
             None => self.spawned_by.remove(&exec),
             previous => previous,
@@ -261,6 +278,7 @@ impl Converter {
                 upstream_span_id: state.upstream_span_id.clone(),
             },
             causality_vector,
+            hard_causality,
             lock_set: state.locks.clone(),
         })
     }
@@ -350,6 +368,8 @@ impl ExecState {
             span_id: info.span.as_ref().map(|s| Arc::from(format!("{:016x}", s.id))),
             upstream_span_id: info.span.as_ref().and_then(|s| s.upstream).map(|id| Arc::from(format!("{id:016x}"))),
             clock: Arc::new(VectorClock::new()),
+            hard: None,
+            hard_causality: None,
             locks: Vec::new(),
             last_event: None,
             origin_unknown: info.origin_unknown,
@@ -393,7 +413,7 @@ mod tests {
         use crate::event::ContextDelta;
         let mut converter = Converter::new(&crate::config::Config::default());
         let owner = Arc::new(ExecInfo::new(7, "worker".into(), 1, None));
-        let delta = ContextDelta { owner, announce: true, clock: None, locks: None };
+        let delta = ContextDelta { owner, announce: true, clock: None, hard: None, locks: None };
         let site = std::panic::Location::caller();
         let call = Kind::AsyncAwait { awaited: 8, site };
         let record = Record { ts: 0, exec: 7, seq: 1, delta: Some(Box::new(delta)), kind: call };

@@ -206,6 +206,9 @@ pub(crate) struct ContextDelta {
     /// clock and lock set) rather than updating it.
     pub announce: bool,
     pub clock: Option<Arc<VectorClock>>,
+    /// With `clock`: what of it was learnt through hard edges, when less
+    /// (`None`: all of it).
+    pub hard: Option<Arc<VectorClock>>,
     pub locks: Option<Arc<Vec<LockRef>>>,
 }
 
@@ -439,7 +442,7 @@ mod tests {
         assert!(!state_change(Name::Borrowed("x"), Value::Str("s".into())).owns_nothing(), "a string value");
         let mut with_delta = state_change(Name::Borrowed("x"), Value::I64(2));
         let owner = Arc::new(ExecInfo::new(1, "t".into(), 1, None));
-        with_delta.delta = Some(Box::new(ContextDelta { owner, announce: true, clock: None, locks: None }));
+        with_delta.delta = Some(Box::new(ContextDelta { owner, announce: true, clock: None, hard: None, locks: None }));
         assert!(!with_delta.owns_nothing(), "a context delta");
         let lock = Kind::LockAcquire {
             lock: LockRef::named("l".into()),

@@ -423,7 +423,7 @@ mod tests {
     #[test]
     fn a_discarded_chunk_counts_its_events_marks_lost_contexts_and_keeps_ends() {
         let owner = Arc::new(ExecInfo::new(1, "t".into(), 1, None));
-        let delta = ContextDelta { owner: owner.clone(), announce: true, clock: None, locks: None };
+        let delta = ContextDelta { owner: owner.clone(), announce: true, clock: None, hard: None, locks: None };
         let site = std::panic::Location::caller();
         let record = |exec, delta, kind| Record { ts: 0, exec, seq: 1, delta, kind };
         let mut lost = vec![

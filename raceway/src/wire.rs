@@ -53,6 +53,15 @@ pub struct Event {
     /// The event's vector clock: `[component, count]` pairs. Component
     /// names are shared, not copied, between the events that carry them.
     pub causality_vector: Vec<(Arc<str>, u64)>,
+    /// The components of `causality_vector` that the event learnt (in
+    /// part) only through lock hand-offs, with the count it learnt through
+    /// hard edges (spawn, join, messages, atomics, barriers, calls); empty
+    /// when every component was learnt through hard edges. The analysis
+    /// predicts reorderings that keep hard edges and move critical sections
+    /// of a lock past each other. Omitted when empty: a Raceway server
+    /// ignores it, and events without it predict nothing from lock edges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hard_causality: Vec<(Arc<str>, u64)>,
     /// Ids of the locks held by the execution at the event.
     pub lock_set: Vec<String>,
 }

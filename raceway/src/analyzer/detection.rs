@@ -5,7 +5,8 @@
 
 use super::access::{AccessRecord, ExecIdentity};
 use super::clock_lookup::{Clock, Hint};
-use super::report::explain::{explain_race, explain_violation};
+use super::predict::{EventClocks, Order, Sections};
+use super::report::explain::{explain_race, explain_violation, schedule_race, schedule_violation};
 use super::report::store::Races;
 use super::report::{RaceKind, Report};
 use crate::event::AccessType;
@@ -63,7 +64,27 @@ impl Exec {
 struct Local {
     p: AccessRecord,
     regions: Arc<[Uuid]>,
+    /// The critical section of each lock that `p` was in.
+    sections: Sections,
+    /// Other executions' accesses before `p` that a feasible reordering can
+    /// run after it (predicted interleavings with the next access).
+    movable: Vec<AccessRecord>,
+    /// The access before `p` in a region that both are in: the pair whose
+    /// region a later access of another execution can be predicted to break.
+    pair: Option<Pair>,
 }
+
+/// Two accesses of one execution in one region.
+struct Pair {
+    first: AccessRecord,
+    sections: Sections,
+    region: Uuid,
+    /// The region's function.
+    function: Option<Arc<str>>,
+}
+
+/// Pairs of ended executions kept per variable (their last ones).
+const ENDED_PAIRS: usize = 4;
 
 struct Var {
     /// What identifies the variable, the key it is stored under: its name,
@@ -82,12 +103,14 @@ struct Var {
     /// Other unkeyed places whose memory overlaps this one's (a struct and
     /// its fields, an array and its elements): accesses of both conflict.
     overlaps: Vec<Arc<str>>,
+    /// The last pairs of executions that ended, which a later access can
+    /// still be predicted to break; at most [`ENDED_PAIRS`].
+    ended: std::collections::VecDeque<Local>,
 }
 
 /// The incremental analysis. Feed it events in timestamp order with
 /// [`observe`](Analyzer::observe); read the result with
 /// [`report`](Analyzer::report) at any time.
-#[derive(Default)]
 pub struct Analyzer {
     execs: HashMap<Arc<str>, Exec>,
     vars: HashMap<Arc<str>, Var>,
@@ -109,6 +132,10 @@ pub struct Analyzer {
     backlinks: Vec<(Arc<str>, Arc<str>)>,
     /// Unordered pairs that a spawn or join raceway did not see may order.
     unknown_edges: UnknownEdges,
+    /// Whether to predict (see [`super::predict`]).
+    predict: bool,
+    /// The order a predicted reordering keeps.
+    order: Order,
 }
 
 /// The unordered pairs of accesses that involve an execution raceway did
@@ -176,7 +203,7 @@ impl UnknownEdges {
         let Some(held) = self.pending.remove(&exec) else { return };
         self.pending_count -= held.len();
         for p in held {
-            races.record(RaceKind::DataRace, (&p.variable, &p.name), &p.prev, &p.rec, None, false, || {
+            races.record(RaceKind::DataRace, (&p.variable, &p.name), &p.prev, &p.rec, None, false, None, || {
                 explain_race(&p.name, &p.prev, &p.rec)
             });
         }
@@ -194,10 +221,37 @@ impl UnknownEdges {
     }
 }
 
+impl Default for Analyzer {
+    fn default() -> Self {
+        Analyzer {
+            execs: HashMap::default(),
+            vars: HashMap::default(),
+            spawns: HashMap::default(),
+            races: Races::default(),
+            events: 0,
+            executions: 0,
+            lock_sets: HashSet::default(),
+            functions: HashSet::default(),
+            places: BTreeMap::new(),
+            largest_place: 0,
+            backlinks: Vec::new(),
+            unknown_edges: UnknownEdges::default(),
+            predict: true,
+            order: Order::default(),
+        }
+    }
+}
+
 impl Analyzer {
-    /// An empty analysis.
+    /// An empty analysis, predicting (see [`with_prediction`](Analyzer::with_prediction)).
     pub fn new() -> Self {
         Analyzer::default()
+    }
+
+    /// An empty analysis that predicts races of feasible reorderings of the
+    /// run (`true`, the default) or reports only what interleaved (`false`).
+    pub fn with_prediction(predict: bool) -> Self {
+        Analyzer { predict, ..Analyzer::default() }
     }
 
     /// Takes one event. The analysis keeps what it needs (shared where it
@@ -266,6 +320,14 @@ impl Analyzer {
                 let regions = state.regions.clone();
                 self.spawns.insert(event.id, (who.name.clone(), regions));
             }
+            EventKind::LockAcquire { lock_id, .. } if self.predict => {
+                let clocks = EventClocks::new(&event.causality_vector, &event.hard_causality);
+                self.order.acquired(who.id, lock_id, &clocks);
+            }
+            EventKind::LockRelease { lock_id, .. } if self.predict => {
+                let mut clocks = EventClocks::new(&event.causality_vector, &event.hard_causality);
+                self.order.released(who.id, lock_id, &mut clocks);
+            }
             EventKind::StateChange { variable, access_type, old_value, new_value, location } => {
                 let access = StateChange { variable, access_type: *access_type, old_value, new_value, location };
                 let context = AccessContext {
@@ -283,16 +345,24 @@ impl Analyzer {
     pub fn execution_ended(&mut self, thread_id: &str) {
         if let Some(state) = self.execs.remove(thread_id) {
             self.unknown_edges.ended(state.who.id);
+            self.order.ended(state.who.id);
             for var in state.touched {
                 if let Some(v) = self.vars.get_mut(&var) {
-                    v.locals.remove(&state.who.id);
+                    if let Some(local) = v.locals.remove(&state.who.id).filter(|l| l.pair.is_some()) {
+                        if self.predict {
+                            if v.ended.len() >= ENDED_PAIRS {
+                                v.ended.pop_front();
+                            }
+                            v.ended.push_back(local);
+                        }
+                    }
                 }
             }
         }
     }
 
     fn access(&mut self, who: Arc<ExecIdentity>, event: &Event, access: StateChange<'_>, context: AccessContext) {
-        let Event { id, trace_id, causality_vector, lock_set, .. } = event;
+        let Event { id, trace_id, causality_vector, hard_causality, lock_set, .. } = event;
         let StateChange { variable, access_type, old_value, new_value, location } = access;
         // Already shared: the converter makes one per source location.
         let location = location.clone();
@@ -334,6 +404,7 @@ impl Analyzer {
                     reads: Vec::new(),
                     locals: HashMap::default(),
                     overlaps,
+                    ended: Default::default(),
                 };
                 self.vars.entry(key).or_insert(var)
             }
@@ -343,81 +414,143 @@ impl Analyzer {
         // Overlapping places are checked once this one is updated (a copy of
         // the access, made only for them).
         let overlapping = (!var.overlaps.is_empty()).then(|| (var.overlaps.clone(), rec.clone()));
+        // The order a predicted reordering keeps: this access's critical
+        // sections, and the conflict edges into it (left out where the
+        // access's own conflict must be: see `predict`).
+        let predicting = self.predict && !rec.who.origin_unknown;
+        let hard_clocks = EventClocks::new(causality_vector, hard_causality);
+        let sections =
+            if self.predict { self.order.accessed(exec, &var_key, rec.write, &hard_clocks) } else { no_sections() };
+        let order = &self.order;
+        // Whether a reordering must keep `prev` before this access (`own`:
+        // leaving out the edges into this access itself).
+        let kept_before = |prev: &AccessRecord, own: bool| {
+            prev.who.origin_unknown || prev.epoch.as_ref().map_or(true, |e| order.ordered(e, exec, &hard_clocks, own))
+        };
 
         // Atomicity: the previous access p of this execution, in a region
         // still open, and another execution's access in between. p is this
         // execution's latest access, so a write after it is another's: the
         // variable's last write if newer than p; reads after a write p are
         // the reads since it.
-        let Var { last_write, reads, locals, .. } = var;
+        let Var { last_write, reads, locals, ended, .. } = var;
         // Only an access inside an atomic region can end a pair (the
         // innermost region around both must still be open), and only such
         // an access can start one: outside every region, the execution's
         // last access is neither consulted nor remembered. (One remembered
         // earlier stays, harmless: its regions have all closed, and a
         // region never reopens.)
-        let slot = regions.map(|regions| (locals.entry(exec), regions));
         let mut violated = None;
         let races = &mut self.races;
+        let execs = &self.execs;
         let name = &variable[..var.display_len];
         // A conflicting earlier access that nothing ordered before this one.
         let conflicts =
             |prev: &AccessRecord| prev.exec != exec && !(prev.atomic && rec.atomic) && !prev.happens_before(&clock);
-        if let Some((std::collections::hash_map::Entry::Occupied(local), regions)) = &slot {
-            let local = local.get();
+        let mut pair = None;
+        if let (Some(local), Some(regions)) = (locals.get(&exec), &regions) {
             if let Some(region) = innermost_common(&local.regions, regions) {
-                let execs = &self.execs;
-                let foreign = |r: &&AccessRecord| {
-                    r.seq > local.p.seq && r.exec != exec && !spawned_within(execs, &r.who.name, &rec.who.name, region)
-                };
-                let remote_write = last_write.as_ref().filter(foreign);
-                let remote_read = || reads.iter().rev().find(|r| foreign(r));
-                let found = match (local.p.write, rec.write) {
-                    (false, false) => remote_write.map(|r| (RaceKind::InconsistentRead, r)),
-                    (false, true) => remote_write.map(|r| (RaceKind::LostUpdate, r)),
-                    (true, true) => remote_read().map(|r| (RaceKind::DirtyRead, r)),
-                    (true, false) => remote_write.map(|r| (RaceKind::OverwrittenWrite, r)),
-                };
-                if let Some((kind, r)) = found {
+                let foreign =
+                    |r: &AccessRecord| r.exec != exec && !spawned_within(execs, &r.who.name, &rec.who.name, region);
+                let function = execs[&rec.who.name].calls.iter().find(|f| f.id == region).map(|f| f.function.clone());
+                let p = &local.p;
+                let remote_write = last_write.as_ref().filter(|r| r.seq > p.seq && foreign(r));
+                let remote_read = || reads.iter().rev().find(|r| r.seq > p.seq && foreign(r));
+                let kind = violation(p.write, rec.write);
+                let found = if kind == RaceKind::DirtyRead { remote_read() } else { remote_write };
+                if let Some(r) = found {
                     // Reported once, as the violation, when it is also a
                     // data race (the data-race pass below skips `r`).
                     let unsync = conflicts(r);
-                    let function = execs[&rec.who.name].calls.iter().find(|f| f.id == region).map(|f| &f.function);
-                    let p = &local.p;
                     let why = || {
-                        let function = function.map_or("the region", |f| &**f);
-                        explain_violation(kind, name, p, r, &rec, function, unsync)
+                        let function = function.as_deref().unwrap_or("the region");
+                        explain_violation(kind, name, p, r, &rec, function, unsync, false)
                     };
-                    races.record(kind, (&variable, name), r, &rec, Some(p), unsync, why);
+                    races.record(kind, (&variable, name), r, &rec, Some(p), unsync, None, why);
                     violated = Some(r.id);
+                } else if predicting {
+                    // Predicted: another execution's access that ran before
+                    // p, which a feasible reordering runs between p and this
+                    // access.
+                    let predicted = local.movable.iter().find(|r| {
+                        r.write != (kind == RaceKind::DirtyRead)
+                            && foreign(r)
+                            && !one_section_around(&local.sections, &sections, &r.locks)
+                    });
+                    if let Some(r) = predicted {
+                        let function = function.as_deref().unwrap_or("the region");
+                        let schedule = schedule_violation(kind, name, p, r, &rec);
+                        let why = || explain_violation(kind, name, p, r, &rec, function, false, true);
+                        races.record(kind, (&variable, name), r, &rec, Some(p), false, Some(schedule), why);
+                        if !conflicts(r) {
+                            violated = Some(r.id);
+                        }
+                    }
                 }
+                pair = Some(Pair { first: local.p.clone(), sections: local.sections.clone(), region, function });
+            }
+        }
+
+        // Predicted, with this access as the interleaved one: another
+        // execution's pair in one region, both of whose accesses ran before
+        // this one, the second not kept before it.
+        if predicting {
+            for local in locals.values().chain(ended.iter()) {
+                let Some(pair) = local.pair.as_ref().filter(|_| local.p.exec != exec) else { continue };
+                let (p, c) = (&pair.first, &local.p);
+                let kind = violation(p.write, c.write);
+                if rec.write == (kind == RaceKind::DirtyRead)
+                    || spawned_within(execs, &rec.who.name, &c.who.name, pair.region)
+                    || one_section_around(&pair.sections, &local.sections, &rec.locks)
+                    || kept_before(c, true)
+                {
+                    continue;
+                }
+                let function = pair.function.as_deref().unwrap_or("the region");
+                let schedule = schedule_violation(kind, name, p, &rec, c);
+                let why = || explain_violation(kind, name, p, &rec, c, function, false, true);
+                races.record(kind, (&variable, name), &rec, c, Some(p), false, Some(schedule), why);
             }
         }
 
         // Data races: earlier conflicting accesses not ordered before this
-        // one (the last write; and the reads since it, for a write).
+        // one (the last write; and the reads since it, for a write); and,
+        // predicted, those that only a lock hand-off between critical
+        // sections that do not conflict ordered.
         let writes = last_write.iter();
         let earlier = writes.chain(reads.iter().filter(|_| rec.write));
         let unknown_edges = &mut self.unknown_edges;
-        for prev in earlier.filter(|prev| Some(prev.id) != violated && conflicts(prev)) {
-            if !unknown_edges.explains(&variable, name, prev, &rec) {
-                races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, || {
+        for prev in
+            earlier.filter(|prev| Some(prev.id) != violated && prev.exec != exec && !(prev.atomic && rec.atomic))
+        {
+            if !prev.happens_before(&clock) {
+                if !unknown_edges.explains(&variable, name, prev, &rec) {
+                    races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, None, || {
+                        explain_race(name, prev, &rec)
+                    });
+                }
+            } else if predicting && !prev.locks.iter().any(|l| rec.locks.contains(l)) && !kept_before(prev, false) {
+                let schedule = schedule_race(name, prev, &rec);
+                races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, Some(schedule), || {
                     explain_race(name, prev, &rec)
                 });
             }
         }
 
         // State for what comes next: the variable's history, and the
-        // execution's last access in a region (a copy).
-        let fresh = match slot {
+        // execution's last access in a region (a copy), with the accesses
+        // before it that a reordering can run after it.
+        let movable = if predicting && regions.is_some() {
+            let before = last_write.iter().chain(reads.iter().rev().take(1));
+            before.filter(|r| r.exec != exec && !kept_before(r, true)).take(2).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let fresh = match regions {
             None => false,
-            Some((std::collections::hash_map::Entry::Occupied(mut slot), regions)) => {
-                slot.insert(Local { p: rec.clone(), regions });
-                false
-            }
-            Some((std::collections::hash_map::Entry::Vacant(slot), regions)) => {
-                slot.insert(Local { p: rec.clone(), regions });
-                true
+            Some(regions) => {
+                let local = Local { p: rec.clone(), regions, sections, movable, pair };
+                locals.insert(exec, local).is_none()
             }
         };
         if fresh {
@@ -477,7 +610,7 @@ impl Analyzer {
                 let ordered_or_same =
                     prev.exec == rec.exec || (prev.atomic && rec.atomic) || prev.happens_before(clock);
                 if !ordered_or_same && !self.unknown_edges.explains(variable, name, prev, rec) {
-                    self.races.record(RaceKind::DataRace, (variable, name), prev, rec, None, false, || {
+                    self.races.record(RaceKind::DataRace, (variable, name), prev, rec, None, false, None, || {
                         explain_race(name, prev, rec)
                     });
                 }
@@ -508,8 +641,11 @@ impl Analyzer {
     /// accesses)`. It follows what is live in the program, not how long it
     /// ran.
     pub fn retained(&self) -> (usize, usize, usize) {
-        let accesses =
-            self.vars.values().map(|v| usize::from(v.last_write.is_some()) + v.reads.len() + v.locals.len()).sum();
+        let accesses = self
+            .vars
+            .values()
+            .map(|v| usize::from(v.last_write.is_some()) + v.reads.len() + v.locals.len() + v.ended.len())
+            .sum();
         (self.execs.len(), self.vars.len(), accesses)
     }
 
@@ -590,6 +726,29 @@ fn prefetch<T>(entries: &[T]) {
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
     let _ = entries;
+}
+
+/// The unserializable interleaving of a pair p, c of one region that a
+/// remote access breaks: R-W-R, R-W-W, W-R-W, W-W-R (the remote access is a
+/// read only for W-R-W, the dirty read).
+fn violation(p_write: bool, c_write: bool) -> RaceKind {
+    match (p_write, c_write) {
+        (false, false) => RaceKind::InconsistentRead,
+        (false, true) => RaceKind::LostUpdate,
+        (true, true) => RaceKind::DirtyRead,
+        (true, false) => RaceKind::OverwrittenWrite,
+    }
+}
+
+/// Whether one critical section of a lock that `r`'s execution held holds
+/// both p and c: r cannot run between them.
+fn one_section_around(p: &Sections, c: &Sections, r_locks: &[String]) -> bool {
+    p.iter().any(|(lock, n)| c.iter().any(|(l, m)| l == lock && m == n) && r_locks.iter().any(|l| **l == **lock))
+}
+
+/// The sections of an access the prediction does not look at.
+fn no_sections() -> Sections {
+    Arc::new([])
 }
 
 /// The innermost region open both at `p` and now.

@@ -47,6 +47,7 @@
 mod access;
 mod clock_lookup;
 mod detection;
+mod predict;
 mod reorder;
 mod report;
 
@@ -68,7 +69,13 @@ pub fn display_name(variable: &str) -> &str {
 /// Analyzes a finite set of events: sorts them by timestamp (program order
 /// kept within each execution) and runs the analysis.
 pub fn analyze(events: impl IntoIterator<Item = Event>) -> Report {
-    let mut analyzer = Analyzer::new();
+    analyze_with_prediction(events, true)
+}
+
+/// [`analyze`], predicting (`true`) or reporting only the interleavings
+/// that happened (`false`).
+pub fn analyze_with_prediction(events: impl IntoIterator<Item = Event>, predict: bool) -> Report {
+    let mut analyzer = Analyzer::with_prediction(predict);
     for event in reorder::sort_by_time(events) {
         analyzer.observe(&event);
     }
@@ -110,6 +117,7 @@ mod tests {
                 upstream_span_id: None,
             },
             causality_vector: clock.iter().map(|&(c, n)| (Arc::from(c), n)).collect(),
+            hard_causality: Vec::new(),
             lock_set: Vec::new(),
         }
     }

@@ -57,7 +57,18 @@ fn main() -> ExitCode {
             }
         }
     }
-    let report = raceway::analyzer::analyze(events);
+    let predict = match std::env::var("RACEWAY_PREDICT") {
+        Ok(v) if !v.trim().is_empty() => match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => {
+                eprintln!("raceway analyze: invalid RACEWAY_PREDICT {v:?}: expected true/false, 1/0, yes/no or on/off");
+                return ExitCode::from(2);
+            }
+        },
+        _ => true,
+    };
+    let report = raceway::analyzer::analyze_with_prediction(events, predict);
     let out = if json { report.to_json() + "\n" } else { report.render(std::io::stdout().is_terminal()) };
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     if report.is_clean() {

@@ -48,6 +48,13 @@ pub(crate) struct ExecContext {
     /// reference count; copied only when it changes while a delta (or the
     /// exporter) still holds it.
     clock: Arc<VectorClock>,
+    /// What happens before this execution through hard edges only (every
+    /// edge but a lock's hand-off: spawn, join, messages, atomics, ...),
+    /// when that is less than `clock`; `None` when it is all of `clock`.
+    /// The analysis predicts reorderings that respect these edges and
+    /// move critical sections of one lock past each other (see
+    /// `analyzer::predict`). Sent with `clock`.
+    hard: Option<Arc<VectorClock>>,
     /// Locks held, in acquisition order; shared like `clock`.
     locks: Arc<Vec<LockRef>>,
     /// The pipeline that last received this execution's identity; 0 for
@@ -96,6 +103,7 @@ impl ExecContext {
             info: Arc::new(ExecInfo::new(id, name, trace_id, span)),
             seq: 0,
             clock: Arc::default(),
+            hard: None,
             locks: Arc::default(),
             announced: 0,
             clock_dirty: false,
@@ -162,7 +170,14 @@ impl ExecContext {
     /// Makes what `snapshot` (another execution's, or this one's, clock at
     /// a release) says happen before this execution's next event, without
     /// copying anything when it teaches nothing new.
-    fn absorb_snapshot(&mut self, snapshot: &Snapshot) {
+    fn absorb_snapshot(&mut self, snapshot: &Snapshot, edge: Edge) {
+        if edge == Edge::Lock || snapshot.hard.is_some() || self.hard.is_some() {
+            // What the hard clock learns differs from what the clock learns.
+            let clock = snapshot.to_clock();
+            let hard = snapshot.hard_clock(edge);
+            self.absorb_both(&clock, &hard);
+            return;
+        }
         let own = self.info.id;
         let learnt = &snapshot.learnt;
         let learns_learnt = !Arc::ptr_eq(learnt, &self.clock)
@@ -184,23 +199,55 @@ impl ExecContext {
     /// Makes everything in `other` happen before this execution's next
     /// event (a join, or an acquire after a release).
     pub(crate) fn absorb(&mut self, other: &VectorClock) {
+        self.absorb_both(other, other);
+    }
+
+    /// Makes everything in `clock` happen before this execution's next
+    /// event, `hard` (at most `clock`) of it through hard edges.
+    fn absorb_both(&mut self, clock: &VectorClock, hard: &VectorClock) {
         // The execution's own component is its sequence number, not part of
         // what it learnt: an edge back from its own release (an atomic it
         // stored and loads again) teaches it nothing.
         let own = self.info.id;
-        let learns = other.entries().iter().any(|&(e, n)| e != own && n > self.clock.get(e));
-        if learns {
-            let clock = Arc::make_mut(&mut self.clock);
-            clock.join(other);
-            clock.forget(own);
-            self.clock_dirty = true;
+        let learns = clock.entries().iter().any(|&(e, n)| e != own && n > self.clock.get(e));
+        let known_hard = self.hard.as_deref().unwrap_or(&self.clock);
+        let learns_hard = hard.entries().iter().any(|&(e, n)| e != own && n > known_hard.get(e));
+        if !learns && !learns_hard {
+            return;
         }
+        if learns && self.hard.is_none() && !std::ptr::eq(clock, hard) {
+            // The hard clock was all of the clock; it may now be less.
+            self.hard = Some(self.clock.clone());
+        }
+        if learns {
+            let mine = Arc::make_mut(&mut self.clock);
+            mine.join(clock);
+            mine.forget(own);
+        }
+        if let Some(known) = self.hard.as_mut() {
+            if learns_hard {
+                let known = Arc::make_mut(known);
+                known.join(hard);
+                known.forget(own);
+            }
+            if **known == *self.clock {
+                self.hard = None;
+            }
+        }
+        self.clock_dirty = true;
     }
 
     /// Starts this (child) execution after everything `parent` did so far:
     /// the spawn edge.
     pub(crate) fn inherit(&mut self, parent: &ExecContext) {
         self.clock = Arc::new(parent.clock_now());
+        self.hard = parent.hard.as_ref().map(|hard| {
+            let mut hard = VectorClock::clone(hard);
+            if parent.seq > 0 {
+                hard.observe(parent.id(), parent.seq);
+            }
+            Arc::new(hard)
+        });
         self.clock_dirty = true;
     }
 
@@ -247,6 +294,7 @@ impl ExecContext {
             owner: self.info.clone(),
             announce: fresh,
             clock: (fresh || self.clock_dirty).then(|| self.clock.clone()),
+            hard: self.hard.clone(),
             locks: (fresh || self.locks_dirty).then(|| self.locks.clone()),
         };
         self.announced = pipeline;
@@ -483,8 +531,24 @@ pub(crate) fn end(ctx: &ExecContext) {
 #[derive(Clone, Debug)]
 pub(crate) struct Snapshot {
     learnt: Arc<VectorClock>,
+    /// What of `learnt` was learnt through hard edges, when less.
+    hard: Option<Arc<VectorClock>>,
     exec: u64,
     seq: u64,
+}
+
+/// How a clock travels from a release to an acquisition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Edge {
+    /// An edge that no reordering of the run can undo: a message, an
+    /// atomic's release and acquire, a barrier, a spawn or a join.
+    Hard,
+    /// A lock's hand-off from a release to the next acquisition: a
+    /// reordering may move the critical sections past each other (the
+    /// analysis decides where). The releasing execution's own events are
+    /// not hard-ordered before the acquirer's; what it learnt through hard
+    /// edges is.
+    Lock,
 }
 
 impl Snapshot {
@@ -507,6 +571,16 @@ impl Snapshot {
         }
     }
 
+    /// What an acquisition over `edge` learns of the snapshot through hard
+    /// edges.
+    pub(crate) fn hard_clock(&self, edge: Edge) -> VectorClock {
+        let mut clock = VectorClock::clone(self.hard.as_deref().unwrap_or(&self.learnt));
+        if edge == Edge::Hard {
+            self.join_into_learnt_only(&mut clock);
+        }
+        clock
+    }
+
     /// Whether both are of the same execution: the later one then holds
     /// all of the earlier.
     pub(crate) fn same_execution(&self, other: &Snapshot) -> bool {
@@ -517,13 +591,29 @@ impl Snapshot {
 /// The current execution's clock now, shared rather than copied: what a
 /// release hands over.
 pub(crate) fn snapshot() -> Option<Snapshot> {
-    with_thread(|t| Snapshot { learnt: t.current.clock.clone(), exec: t.current.id(), seq: t.current.seq })
+    with_thread(|t| Snapshot {
+        learnt: t.current.clock.clone(),
+        hard: t.current.hard.clone(),
+        exec: t.current.id(),
+        seq: t.current.seq,
+    })
 }
 
 /// Makes what `snapshot` says happen before the current execution's next
 /// event.
 pub(crate) fn absorb_snapshot(snapshot: &Snapshot) {
-    with_thread(|t| t.current.absorb_snapshot(snapshot));
+    absorb_snapshot_over(snapshot, Edge::Hard);
+}
+
+/// [`absorb_snapshot`] over an edge of kind `edge`.
+pub(crate) fn absorb_snapshot_over(snapshot: &Snapshot, edge: Edge) {
+    with_thread(|t| t.current.absorb_snapshot(snapshot, edge));
+}
+
+/// Makes what `clock` says happen before the current execution's next
+/// event, `hard` of it through hard edges.
+pub(crate) fn absorb_both(clock: &VectorClock, hard: &VectorClock) {
+    with_thread(|t| t.current.absorb_both(clock, hard));
 }
 
 /// The current execution's clock, for a child that finishes.

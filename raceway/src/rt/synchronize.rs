@@ -5,7 +5,7 @@
 //! woken wait). Every synchronization type of `raceway::sync` keeps one or
 //! more [`Synchronize`] cells and calls nothing else of the clocks.
 
-use super::context::{self, Snapshot};
+use super::context::{self, Edge, Snapshot};
 use crate::clock::VectorClock;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 
 /// What a synchronization object holds of its releases: nothing yet, one
 /// execution's clock at its release (shared with that execution, not
-/// copied: a release costs no allocation), or the join of several.
+/// copied: a release costs no allocation), or the join of several: their
+/// clocks, and what an acquisition learns of them through hard edges when
+/// that is less (`None`: all of it).
 #[derive(Clone, Debug, Default)]
 pub(crate) enum Released {
     #[default]
     Nothing,
     One(Snapshot),
-    Joined(VectorClock),
+    Joined(VectorClock, Option<VectorClock>),
 }
 
 impl Released {
@@ -29,41 +31,57 @@ impl Released {
         *self = Released::One(snapshot);
     }
 
-    /// Adds `snapshot` to what was released.
-    fn join(&mut self, snapshot: Snapshot) {
+    /// Adds `snapshot`, released over `edge`, to what was released.
+    fn join(&mut self, snapshot: Snapshot, edge: Edge) {
         match self {
             Released::Nothing => *self = Released::One(snapshot),
             // The same execution's later clock holds all of its earlier.
             Released::One(one) if one.same_execution(&snapshot) => *one = snapshot,
             Released::One(one) => {
                 let mut clock = one.to_clock();
+                let mut hard = one.hard_clock(edge);
                 snapshot.join_into(&mut clock);
-                *self = Released::Joined(clock);
+                hard.join(&snapshot.hard_clock(edge));
+                let hard = (hard != clock).then_some(hard);
+                *self = Released::Joined(clock, hard);
             }
-            Released::Joined(clock) => snapshot.join_into(clock),
+            Released::Joined(clock, hard) => {
+                let mut known = hard.take().unwrap_or_else(|| clock.clone());
+                known.join(&snapshot.hard_clock(edge));
+                snapshot.join_into(clock);
+                *hard = (known != *clock).then_some(known);
+            }
         }
     }
 
-    /// Adds `other` (a fence's clock) to what was released.
+    /// Adds `other` (a fence's clock, a hard edge) to what was released.
     fn join_clock(&mut self, other: &VectorClock) {
         match self {
-            Released::Nothing => *self = Released::Joined(other.clone()),
+            Released::Nothing => *self = Released::Joined(other.clone(), None),
             Released::One(one) => {
                 let mut clock = one.to_clock();
+                let mut hard = one.hard_clock(Edge::Hard);
                 clock.join(other);
-                *self = Released::Joined(clock);
+                hard.join(other);
+                let hard = (hard != clock).then_some(hard);
+                *self = Released::Joined(clock, hard);
             }
-            Released::Joined(clock) => clock.join(other),
+            Released::Joined(clock, hard) => {
+                clock.join(other);
+                if let Some(hard) = hard {
+                    hard.join(other);
+                }
+            }
         }
     }
 
-    /// Makes what was released happen before the current execution's next
-    /// event.
-    fn absorb(&self) {
+    /// Makes what was released over `edge` happen before the current
+    /// execution's next event.
+    fn absorb(&self, edge: Edge) {
         match self {
             Released::Nothing => {}
-            Released::One(one) => context::absorb_snapshot(one),
-            Released::Joined(clock) => context::absorb(clock),
+            Released::One(one) => context::absorb_snapshot_over(one, edge),
+            Released::Joined(clock, hard) => context::absorb_both(clock, hard.as_ref().unwrap_or(clock)),
         }
     }
 
@@ -73,22 +91,37 @@ impl Released {
         match self {
             Released::Nothing => {}
             Released::One(one) => context::observe_relaxed(&one.to_clock()),
-            Released::Joined(clock) => context::observe_relaxed(clock),
+            Released::Joined(clock, _) => context::observe_relaxed(clock),
         }
     }
 }
 
 /// The clock a synchronization object hands from its releases to its
 /// acquisitions.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Synchronize {
     released: Mutex<Released>,
+    /// How its releases order its acquisitions.
+    edge: Edge,
+}
+
+impl Default for Synchronize {
+    fn default() -> Self {
+        Synchronize::new()
+    }
 }
 
 impl Synchronize {
-    /// A cell that nothing was released into yet.
+    /// A cell that nothing was released into yet, whose releases order its
+    /// acquisitions with hard edges.
     pub(crate) const fn new() -> Self {
-        Synchronize { released: Mutex::new(Released::Nothing) }
+        Synchronize { released: Mutex::new(Released::Nothing), edge: Edge::Hard }
+    }
+
+    /// The cell of a lock: its hand-offs are lock edges, which a predicted
+    /// reordering may undo where the critical sections do not conflict.
+    pub(crate) const fn lock() -> Self {
+        Synchronize { released: Mutex::new(Released::Nothing), edge: Edge::Lock }
     }
 
     fn cell(&self) -> MutexGuard<'_, Released> {
@@ -100,7 +133,7 @@ impl Synchronize {
     /// earlier releases left (a join).
     pub(crate) fn release(&self) {
         if let Some(now) = context::snapshot() {
-            self.cell().join(now);
+            self.cell().join(now, self.edge);
         }
     }
 
@@ -117,7 +150,7 @@ impl Synchronize {
     /// Everything released into this cell happens before the current
     /// execution's next event.
     pub(crate) fn acquire(&self) {
-        self.cell().absorb();
+        self.cell().absorb(self.edge);
     }
 }
 
@@ -237,7 +270,7 @@ impl AtomicSync {
 
     fn acquire_part(cell: &Released, ordering: Ordering) {
         if acquires(ordering) {
-            cell.absorb();
+            cell.absorb(Edge::Hard);
         } else {
             cell.observe_relaxed();
         }
@@ -252,7 +285,7 @@ impl AtomicSync {
                 cell.set(now);
             }
         } else if let Some(fence) = context::fence_release_clock() {
-            *cell = Released::Joined(fence);
+            *cell = Released::Joined(fence, None);
         }
     }
 
@@ -273,7 +306,7 @@ impl AtomicSync {
         Self::acquire_part(cell, read);
         if releases(ordering) {
             if let Some(now) = context::snapshot() {
-                cell.join(now);
+                cell.join(now, Edge::Hard);
             }
         } else if let Some(fence) = context::fence_release_clock() {
             cell.join_clock(&fence);

@@ -78,7 +78,7 @@ impl EmbeddedSink {
                 capacity: config.embedded_capacity,
                 analysis: Mutex::new(Analysis {
                     reorder: Reorder::new(REORDER_CAPACITY, window),
-                    analyzer: Analyzer::new(),
+                    analyzer: Analyzer::with_prediction(config.predict),
                     ended: Vec::new(),
                 }),
             }),

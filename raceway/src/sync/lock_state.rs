@@ -21,12 +21,12 @@ pub(crate) struct ReleaseClocks {
 impl ReleaseClocks {
     /// The clocks of one lock.
     pub(crate) const fn new() -> Self {
-        ReleaseClocks { last_write: Synchronize::new(), since_write: Synchronize::new(), shared_slot: false }
+        ReleaseClocks { last_write: Synchronize::lock(), since_write: Synchronize::lock(), shared_slot: false }
     }
 
     /// Clocks that several locks may share.
     pub(crate) const fn shared_slot() -> Self {
-        ReleaseClocks { last_write: Synchronize::new(), since_write: Synchronize::new(), shared_slot: true }
+        ReleaseClocks { last_write: Synchronize::lock(), since_write: Synchronize::lock(), shared_slot: true }
     }
 }
 

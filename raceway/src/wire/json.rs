@@ -34,6 +34,16 @@ pub(crate) fn write_event(out: &mut Vec<u8>, event: &Event) -> serde_json::Resul
         number(out, *n);
         out.push(b']');
     });
+    if !event.hard_causality.is_empty() {
+        out.extend_from_slice(b"],\"hard_causality\":[");
+        separated(out, &event.hard_causality, |out, (component, n)| {
+            out.push(b'[');
+            string(out, component);
+            out.push(b',');
+            number(out, *n);
+            out.push(b']');
+        });
+    }
     out.extend_from_slice(b"],\"lock_set\":[");
     separated(out, &event.lock_set, |out, lock| string(out, lock));
     out.extend_from_slice(b"]}");
@@ -170,6 +180,7 @@ mod tests {
                 upstream_span_id: None,
             },
             causality_vector: vec![("svc#host-1/1".into(), 3), ("other\u{1}".into(), u64::MAX)],
+            hard_causality: vec![("other\u{1}".into(), 2)],
             lock_set: vec!["lock@0x1".into(), "é\t".into()],
         }
     }

@@ -41,28 +41,80 @@ pub(crate) fn explain_violation(
     c: &AccessRecord,
     region: &str,
     unsync: bool,
+    predicted: bool,
 ) -> String {
     let (t, u) = (&c.who.name, &r.who.name);
-    let mut text = match kind {
-        RaceKind::LostUpdate => format!(
-            "{t} read {variable} at {} and wrote it back at {} within one call of {region}, but {u} wrote it at {} in between: that write was lost.",
-            p.location(), c.location(), r.location()
+    let (pl, cl, rl) = (p.location(), c.location(), r.location());
+    let mut text = match (kind, predicted) {
+        (RaceKind::LostUpdate, false) => format!(
+            "{t} read {variable} at {pl} and wrote it back at {cl} within one call of {region}, but {u} wrote it at {rl} in between: that write was lost."
         ),
-        RaceKind::InconsistentRead => format!(
-            "{t} read {variable} at {} and again at {} within one call of {region}, but {u} wrote it at {} in between: the two reads disagree.",
-            p.location(), c.location(), r.location()
+        (RaceKind::LostUpdate, true) => format!(
+            "{t} read {variable} at {pl} and wrote it back at {cl} within one call of {region}, and {u}'s write at {rl} can run in between: that write would be lost."
         ),
-        RaceKind::DirtyRead => format!(
-            "{u} read {variable} at {} between two writes by {t} ({} and {}) within one call of {region}: it saw an intermediate value.",
-            r.location(), p.location(), c.location()
+        (RaceKind::InconsistentRead, false) => format!(
+            "{t} read {variable} at {pl} and again at {cl} within one call of {region}, but {u} wrote it at {rl} in between: the two reads disagree."
         ),
-        _ => format!(
-            "{t} wrote {variable} at {} and read it back at {} within one call of {region}, but {u} overwrote it at {} in between.",
-            p.location(), c.location(), r.location()
+        (RaceKind::InconsistentRead, true) => format!(
+            "{t} read {variable} at {pl} and again at {cl} within one call of {region}, and {u}'s write at {rl} can run in between: the two reads would disagree."
+        ),
+        (RaceKind::DirtyRead, false) => format!(
+            "{u} read {variable} at {rl} between two writes by {t} ({pl} and {cl}) within one call of {region}: it saw an intermediate value."
+        ),
+        (RaceKind::DirtyRead, true) => format!(
+            "{u}'s read of {variable} at {rl} can run between two writes by {t} ({pl} and {cl}) within one call of {region}: it would see an intermediate value."
+        ),
+        (_, false) => format!(
+            "{t} wrote {variable} at {pl} and read it back at {cl} within one call of {region}, but {u} overwrote it at {rl} in between."
+        ),
+        (_, true) => format!(
+            "{t} wrote {variable} at {pl} and read it back at {cl} within one call of {region}, and {u}'s write at {rl} can run in between: {t} would read back {u}'s value."
         ),
     };
     if unsync {
         text.push_str(" The two accesses were also unsynchronized (a data race).");
     }
     text
+}
+
+/// For a predicted data race: the reordering that runs the two accesses
+/// back to back.
+pub(crate) fn schedule_race(variable: &str, first: &AccessRecord, second: &AccessRecord) -> String {
+    format!(
+        "this did not happen in this run: only a lock hand-off between critical sections that touch nothing in common ordered {} {} {variable} at {} before {} {} it at {}. If the critical sections run in the other order (every other event keeping its order), the two accesses run unordered.",
+        first.who.name,
+        verb(first),
+        first.location(),
+        second.who.name,
+        verb(second),
+        second.location()
+    )
+}
+
+/// For a predicted atomicity violation: the schedule that breaks the
+/// region: `r` run between `p` and `c`.
+pub(crate) fn schedule_violation(
+    kind: RaceKind,
+    variable: &str,
+    p: &AccessRecord,
+    r: &AccessRecord,
+    c: &AccessRecord,
+) -> String {
+    let (t, u) = (&c.who.name, &r.who.name);
+    let (rl, pl, cl) = (r.location(), p.location(), c.location());
+    let what = match kind {
+        RaceKind::LostUpdate => format!(
+            "possible lost update: if {u} runs {rl} between {t}'s read at {pl} and its write at {cl}, one update of {variable} is lost"
+        ),
+        RaceKind::InconsistentRead => format!(
+            "possible inconsistent read: if {u} runs {rl} between {t}'s reads of {variable} at {pl} and {cl}, the two reads disagree"
+        ),
+        RaceKind::DirtyRead => format!(
+            "possible dirty read: if {u} runs {rl} between {t}'s writes of {variable} at {pl} and {cl}, it reads an intermediate value"
+        ),
+        _ => format!(
+            "possible overwritten write: if {u} runs {rl} between {t}'s write of {variable} at {pl} and its read at {cl}, {t} reads back {u}'s value instead of its own"
+        ),
+    };
+    format!("{what}. It did not happen in this run; the reordering keeps each execution's program order and every hard edge (spawn, join, message, atomic, barrier, condvar), and moves only critical sections that did not read what the other wrote.")
 }

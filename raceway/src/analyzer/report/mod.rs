@@ -3,8 +3,9 @@
 //!
 //! The JSON field names are stable: `races[]` with `kind` (`data_race`,
 //! `lost_update`, `inconsistent_read`, `dirty_read`, `overwritten_write`),
-//! `variable`, `count`, `also_unsynchronized`, `explanation`, `accesses[]`
-//! and `region_start`; each access with `access_type`, `old_value`,
+//! `variable`, `count`, `also_unsynchronized`, `explanation`, `predicted`,
+//! `schedule` (for a predicted race, the schedule that makes it happen;
+//! `null` otherwise), `accesses[]` and `region_start`; each access with `access_type`, `old_value`,
 //! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
 //! `event_id`. At the top: `events_analyzed`, `executions`, `variables`,
 //! `events_dropped`, `events_unattributed`, `executions_unattributed`,
@@ -103,6 +104,11 @@ pub struct Race {
     pub(crate) count: u64,
     pub(crate) also_unsynchronized: bool,
     pub(crate) explanation: String,
+    /// Whether it did not happen in this run but a feasible reordering
+    /// makes it happen.
+    pub(crate) predicted: bool,
+    /// For a predicted race: the schedule that makes it happen.
+    pub(crate) schedule: Option<String>,
     pub(crate) accesses: [Access; 2],
     pub(crate) region_start: Option<Access>,
 }
@@ -145,6 +151,21 @@ impl Race {
     /// broke the region.
     pub fn explanation(&self) -> &str {
         &self.explanation
+    }
+
+    /// Whether the race is predicted: it did not happen in this run, but a
+    /// feasible reordering of it (program order, every hard edge and the
+    /// critical sections' reads kept; see [`crate::analyzer`]) makes it
+    /// happen. `false` when the interleaving happened.
+    pub fn is_predicted(&self) -> bool {
+        self.predicted
+    }
+
+    /// For a predicted race, the schedule that makes it happen ("if
+    /// teller-30 runs bank.rs:35 between teller-50's read at bank.rs:29 and
+    /// its write at bank.rs:35, one withdrawal is lost").
+    pub fn schedule(&self) -> Option<&str> {
+        self.schedule.as_deref()
     }
 }
 
@@ -243,7 +264,15 @@ impl Report {
         for race in &self.races {
             out.push_str("==================\n");
             let times = if race.count == 1 { String::new() } else { format!(" ({} times)", race.count) };
-            out.push_str(&paint("1;31", &format!("WARNING: raceway: {} on {}{times}", race.kind, race.variable)));
+            let heading = if race.predicted {
+                format!(
+                    "WARNING: raceway: possible {} on {}{times} (predicted: it did not happen in this run)",
+                    race.kind, race.variable
+                )
+            } else {
+                format!("WARNING: raceway: {} on {}{times}", race.kind, race.variable)
+            };
+            out.push_str(&paint("1;31", &heading));
             out.push('\n');
             if let Some(start) = &race.region_start {
                 out.push_str(&describe_access("Region start", start));
@@ -253,20 +282,23 @@ impl Report {
             out.push_str(&describe_access(first_label, first));
             out.push_str(&describe_access("Then", second));
             out.push_str(&format!("  {} {}\n", paint("1", "Why:"), race.explanation));
+            if let Some(schedule) = &race.schedule {
+                out.push_str(&format!("  {} {schedule}\n", paint("1", "Schedule:")));
+            }
         }
         if !self.races.is_empty() {
             out.push_str("==================\n");
         }
-        let mut kinds: Vec<(RaceKind, u64)> = Vec::new();
+        let mut kinds: Vec<(RaceKind, bool, u64)> = Vec::new();
         for race in &self.races {
-            match kinds.iter_mut().find(|(k, _)| *k == race.kind) {
-                Some((_, n)) => *n += 1,
-                None => kinds.push((race.kind, 1)),
+            match kinds.iter_mut().find(|(k, p, _)| *k == race.kind && *p == race.predicted) {
+                Some((_, _, n)) => *n += 1,
+                None => kinds.push((race.kind, race.predicted, 1)),
             }
         }
         let detail = kinds
             .iter()
-            .map(|(k, n)| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+            .map(|(k, p, n)| format!("{n} {}{k}{}", if *p { "possible " } else { "" }, if *n == 1 { "" } else { "s" }))
             .collect::<Vec<_>>()
             .join(", ");
         let summary = if self.races.is_empty() && self.events_analyzed == 0 {

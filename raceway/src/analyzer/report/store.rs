@@ -47,6 +47,7 @@ impl Races {
         second: &AccessRecord,
         start: Option<&AccessRecord>,
         unsync: bool,
+        schedule: Option<String>,
         explanation: impl FnOnce() -> String,
     ) {
         let (loc1, loc2) = (&first.location, &second.location);
@@ -62,6 +63,20 @@ impl Races {
         if let Some(i) = found {
             let race = &mut self.list[i];
             race.count += 1;
+            if schedule.is_none() && race.schedule.is_some() {
+                // It happened after all: no longer only predicted.
+                race.schedule = None;
+                race.predicted = false;
+                race.kind = kind;
+                race.explanation = explanation();
+                race.region_start = start.map(to_access);
+                race.accesses = [to_access(first), to_access(second)];
+                race.also_unsynchronized |= unsync;
+                return;
+            }
+            if schedule.is_some() && race.schedule.is_none() {
+                return;
+            }
             race.also_unsynchronized |= unsync || (kind == RaceKind::DataRace && race.kind != RaceKind::DataRace);
             if kind.specificity() > race.kind.specificity() {
                 race.also_unsynchronized = true;
@@ -81,6 +96,8 @@ impl Races {
             count: 1,
             also_unsynchronized: unsync,
             explanation,
+            predicted: schedule.is_some(),
+            schedule,
             accesses: [to_access(first), to_access(second)],
             region_start: start.map(to_access),
         });
