@@ -5,9 +5,10 @@
 //! the money. The buggy handler reads both balances, releases the locks to
 //! "check for fraud" (an `.await`), and writes the new balances back: two
 //! concurrent transfers from the same account lose one debit, although
-//! every access is under a lock. A built-in client fires concurrent
-//! transfers; the embedded analyzer prints what it found when the guard is
-//! dropped.
+//! every access is under a lock. The built-in client sends two transfers
+//! one after the other, so in this run they do not overlap; the embedded
+//! analyzer still reports the check-then-act, predicted (a different timing
+//! of the same requests interleaves them), when the guard is dropped.
 //!
 //! Run with `cargo run --example axum_bank`; add `-- --fixed` for the
 //! corrected handler, which holds the account locks across the whole
@@ -31,9 +32,6 @@ struct Account {
 
 struct Bank {
     accounts: BTreeMap<String, Mutex<Account>>,
-    /// Stands in for the fraud check's latency: both transfers have read the
-    /// balances before either writes, so each run shows the race.
-    fraud_check: tokio::sync::Barrier,
 }
 
 #[derive(serde::Deserialize)]
@@ -67,7 +65,8 @@ async fn transfer(State(bank): State<Arc<Bank>>, Query(t): Query<Transfer>) -> R
     if from_balance < t.amount {
         return (StatusCode::CONFLICT, "insufficient funds".into());
     }
-    bank.fraud_check.wait().await;
+    // The fraud check: another service's answer is awaited.
+    tokio::task::yield_now().await;
     let (mut f, mut g) = (from.lock().await, to.lock().await);
     tracked!(f.balance = from_balance - t.amount);
     tracked!(g.balance = to_balance + t.amount);
@@ -106,7 +105,6 @@ fn main() {
         };
         let bank = Arc::new(Bank {
             accounts: BTreeMap::from([account("alice", 100), account("bob", 0), account("carol", 0)]),
-            fraud_check: tokio::sync::Barrier::new(2),
         });
         let handler = if fixed { post(transfer_fixed) } else { post(transfer) };
         let app = Router::new()
@@ -125,13 +123,12 @@ fn main() {
             }
         });
 
-        // The built-in client: two transfers out of alice's account at once.
+        // The built-in client: two transfers out of alice's account, the
+        // second sent once the first is answered.
         let client = reqwest::Client::new();
-        let transfers = [("bob", 30), ("carol", 50)].map(|(to, amount)| {
+        for (to, amount) in [("bob", 30), ("carol", 50)] {
             let request = client.post(format!("{url}/transfer?from=alice&to={to}&amount={amount}"));
-            async move { request.send().await?.text().await }
-        });
-        for answer in futures_util::future::join_all(transfers).await {
+            let answer = async move { request.send().await?.text().await }.await;
             println!("{}", answer.unwrap_or_else(|e| format!("failed: {e}")));
         }
         let balances: Vec<String> = futures_util::future::join_all(

@@ -4,6 +4,10 @@
 //! every execution's accesses inside calls of a `#[track]` function (four
 //! accesses per call), so that the atomicity analysis has regions to work
 //! on: a third of its events are then the calls' entries and returns.
+//! Locked accesses come with the lock's acquisition and release events and
+//! the hard clock that the lock hand-off does not give (`hard_causality`),
+//! as the runtime records them, and each stream runs with prediction on
+//! (the default) and off (`predict=false`), the prediction's cost.
 //!
 //! `cargo bench -p raceway --bench analyzer`; see BENCHMARKS.md.
 
@@ -44,7 +48,11 @@ struct Trace {
     /// Shared, as the converter shares each source location's string.
     locations: Vec<Arc<str>>,
     clocks: Vec<Vec<u64>>,
+    /// What each execution learnt through hard edges (spawns only here).
+    hard: Vec<Vec<u64>>,
     lock_clocks: Vec<Vec<u64>>,
+    /// Events made ahead (a locked access's access and release).
+    pending: std::collections::VecDeque<Event>,
     tags: Arc<BTreeMap<String, String>>,
     generated: u64,
     /// With regions: each execution's accesses left in its current call.
@@ -64,7 +72,9 @@ impl Trace {
             components: (0..EXECUTIONS).map(|i| format!("bench#1/{i}").into()).collect(),
             variables: (0..VARIABLES).map(|i| format!("account[{i}].balance")).collect(),
             locations: (0..50).map(|i| format!("src/bank.rs:{}:9", 10 + i).into()).collect(),
+            hard: clocks.clone(),
             clocks,
+            pending: Default::default(),
             lock_clocks: vec![vec![0; EXECUTIONS]; LOCKS],
             tags: Arc::new(BTreeMap::from([("sdk_language".to_string(), "rust".to_string())])),
             generated: 0,
@@ -78,6 +88,9 @@ impl Trace {
     }
 
     fn event(&mut self) -> Event {
+        if let Some(event) = self.pending.pop_front() {
+            return event;
+        }
         let t = self.rng.below(EXECUTIONS);
         let Some(left) = self.calls.as_mut().map(|calls| &mut calls[t]) else {
             return self.access(t);
@@ -122,12 +135,16 @@ impl Trace {
         let lock = rng.below(LOCKS);
         let var = rng.below(VARIABLES);
         let write = rng.below(3) == 0;
-        if locked {
+        let lock_id = format!("lock-{lock}");
+        let acquire = locked.then(|| {
             // Acquire: join the lock's last release.
             for (c, l) in self.clocks[t].iter_mut().zip(&self.lock_clocks[lock]) {
                 *c = (*c).max(*l);
             }
-        }
+            let location: Arc<str> = Arc::from("src/bank.rs:5:9");
+            let kind = EventKind::LockAcquire { lock_id: lock_id.clone(), lock_type: "Mutex".into(), location };
+            self.stamp(t, kind, vec![lock_id.clone()])
+        });
         let kind = EventKind::StateChange {
             variable: self.variables[var].clone(),
             old_value: write.then_some(Value::I64(1)),
@@ -135,12 +152,15 @@ impl Trace {
             location: self.locations[var % 50].clone(),
             access_type: if write { AccessType::Write } else { AccessType::Read },
         };
-        let event = self.stamp(t, kind, if locked { vec![format!("lock-{lock}")] } else { Vec::new() });
-        if locked {
-            // Release.
-            self.lock_clocks[lock].clone_from(&self.clocks[t]);
-        }
-        event
+        let event = self.stamp(t, kind, if locked { vec![lock_id.clone()] } else { Vec::new() });
+        let Some(acquire) = acquire else { return event };
+        let location: Arc<str> = Arc::from("src/bank.rs:6:9");
+        let release =
+            self.stamp(t, EventKind::LockRelease { lock_id, lock_type: "Mutex".into(), location }, Vec::new());
+        self.lock_clocks[lock].clone_from(&self.clocks[t]);
+        self.pending.push_back(event);
+        self.pending.push_back(release);
+        acquire
     }
 
     /// The next event of execution `t`: its clock ticks.
@@ -156,6 +176,14 @@ impl Trace {
             .map(|(i, &n)| (self.components[i].clone(), n))
             .collect();
         causality_vector.push((self.components[t].clone(), clock[t]));
+        let hard = &self.hard[t];
+        let hard_causality = clock
+            .iter()
+            .zip(hard)
+            .enumerate()
+            .filter(|&(i, (&n, &h))| i != t && h < n)
+            .map(|(i, (_, &h))| (self.components[i].clone(), h))
+            .collect();
         Event {
             id: uuid::Uuid::from_u128(u128::from(self.generated)),
             trace_id: uuid::Uuid::from_u128(7),
@@ -179,7 +207,7 @@ impl Trace {
                 upstream_span_id: None,
             },
             causality_vector,
-            hard_causality: Vec::new(),
+            hard_causality,
             lock_set,
         }
     }
@@ -191,10 +219,10 @@ const CHUNK: usize = 10_000;
 
 /// The time `Analyzer::observe` takes over `events` events, and the final
 /// report, `iters` times.
-fn stream(events: usize, regions: bool, iters: u64) -> Duration {
+fn stream(events: usize, regions: bool, predict: bool, iters: u64) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let (mut trace, mut analyzer) = (Trace::new(regions), Analyzer::new());
+        let (mut trace, mut analyzer) = (Trace::new(regions), Analyzer::with_prediction(predict));
         for _ in 0..events / CHUNK {
             let chunk = trace.chunk(CHUNK);
             let start = Instant::now();
@@ -221,11 +249,13 @@ fn analysis(c: &mut Criterion) {
     // the producer's part, outside the timing (it is measured below, in
     // `analyze()`).
     for (regions, name) in [(false, ""), (true, " in calls")] {
-        for events in [100_000usize, 1_000_000] {
-            group.throughput(Throughput::Elements(events as u64));
-            group.bench_function(format!("stream of {events} events{name}"), |b| {
-                b.iter_custom(|iters| stream(events, regions, iters));
-            });
+        for (predict, mode) in [(true, ""), (false, ", predict=false")] {
+            for events in [100_000usize, 1_000_000] {
+                group.throughput(Throughput::Elements(events as u64));
+                group.bench_function(format!("stream of {events} events{name}{mode}"), |b| {
+                    b.iter_custom(|iters| stream(events, regions, predict, iters));
+                });
+            }
         }
     }
 

@@ -28,6 +28,55 @@
 //! A pair found both ways is reported once, as the atomicity violation,
 //! marked [`also_unsynchronized`](Race::also_unsynchronized).
 //!
+//! # Prediction
+//!
+//! Tests rarely hit the bad interleaving, so the analysis also reports the
+//! races that a **feasible reordering** of the run exhibits, marked
+//! [`Race::is_predicted`] with the schedule that makes them happen
+//! ([`Race::schedule`]). On by default ([`Config::predict`](crate::Config::predict),
+//! `RACEWAY_PREDICT=0` turns it off, as does [`analyze_with_prediction`]).
+//!
+//! A reordering is feasible when it keeps each execution's program order,
+//! every *hard* edge (spawn, join, channel messages, atomics' release and
+//! acquire, barriers, once-cells, condvar wake-ups, `happens_before/after`,
+//! clocks carried by calls across services), and moves critical sections
+//! of one lock past each other only where the moved section did not read
+//! what the other wrote (WCP's rule, Kini, Mathur and Viswanathan, PLDI
+//! 2017). Every event carries, beside its vector clock, what of it was
+//! learnt through hard edges (`hard_causality` on the wire); the analysis
+//! adds WCP's edges from the lock events: a section that reads or writes
+//! what an earlier section of the same lock wrote (or writes what it read)
+//! comes after that section's release (rule (a)); a section whose
+//! acquisition comes before another's release ends before it (rule (b));
+//! both composed with happens-before on either side.
+//!
+//! - **Predicted data race**: two conflicting accesses that only lock
+//!   hand-offs between critical sections with nothing in common ordered
+//!   (no lock held by both).
+//! - **Predicted atomicity violation** (the four AVIO patterns): p and c in
+//!   one region of one execution, r another execution's access that ran
+//!   before p and is not ordered before p, or that ran after c while c is
+//!   not ordered before it, with no critical section of a lock that r's
+//!   execution held around both p and c.
+//!
+//! Why nothing predicted contradicts a recorded edge: the order consulted
+//! contains program order and every hard edge, so a hard edge is never
+//! reversed; lock hand-offs are the only edges left out, and they are
+//! replaced by WCP's edges, which keep every read of a moved section (but
+//! the reported accesses' own) reading the write it read, and keep two
+//! sections of a lock from overlapping. The conflict between the reported
+//! accesses themselves is the one left out: that they would read another
+//! value is the violation. Whatever the analysis had to approximate (the
+//! order learnt by executions that ended, more than a few critical sections
+//! per execution and lock) it approximates by adding order, which can hide
+//! a prediction but never make one.
+//!
+//! Not predicted: races that need a read other than the reported accesses
+//! to see another value or a branch to go another way; deadlocks; races
+//! involving executions whose start raceway did not see; events from SDKs
+//! or files that carry no hard clock (every lock edge then counts as hard).
+//! Linear in the events; per live execution, lock and variable in memory.
+//!
 //! # What is retained
 //!
 //! Per live execution: its name, trace, call stack and the spawn that

@@ -1,6 +1,7 @@
 //! Prediction: which reorderings of the observed run are feasible, so that
 //! the analysis can report the races they exhibit even when the run did
-//! not interleave that way.
+//! not interleave that way (the user-facing summary is in the
+//! [analyzer's docs](super)).
 //!
 //! # The order a reordering must keep
 //!
