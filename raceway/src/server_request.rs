@@ -75,10 +75,17 @@ impl ServerRequest {
             Some(parent) => (incoming.span_id.unwrap_or_else(random_nonzero), Some(parent)),
             None => (random_nonzero(), incoming.span_id),
         };
+        // A fresh trace's id is a v4 UUID: W3C Level 2's random-trace-id
+        // flag holds. A trace named only by a raceway-clock keeps `sampled`.
+        let flags = match (incoming.trace_flags, incoming.trace_id) {
+            (Some(flags), _) => flags,
+            (None, Some(_)) => trace_context::FLAG_SAMPLED,
+            (None, None) => trace_context::FRESH_TRACE_FLAGS,
+        };
         let span = Span {
             id,
             upstream,
-            flags: incoming.trace_flags.unwrap_or(1),
+            flags,
             tracestate: incoming.tracestate,
             service: settings.service.clone(),
         };
