@@ -275,9 +275,8 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut config = Config::default();
         if let Some(v) = get("RACEWAY_ENDPOINT") {
-            config.endpoint = Some(
-                Endpoint::parse(&v).map_err(|p| ConfigError::new("RACEWAY_ENDPOINT", redact_url(&v), p))?,
-            );
+            config.endpoint =
+                Some(Endpoint::parse(&v).map_err(|p| ConfigError::new("RACEWAY_ENDPOINT", redact_url(&v), p))?);
         }
         if let Some(v) = get("RACEWAY_SERVICE_NAME") {
             config.service_name = v.trim().to_string();

@@ -82,13 +82,7 @@ impl ServerRequest {
             (None, Some(_)) => trace_context::FLAG_SAMPLED,
             (None, None) => trace_context::FRESH_TRACE_FLAGS,
         };
-        let span = Span {
-            id,
-            upstream,
-            flags,
-            tracestate: incoming.tracestate,
-            service: settings.service.clone(),
-        };
+        let span = Span { id, upstream, flags, tracestate: incoming.tracestate, service: settings.service.clone() };
         let trace = incoming.trace_id.unwrap_or_else(Uuid::new_v4).as_u128();
         let mut ctx = ExecContext::in_span(format!("{method} {url}"), trace, Some(Arc::new(span)));
         if let Some(session) = &settings.session {

@@ -164,7 +164,10 @@ pub fn encode_exact(out: &Outgoing<'_>) -> Vec<(&'static str, String)> {
     let clock =
         encode_clock(out.trace_id, out.child_span_id, out.current_span_id, out.service, out.instance, out.clock);
     let mut headers = vec![
-        (TRACEPARENT, format!("00-{}-{}-{:02x}", out.trace_id.simple(), hex16(out.child_span_id), out.trace_flags & KNOWN_FLAGS)),
+        (
+            TRACEPARENT,
+            format!("00-{}-{}-{:02x}", out.trace_id.simple(), hex16(out.child_span_id), out.trace_flags & KNOWN_FLAGS),
+        ),
         (RACEWAY_CLOCK, clock),
     ];
     if let Some(state) = out.tracestate.filter(|s| !s.is_empty()) {

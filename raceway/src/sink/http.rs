@@ -250,8 +250,8 @@ impl HttpSink {
                 counters.dropped(1);
                 let (size, cap) = (self.scratch.len(), self.max_batch_bytes);
                 warn_once(
-                        &mut self.logged,
-                        self.debug,
+                    &mut self.logged,
+                    self.debug,
                     "event-too-large",
                     format_args!(
                         "dropped a {} event of {size} bytes: alone it exceeds max_batch_bytes ({cap} bytes, \
@@ -277,11 +277,12 @@ impl HttpSink {
     /// down, by the shutdown deadline (a request in flight is cut short).
     fn post(&self, body: bytes::Bytes) -> Outcome {
         let mut request = self.client.post(&self.url).header("content-type", "application/json").body(body);
-        if let Some((user, password)) = &self.credentials {
-            request = request.basic_auth(user, password.as_ref());
-        }
+        // One `Authorization`: the API key's, else the URL's user and
+        // password.
         if let Some(key) = &self.api_key {
             request = request.bearer_auth(key).header("x-raceway-key", key);
+        } else if let Some((user, password)) = &self.credentials {
+            request = request.basic_auth(user, password.as_ref());
         }
         let deadline = self.deadline.clone();
         let timeout = self.request_timeout;
