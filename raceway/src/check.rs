@@ -130,6 +130,10 @@ impl OpenCheck {
             // A check never drops: recording waits for the analysis.
             overflow: Some(crate::config::Overflow::Block),
             flush_interval: Duration::from_millis(200),
+            // The report waits for the analysis of everything recorded: no
+            // collector to be down here, so the delivery default (5 s) is
+            // not the right bound for a large check.
+            flush_timeout: Duration::from_secs(30),
             ..Config::default()
         })
         .expect("the default configuration is valid");

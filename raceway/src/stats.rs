@@ -53,6 +53,7 @@ impl Counters {
     }
 
     /// `n` events were lost without a delivery attempt.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn dropped(&self, n: usize) {
         self.settle(n, |s| &mut s.dropped);
     }
@@ -63,6 +64,7 @@ impl Counters {
     }
 
     /// One delivery attempt was repeated.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn retried(&self) {
         self.retried.fetch_add(1, Ordering::Relaxed);
     }
