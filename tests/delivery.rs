@@ -493,3 +493,293 @@ fn atomic_accesses_and_fences_survive_the_server_schema() {
         assert_eq!(fences, ["SeqCst"]);
     });
 }
+
+// ---- The Raceway server's limits, throttling, shutdown and credentials ----
+
+use raceway::{FlushError, Stats};
+use raceway_tests::child::run_ignored;
+use raceway_tests::receiver::PATIENCE;
+use std::time::{Instant, SystemTime};
+
+fn balanced(stats: Stats) -> bool {
+    stats.accepted == stats.sent + stats.dropped + stats.failed + stats.pending
+}
+
+#[test]
+#[ignore = "run in a child process by a_206_with_errors_counts_them_failed_logs_once_and_backs_off"]
+fn child_206_with_errors() {
+    let receiver = Receiver::start();
+    receiver.set_mode(Mode::Partial { errors: 3, times: 2 });
+    let client = client_for(&receiver, |c| c.batch_size = 10);
+    for i in 0..10 {
+        write(&client, i);
+    }
+    client.flush().unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.sent, stats.failed, stats.pending), (7, 3, 0), "{stats}");
+    assert_eq!(receiver.events().len(), 7);
+    // The server's queue is full: the exporter backs off, a flush included.
+    for i in 10..20 {
+        write(&client, i);
+    }
+    client.flush().unwrap();
+    assert!(receiver.wait_until(|_, requests| requests >= 2));
+    let arrivals = receiver.arrivals();
+    assert!(arrivals[1] - arrivals[0] >= Duration::from_secs(1), "backed off {:?}", arrivals[1] - arrivals[0]);
+    client.flush().unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.sent, stats.failed, stats.pending), (14, 6, 0), "the second 206 is counted too: {stats}");
+    client.shutdown().unwrap();
+    assert!(balanced(client.stats()));
+}
+
+#[test]
+fn a_206_with_errors_counts_them_failed_logs_once_and_backs_off() {
+    let (passed, output) = run_ignored("child_206_with_errors");
+    assert!(passed, "{output}");
+    let lines: Vec<&str> = output.lines().filter(|l| l.contains("[raceway]") && l.contains("errors")).collect();
+    assert_eq!(lines.len(), 1, "logged once: {output}");
+    assert!(lines[0].contains("Ingested 7 events, 3 errors"), "with the server's message: {}", lines[0]);
+}
+
+#[test]
+fn batches_stay_under_max_batch_bytes_and_values_under_max_value_bytes() {
+    // The case: 30 events with 100 KB strings, and a large batch_size.
+    let receiver = Receiver::start();
+    let client = client_for(&receiver, |c| c.batch_size = 10_000);
+    let big = "v".repeat(100_000);
+    for _ in 0..30 {
+        client.track_state_change("blob", None::<()>, &big, AccessType::Write);
+    }
+    client.flush().unwrap();
+    assert!(receiver.wait_for_events(30));
+    assert_eq!(receiver.too_large(), 0, "never a 413");
+    let sizes = receiver.body_sizes();
+    assert!(sizes.len() >= 2 && sizes.iter().all(|&n| n <= 1 << 20), "split by bytes: {sizes:?}");
+    for event in receiver.events() {
+        let value = event["kind"]["StateChange"]["new_value"].as_str().unwrap().to_string();
+        assert!(value.len() <= 64 << 10, "{}", value.len());
+        assert!(value.starts_with("vvvv"));
+        assert!(
+            value.contains("truncated by raceway: 100000 bytes"),
+            "the marker says so: {}",
+            &value[value.len() - 120..]
+        );
+    }
+    let stats = client.stats();
+    assert_eq!((stats.sent, stats.failed, stats.dropped, stats.pending), (30, 0, 0, 0), "{stats}");
+}
+
+#[test]
+fn an_event_alone_over_max_batch_bytes_is_dropped_and_counted_never_a_413() {
+    let receiver = Receiver::start();
+    let client = client_for(&receiver, |c| {
+        c.max_batch_bytes = 100_000;
+        c.max_value_bytes = 1 << 20;
+    });
+    write(&client, 1);
+    client.track_state_change("blob", None::<()>, "x".repeat(200_000), AccessType::Write);
+    write(&client, 2);
+    client.flush().unwrap();
+    assert!(receiver.wait_for_events(2));
+    client.flush().unwrap();
+    let stats = client.stats();
+    assert_eq!((stats.sent, stats.dropped, stats.failed, stats.pending), (2, 1, 0, 0), "{stats}");
+    assert_eq!(receiver.too_large(), 0);
+}
+
+#[test]
+fn a_server_limit_below_max_batch_bytes_splits_batches_answered_413() {
+    let receiver = Receiver::start();
+    receiver.set_body_limit(200_000);
+    let client = client_for(&receiver, |c| c.batch_size = 1000);
+    for _ in 0..10 {
+        client.track_state_change("blob", None::<()>, "y".repeat(50_000), AccessType::Write);
+    }
+    client.flush().unwrap();
+    assert!(receiver.wait_for_events(10));
+    assert!(receiver.too_large() >= 1, "the first batch (about 500 KB) is over the limit");
+    let stats = client.stats();
+    assert_eq!((stats.sent, stats.failed, stats.dropped), (10, 0, 0), "split until it fits: {stats}");
+    assert_eq!(receiver.events().len(), 10, "each event stored once");
+}
+
+#[test]
+fn retry_after_seconds_is_honoured_even_by_a_flush() {
+    let receiver = Receiver::start();
+    receiver.set_mode(Mode::Throttle { status: 429, retry_after: "2".into() });
+    let client = client_for(&receiver, |_| {});
+    for i in 0..5 {
+        write(&client, i);
+    }
+    client.flush().unwrap(); // 429, Retry-After: 2
+    client.flush().unwrap(); // waits for it: no attempt
+    assert!(receiver.wait_for_events(5));
+    let arrivals = receiver.arrivals();
+    assert_eq!(arrivals.len(), 2, "one retry");
+    assert!(arrivals[1] - arrivals[0] >= Duration::from_secs(2), "waited {:?}", arrivals[1] - arrivals[0]);
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_capped_by_the_backoff_maximum() {
+    let receiver = Receiver::start();
+    let in_an_hour = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+    receiver.set_mode(Mode::Throttle { status: 503, retry_after: in_an_hour });
+    let client = client_for(&receiver, |_| {});
+    for i in 0..5 {
+        write(&client, i);
+    }
+    client.flush().unwrap();
+    // Retried on its own, within the backoff maximum (10 s), not in an hour.
+    assert!(receiver.wait_for_events(5));
+    let arrivals = receiver.arrivals();
+    let waited = arrivals[1] - arrivals[0];
+    assert!(waited >= Duration::from_secs(9) && waited < PATIENCE, "waited {waited:?}");
+}
+
+#[test]
+fn a_stalled_shutdown_gives_up_within_flush_timeout_and_accounts_for_every_event() {
+    let receiver = Receiver::start();
+    receiver.set_mode(Mode::Stall);
+    let client = client_for(&receiver, |c| {
+        c.batch_size = 50;
+        c.request_timeout = Duration::from_secs(120);
+        c.flush_timeout = Duration::from_secs(1);
+    });
+    // The counters add up at every moment, while events are recorded and
+    // the exporter works.
+    let sampling = std::sync::atomic::AtomicBool::new(true);
+    std::thread::scope(|s| {
+        let sampler = s.spawn(|| {
+            let mut samples = 0u64;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                let stats = client.stats();
+                assert!(balanced(stats), "{stats}");
+                samples += 1;
+            }
+            samples
+        });
+        for part in 0..2 {
+            let client = &client;
+            s.spawn(move || {
+                for i in 0..5_000 {
+                    write(client, part * 10_000 + i);
+                }
+            });
+        }
+        // The exporter is stuck in its first request.
+        assert!(receiver.wait_until(|_, requests| requests >= 1));
+        let started = Instant::now();
+        let outcome = client.shutdown();
+        let took = started.elapsed();
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        assert!(sampler.join().unwrap() > 0);
+        let given_up = match outcome {
+            Err(FlushError::GaveUp { events, timeout }) => {
+                assert_eq!(timeout, Duration::from_secs(1));
+                events
+            }
+            other => panic!("{other:?}"),
+        };
+        // The request in flight is cut short: not its 120 s request_timeout.
+        assert!(took < Duration::from_secs(30), "shutdown took {took:?}");
+        let stats = client.stats();
+        assert_eq!(stats.pending, 0, "{stats}");
+        assert!(balanced(stats), "{stats}");
+        assert!(given_up > 0 && stats.failed >= given_up, "{given_up} given up: {stats}");
+        assert_eq!(stats.sent, 0);
+    });
+    let text = FlushError::GaveUp { events: 7, timeout: Duration::from_secs(5) }.to_string();
+    assert!(text.contains("7 events") && text.contains("RACEWAY_ENDPOINT") && text.contains("RACEWAY_FLUSH_TIMEOUT"));
+}
+
+#[test]
+fn shutdown_with_the_collector_down_returns_within_the_default_flush_timeout() {
+    let port = Receiver::free_port();
+    let client = RacewayClient::new(Config {
+        endpoint: Some(Endpoint::Http(format!("http://127.0.0.1:{port}"))),
+        ..Config::default()
+    })
+    .unwrap();
+    assert_eq!(client.config().flush_timeout, Duration::from_secs(5));
+    for i in 0..100 {
+        write(&client, i);
+    }
+    let started = Instant::now();
+    let outcome = client.shutdown();
+    let took = started.elapsed();
+    assert!(matches!(outcome, Err(FlushError::GaveUp { events: 100, .. })), "{outcome:?}");
+    assert!(took < Duration::from_secs(5) + Duration::from_secs(20), "shutdown took {took:?}");
+    let stats = client.stats();
+    assert_eq!((stats.failed, stats.pending, stats.sent), (100, 0, 0), "{stats}");
+}
+
+const PASSWORD: &str = "hunter2-url-secret";
+const USER: &str = "raceway-url-user";
+const KEY: &str = "key-3f9a-secret";
+
+#[test]
+#[ignore = "run in a child process by a_url_password_never_appears_in_any_output"]
+fn child_credentials_in_every_output() {
+    // Basic authentication from the URL reaches the server.
+    let receiver = Receiver::start();
+    let url = receiver.url().replace("http://", &format!("http://{USER}:{PASSWORD}@"));
+    let client =
+        RacewayClient::new(Config { endpoint: Some(Endpoint::parse(&url).unwrap()), debug: true, ..Config::default() })
+            .unwrap();
+    write(&client, 1);
+    client.flush().unwrap();
+    assert!(receiver.wait_for_events(1));
+    let authorization = receiver.headers()[0]["authorization"].to_str().unwrap().to_string();
+    use base64::Engine as _;
+    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    assert_eq!(authorization, format!("Basic {expected}"));
+    println!("config: {:?}", client.config());
+    println!("client: {client:?}");
+    println!("endpoint: {}", client.config().endpoint.as_ref().unwrap());
+    // Rejected: 401 with a key, then a stalled shutdown, all in debug mode.
+    receiver.set_mode(Mode::Fail { status: 401, times: 1000 });
+    let client = RacewayClient::new(Config {
+        endpoint: Some(Endpoint::parse(&url).unwrap()),
+        api_key: Some(KEY.into()),
+        debug: true,
+        flush_timeout: Duration::from_secs(1),
+        ..Config::default()
+    })
+    .unwrap();
+    write(&client, 2);
+    client.flush().unwrap();
+    assert_eq!(client.stats().failed, 1);
+    println!("config: {:?}", client.config());
+    receiver.set_mode(Mode::Stall);
+    write(&client, 3);
+    println!("shutdown: {:?}", client.shutdown().map_err(|e| e.to_string()));
+    println!("stats: {}", client.stats());
+    // And the collector down.
+    let down = format!("http://{USER}:{PASSWORD}@127.0.0.1:{}", Receiver::free_port());
+    let client = RacewayClient::new(Config {
+        endpoint: Some(Endpoint::parse(&down).unwrap()),
+        debug: true,
+        flush_timeout: Duration::from_secs(1),
+        ..Config::default()
+    })
+    .unwrap();
+    write(&client, 4);
+    let _ = client.flush();
+    println!("shutdown: {:?}", client.shutdown());
+    let bad = Config::from_lookup(|name| (name == "RACEWAY_ENDPOINT").then(|| format!("ftp://{USER}:{PASSWORD}@x")));
+    println!("config error: {:?} / {}", bad.clone().unwrap_err(), bad.unwrap_err());
+}
+
+#[test]
+fn a_url_password_never_appears_in_any_output() {
+    let (passed, output) = run_ignored("child_credentials_in_every_output");
+    assert!(passed, "{output}");
+    for secret in [PASSWORD, USER, KEY] {
+        assert!(!output.contains(secret), "{secret} printed:\n{output}");
+    }
+    assert!(output.contains("<redacted>"), "{output}");
+    assert!(output.contains("401") && output.contains("RACEWAY_API_KEY"), "the 401 names RACEWAY_API_KEY:\n{output}");
+    assert!(output.contains("RACEWAY_ENDPOINT") && output.contains("RACEWAY_FLUSH_TIMEOUT"), "{output}");
+    assert!(output.contains("gave up"), "{output}");
+}

@@ -352,6 +352,32 @@ for_each_setup! { bad_headers_start_a_fresh_trace:
     actix_bad_headers_multi_thread => Actix, true;
 }
 
+/// The trace flags a request's work passes on: unknown flags zeroed, a
+/// fresh trace sampled with W3C Level 2's random-trace-id flag.
+fn trace_flags_are_zeroed_or_set_for_a_fresh_trace(framework: Framework, multi_thread: bool) {
+    run(framework, multi_thread, |_, url| async move {
+        let http = reqwest::Client::new();
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7";
+        for (incoming, onward) in
+            [(None, "03"), (Some("ff"), "03"), (Some("00"), "00"), (Some("02"), "02"), (Some("81"), "01")]
+        {
+            let mut call = http.get(format!("{url}/context"));
+            if let Some(flags) = incoming {
+                call = call.header("traceparent", format!("{parent}-{flags}"));
+            }
+            let traceparent = call.send().await.unwrap().text().await.unwrap();
+            assert_eq!(&traceparent[traceparent.len() - 2..], onward, "{incoming:?}: {traceparent}");
+        }
+    });
+}
+
+for_each_setup! { trace_flags_are_zeroed_or_set_for_a_fresh_trace:
+    axum_trace_flags_current_thread => Axum, false;
+    axum_trace_flags_multi_thread => Axum, true;
+    actix_trace_flags_current_thread => Actix, false;
+    actix_trace_flags_multi_thread => Actix, true;
+}
+
 const EXPLICIT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
 /// `raceway::request` adds the propagation headers, and headers set on the

@@ -87,16 +87,60 @@ fn w3c_rules_stricter_than_the_sdks() {
         parent_of("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-brings").is_some(),
         "a higher version is read by its first four fields"
     );
-    let flags =
-        decode([("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")], "s", "1").trace_flags;
-    assert_eq!(flags, Some(0), "trace flags are kept");
+    let flags = |f: &str| decode([("traceparent", format!("{}-{f}", &ok[..52]).as_str())], "s", "1").trace_flags;
+    assert_eq!(flags("00"), Some(0), "trace flags are kept");
+    assert_eq!(flags("02"), Some(2), "Level 2's random-trace-id flag is kept");
+    assert_eq!(flags("ff"), Some(3), "unknown flags are zeroed");
 
     let many: Vec<String> = (0..40).map(|i| format!("k{i}=v{i}")).collect();
-    let state = decode([("traceparent", ok), ("tracestate", &format!(" ,{}, ,", many.join(" , ")))], "s", "1")
-        .tracestate
-        .unwrap();
-    assert_eq!(state.split(',').count(), MAX_TRACESTATE_MEMBERS);
-    assert!(state.starts_with("k0=v0,k1=v1"));
+    let got = decode([("traceparent", ok), ("tracestate", &format!(" ,{}, ,", many.join(" , ")))], "s", "1");
+    assert_eq!(got.tracestate, None, "more than 32 members: discarded whole");
+    assert!(!got.problems.is_empty());
+    let most = &many[..MAX_TRACESTATE_MEMBERS];
+    let got = decode([("traceparent", ok), ("tracestate", &most.join(","))], "s", "1");
+    assert_eq!(got.tracestate.as_deref(), Some(most.join(",").as_str()), "32 members are fine");
+}
+
+fn tracestate_of(fields: &[&str]) -> Option<String> {
+    let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let headers = std::iter::once(("traceparent", ok)).chain(fields.iter().map(|f| ("TraceState", *f)));
+    decode(headers, "s", "1").tracestate
+}
+
+#[test]
+fn tracestate_fields_are_combined_and_validated_whole() {
+    assert_eq!(tracestate_of(&["foo=1,bar=2", "rojo=1", "", "baz=3"]).as_deref(), Some("foo=1,bar=2,rojo=1,baz=3"));
+    assert_eq!(tracestate_of(&["", "foo=1"]).as_deref(), Some("foo=1"), "an empty field is fine");
+    assert_eq!(tracestate_of(&[""]), None);
+    assert_eq!(tracestate_of(&["foo=1 \t , \t bar=2,\tbaz=3 "]).as_deref(), Some("foo=1,bar=2,baz=3"));
+    assert_eq!(tracestate_of(&["foo=1,foo=2"]).as_deref(), Some("foo=1"), "a duplicated key keeps its first");
+    // One invalid member discards the list, whichever field it came in.
+    for bad in ["foo=bar=baz", "foo=,bar=3", "@foo=1", "FOO=1", "foo =1", "foo.bar=1", "foo=1\x7f"] {
+        assert_eq!(tracestate_of(&["ok=1", bad]), None, "{bad:?}");
+    }
+    // Level 2 keys: '@' anywhere but first, 256 characters at most.
+    for good in ["foo@=1", "foo@@bar=1", "foo@bar@baz=1", &format!("{}=1", "z".repeat(256))] {
+        assert_eq!(tracestate_of(&["a=1", good]).as_deref(), Some(format!("a=1,{good}").as_str()));
+    }
+    assert_eq!(tracestate_of(&["a=1", &format!("{}=1", "z".repeat(257))]), None);
+    // Value: up to 256 characters, spaces inside but not at the end.
+    assert_eq!(tracestate_of(&["a= x y"]).as_deref(), Some("a= x y"));
+    assert_eq!(tracestate_of(&[&format!("a={}", "v".repeat(257))]), None);
+    // Over the length cap, all fields together: ignored, never a failure.
+    let long = format!("a={}", "v".repeat(200));
+    let fields: Vec<&str> = std::iter::repeat(long.as_str()).take(60).collect();
+    assert_eq!(tracestate_of(&fields), None);
+}
+
+#[test]
+fn two_traceparent_fields_start_a_fresh_trace() {
+    let a = "00-12345678901234567890123456789011-1234567890123456-01";
+    let b = "00-12345678901234567890123456789012-1234567890123456-01";
+    for pair in [[a, b], [a, a]] {
+        let got = decode([("traceparent", pair[0]), ("TRACEPARENT", pair[1]), ("tracestate", "foo=1")], "s", "1");
+        assert_eq!((got.trace_id, got.trace_flags, got.tracestate), (None, None, None));
+        assert!(!got.problems.is_empty());
+    }
 }
 
 #[test]

@@ -134,6 +134,10 @@ impl OpenCheck {
                 Ok(predict) => predict,
                 Err(e) => panic!("raceway::check: {e}"),
             },
+            // The report waits for the analysis of everything recorded: no
+            // collector to be down here, so the delivery default (5 s) is
+            // not the right bound for a large check.
+            flush_timeout: Duration::from_secs(30),
             ..Config::default()
         })
         .expect("the default configuration is valid");

@@ -41,13 +41,13 @@ struct ClientInner {
 impl ClientInner {
     fn shutdown(&self) -> Result<(), FlushError> {
         rt::hand_off_to(&self.pipeline);
-        let stopped = self.pipeline.shutdown();
+        let (answered, outcome) = self.pipeline.shutdown();
         let handle = self.exporter.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let (Ok(true), Some(handle)) = (&stopped, handle) {
+        if let (true, Some(handle)) = (answered, handle) {
             // The exporter answered and is returning: joining is quick.
             let _ = handle.join();
         }
-        stopped.map(|_| ())
+        outcome
     }
 }
 
@@ -91,9 +91,9 @@ impl RacewayClient {
     /// cannot be opened).
     pub fn new(config: Config) -> Result<RacewayClient, ConfigError> {
         config.validate()?;
-        let sink = sink::open(&config)?;
-        let embedded = sink.embedded_store();
         let (pipeline, outputs) = Pipeline::new(config);
+        let sink = sink::open(&pipeline.config, pipeline.deadline.clone())?;
+        let embedded = sink.embedded_store();
         let handle = exporter::spawn(pipeline.clone(), outputs, sink)
             .map_err(|e| ConfigError::new("exporter thread", "", e.to_string()))?;
         crate::component::set_process_identity(&pipeline.config.service_name, &pipeline.config.instance_id);
@@ -131,8 +131,12 @@ impl RacewayClient {
         self.inner.pipeline.flush()
     }
 
-    /// Flushes, then stops and joins the background thread. Events recorded
-    /// afterwards are ignored. Calling it again does nothing.
+    /// Flushes, then stops and joins the background thread, within
+    /// `flush_timeout` (5 s by default, `RACEWAY_FLUSH_TIMEOUT`): what could
+    /// not be delivered by then is given up, counted in `stats().failed`,
+    /// and reported by [`FlushError::GaveUp`] (and a line on stderr) with
+    /// how many events. Once it returns, `stats().pending` is 0. Events
+    /// recorded afterwards are ignored. Calling it again does nothing.
     pub fn shutdown(&self) -> Result<(), FlushError> {
         self.inner.shutdown()
     }

@@ -24,12 +24,16 @@ use std::time::Duration;
 /// | `debug` | false | `RACEWAY_DEBUG` |
 /// | `channel_capacity` | 65 536 events | `RACEWAY_CHANNEL_CAPACITY` |
 /// | `request_timeout` | 10 s | `RACEWAY_REQUEST_TIMEOUT` (seconds) |
-/// | `flush_timeout` | 30 s | `RACEWAY_FLUSH_TIMEOUT` (seconds) |
+/// | `flush_timeout` | 5 s | `RACEWAY_FLUSH_TIMEOUT` (seconds) |
 /// | `retry_buffer` | 10 000 events | `RACEWAY_RETRY_BUFFER` |
 /// | `embedded_capacity` | 100 000 events | `RACEWAY_EMBEDDED_CAPACITY` |
 /// | `predict` | `true` | `RACEWAY_PREDICT` |
+/// | `max_batch_bytes` | 1 MiB | `RACEWAY_MAX_BATCH_BYTES` |
+/// | `max_value_bytes` | 64 KiB | `RACEWAY_MAX_VALUE_BYTES` |
 ///
-/// The API key never appears in `Debug` output.
+/// Credentials never appear in `Debug` or `Display` output, logs or errors:
+/// the API key, and the user and password of an endpoint URL
+/// (`http://user:password@host`), are shown as `<redacted>`.
 #[derive(Clone, PartialEq)]
 pub struct Config {
     /// Where events go. `None` keeps everything in process (the embedded
@@ -59,6 +63,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How long [`flush`](crate::RacewayClient::flush) and
     /// [`shutdown`](crate::RacewayClient::shutdown) wait for delivery.
+    /// Shutdown returns within it even when the collector is down, and says
+    /// how many events it gave up.
     pub flush_timeout: Duration,
     /// Events kept for retry while the server is unreachable; beyond it the
     /// oldest waiting batch is given up and counted as dropped.
@@ -79,6 +85,16 @@ pub struct Config {
     /// ([`Race::is_predicted`](crate::Race::is_predicted)). `RACEWAY_PREDICT=0`
     /// turns it off: then only interleavings that happened are reported.
     pub predict: bool,
+    /// Largest body of one HTTP delivery, in bytes of serialized JSON
+    /// (the Raceway server answers 413 above 2 MiB). Batches are split to
+    /// stay within it; an event that alone exceeds it is dropped and
+    /// counted, never sent.
+    pub max_batch_bytes: usize,
+    /// Largest recorded value (a state change's old or new value, call
+    /// arguments, a return value, a body), in bytes of JSON text (strings:
+    /// their UTF-8 length). A longer one is truncated, and ends with a
+    /// marker that says so and how long it was.
+    pub max_value_bytes: usize,
 }
 
 /// What a recording thread does when the hand-off to the background thread
@@ -105,8 +121,9 @@ impl Overflow {
     }
 }
 
-/// Where a client delivers its events.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Where a client delivers its events. `Debug` and `Display` redact the
+/// user and password of a URL.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Endpoint {
     /// A Raceway server's base URL, such as `http://localhost:8080`.
     Http(String),
@@ -139,9 +156,32 @@ impl Endpoint {
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Endpoint::Http(url) => f.write_str(url),
+            Endpoint::Http(url) => f.write_str(&redact_url(url)),
             Endpoint::File(path) => write!(f, "file://{}", path.display()),
         }
+    }
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Http(url) => f.debug_tuple("Http").field(&redact_url(url)).finish(),
+            Endpoint::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
+/// `url` with the user and password of its authority, if any, replaced by
+/// `<redacted>`: `http://user:secret@host/` → `http://<redacted>@host/`.
+/// Anything that is not a URL is returned as it is.
+pub(crate) fn redact_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://<redacted>{}", &rest[at..]).into(),
+        None => url.into(),
     }
 }
 
@@ -161,11 +201,13 @@ impl Default for Config {
             debug: false,
             channel_capacity: 65_536,
             request_timeout: Duration::from_secs(10),
-            flush_timeout: Duration::from_secs(30),
+            flush_timeout: Duration::from_secs(5),
             retry_buffer: 10_000,
             overflow: None,
             embedded_capacity: 100_000,
             predict: true,
+            max_batch_bytes: 1 << 20,
+            max_value_bytes: 64 << 10,
         }
     }
 }
@@ -194,6 +236,8 @@ impl fmt::Debug for Config {
             .field("overflow", &self.overflow)
             .field("embedded_capacity", &self.embedded_capacity)
             .field("predict", &self.predict)
+            .field("max_batch_bytes", &self.max_batch_bytes)
+            .field("max_value_bytes", &self.max_value_bytes)
             .finish()
     }
 }
@@ -240,7 +284,8 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut config = Config::default();
         if let Some(v) = get("RACEWAY_ENDPOINT") {
-            config.endpoint = Some(Endpoint::parse(&v).map_err(|p| ConfigError::new("RACEWAY_ENDPOINT", v, p))?);
+            config.endpoint =
+                Some(Endpoint::parse(&v).map_err(|p| ConfigError::new("RACEWAY_ENDPOINT", redact_url(&v), p))?);
         }
         if let Some(v) = get("RACEWAY_SERVICE_NAME") {
             config.service_name = v.trim().to_string();
@@ -284,6 +329,12 @@ impl Config {
         if let Some(v) = get("RACEWAY_PREDICT") {
             config.predict = parse_bool("RACEWAY_PREDICT", &v)?;
         }
+        if let Some(v) = get("RACEWAY_MAX_BATCH_BYTES") {
+            config.max_batch_bytes = parse_count("RACEWAY_MAX_BATCH_BYTES", &v)?;
+        }
+        if let Some(v) = get("RACEWAY_MAX_VALUE_BYTES") {
+            config.max_value_bytes = parse_count("RACEWAY_MAX_VALUE_BYTES", &v)?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -309,6 +360,14 @@ impl Config {
         };
         positive("batch_size", self.batch_size)?;
         positive("channel_capacity", self.channel_capacity)?;
+        positive("max_value_bytes", self.max_value_bytes)?;
+        if self.max_batch_bytes < MIN_BATCH_BYTES {
+            return Err(ConfigError::new(
+                "max_batch_bytes",
+                self.max_batch_bytes.to_string(),
+                format!("must be at least {MIN_BATCH_BYTES} (RACEWAY_MAX_BATCH_BYTES)"),
+            ));
+        }
         if self.flush_interval.is_zero() {
             return Err(ConfigError::new("flush_interval", "0s", "must be longer than zero"));
         }
@@ -333,11 +392,18 @@ impl Config {
         }
         #[cfg(not(feature = "http"))]
         if let Some(Endpoint::Http(url)) = &self.endpoint {
-            return Err(ConfigError::new("endpoint", url, "HTTP delivery needs the `http` cargo feature of `raceway`"));
+            return Err(ConfigError::new(
+                "endpoint",
+                redact_url(url),
+                "HTTP delivery needs the `http` cargo feature of `raceway`",
+            ));
         }
         Ok(())
     }
 }
+
+/// The smallest `max_batch_bytes`: room for one small event.
+pub(crate) const MIN_BATCH_BYTES: usize = 1024;
 
 fn parse_count(setting: &'static str, value: &str) -> Result<usize, ConfigError> {
     match value.trim().parse::<usize>() {
@@ -440,6 +506,41 @@ mod tests {
             let text = err.to_string();
             assert!(text.contains(var) && text.contains(needle), "{text}");
         }
+    }
+
+    #[test]
+    fn size_caps_and_flush_timeout() {
+        let c = from(&[]).unwrap();
+        assert_eq!((c.max_batch_bytes, c.max_value_bytes), (1 << 20, 64 << 10));
+        assert_eq!(c.flush_timeout, Duration::from_secs(5));
+        let c = from(&[("RACEWAY_MAX_BATCH_BYTES", "500000"), ("RACEWAY_MAX_VALUE_BYTES", "1000")]).unwrap();
+        assert_eq!((c.max_batch_bytes, c.max_value_bytes), (500_000, 1000));
+        for var in ["RACEWAY_MAX_BATCH_BYTES", "RACEWAY_MAX_VALUE_BYTES"] {
+            let err = from(&[(var, "lots")]).unwrap_err();
+            assert_eq!(err.setting(), var);
+        }
+        let err = from(&[("RACEWAY_MAX_BATCH_BYTES", "10")]).unwrap_err();
+        assert!(err.to_string().contains("RACEWAY_MAX_BATCH_BYTES"), "{err}");
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        for (url, shown) in [
+            ("http://user:secret@host:8080/x", "http://<redacted>@host:8080/x"),
+            ("https://secret@host", "https://<redacted>@host"),
+            ("http://host/path@x", "http://host/path@x"),
+            ("http://a:b@c@host?q=@", "http://<redacted>@host?q=@"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+        }
+        let endpoint = Endpoint::parse("http://user:secret@localhost:8080/").unwrap();
+        let c = Config { endpoint: Some(endpoint.clone()), ..Config::default() };
+        for text in [format!("{c:?}"), format!("{endpoint}"), format!("{endpoint:?}")] {
+            assert!(!text.contains("secret") && !text.contains("user") && text.contains("<redacted>"), "{text}");
+        }
+        let err = from(&[("RACEWAY_ENDPOINT", "ftp://user:secret@host")]).unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
     }
 
     #[test]

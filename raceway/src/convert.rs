@@ -42,6 +42,8 @@ pub(crate) enum Converted {
 }
 
 pub(crate) struct Converter {
+    /// `max_value_bytes`: longer recorded values are truncated.
+    max_value_bytes: usize,
     service_name: Arc<str>,
     environment: Arc<str>,
     instance_id: Arc<str>,
@@ -154,6 +156,7 @@ impl Converter {
             Arc::new(tags)
         };
         Converter {
+            max_value_bytes: config.max_value_bytes,
             tags_unknown: unknown(&tags),
             tags_unknown_not_atomic: unknown(&tags_not_atomic),
             tags_not_atomic: Arc::new(tags_not_atomic),
@@ -188,7 +191,8 @@ impl Converter {
 
     /// Converts one record: an event, or the end of an execution.
     pub(crate) fn convert(&mut self, record: Record) -> Converted {
-        let Record { ts, exec, seq, delta, kind } = record;
+        let Record { ts, exec, seq, delta, mut kind } = record;
+        truncate_values(&mut kind, self.max_value_bytes);
         let duration_ns = match &kind {
             Kind::FunctionReturn { duration_ns, .. } => Some(*duration_ns),
             Kind::HttpResponse(response) => Some(response.duration_ns),
@@ -281,6 +285,31 @@ impl Converter {
             hard_causality,
             lock_set: state.locks.clone(),
         })
+    }
+}
+
+/// Truncates the recorded values of `kind` longer than `max` bytes.
+fn truncate_values(kind: &mut Kind, max: usize) {
+    match kind {
+        Kind::StateChange { old, new, .. } => {
+            if let Some(old) = old {
+                old.truncate(max);
+            }
+            new.truncate(max);
+        }
+        Kind::FunctionCall { args: value, .. } | Kind::FunctionReturn { value, .. } => {
+            value.truncate(max);
+        }
+        Kind::HttpRequest(request) => {
+            request.body.truncate(max);
+        }
+        Kind::HttpResponse(response) => {
+            response.body.truncate(max);
+        }
+        Kind::Error(error) if error.message.len() > max => {
+            error.message = crate::value::truncated(&error.message, max);
+        }
+        _ => {}
     }
 }
 

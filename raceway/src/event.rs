@@ -360,7 +360,8 @@ impl Kind {
     ) -> Kind {
         Kind::HttpRequest(Box::new(HttpRequestEvent {
             method: method.to_string(),
-            url: url.to_string(),
+            // A user and password in the URL are credentials too.
+            url: crate::config::redact_url(url).into_owned(),
             headers: redacted(headers),
             body,
         }))

@@ -49,15 +49,17 @@ impl Exporter {
                 recv(control) -> request => match request {
                     Ok(Control::Flush(done)) => {
                         self.flush_all();
-                        let _ = done.send(());
+                        let _ = done.send(0);
                     }
                     Ok(Control::Shutdown(done)) => {
                         self.collect();
                         self.ship_pending();
-                        let deadline = Instant::now() + self.pipeline.config.flush_timeout.mul_f64(0.9);
-                        self.sink.close(&self.pipeline.counters, deadline);
+                        let deadline = self.pipeline.deadline.get().unwrap_or_else(|| {
+                            Instant::now() + self.pipeline.config.flush_timeout.mul_f64(0.8)
+                        });
+                        let given_up = self.sink.close(&self.pipeline.counters, deadline);
                         self.log_stats();
-                        let _ = done.send(());
+                        let _ = done.send(given_up);
                         return;
                     }
                     Err(_) => return,

@@ -25,6 +25,20 @@
 //! guard.flush().unwrap();
 //! assert_eq!(guard.collected_events().len(), 1);
 //! ```
+//!
+//! # Delivery to a Raceway server
+//!
+//! Delivery is **at least once**: a batch that the server stored but whose
+//! answer did not arrive in time (a timeout, a reset connection) is sent
+//! again, and the Raceway server, which does not de-duplicate, stores it
+//! twice. Batches stay under [`Config::max_batch_bytes`] and recorded
+//! values under [`Config::max_value_bytes`] (truncated, with a marker);
+//! `Retry-After` is honoured; an answer that reports per-event errors
+//! (`206`) counts those events as failed. [`Stats`] accounts for every
+//! event (`accepted = sent + dropped + failed + pending`), and
+//! [`RacewayClient::shutdown`] returns within `flush_timeout`, saying what
+//! it gave up. Credentials (the API key, a user and password in the
+//! endpoint URL) never appear in any output.
 
 //!
 //! # Instrumenting code

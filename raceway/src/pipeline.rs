@@ -16,6 +16,7 @@
 
 use crate::config::{Config, Overflow};
 use crate::event::Record;
+use crate::sink::Deadline;
 use crate::stats::{Counters, Stats};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use crossbeam_utils::CachePadded;
@@ -32,12 +33,13 @@ static NEXT_PIPELINE: AtomicUsize = AtomicUsize::new(1);
 /// A message on the data channel.
 pub(crate) struct Chunk(pub Vec<Record>);
 
-/// A request to the exporter on the control channel.
+/// A request to the exporter on the control channel. The answer is the
+/// number of events given up.
 pub(crate) enum Control {
     /// Deliver everything accepted so far, then answer.
-    Flush(Sender<()>),
-    /// Deliver everything, answer, and stop.
-    Shutdown(Sender<()>),
+    Flush(Sender<u64>),
+    /// Deliver everything until the [`Deadline`], answer, and stop.
+    Shutdown(Sender<u64>),
 }
 
 /// Why [`flush`](crate::RacewayClient::flush) or
@@ -51,15 +53,30 @@ pub enum FlushError {
     TimedOut(Duration),
     /// The client was shut down.
     Closed,
+    /// Shutdown gave up `events` events that could not be delivered within
+    /// `flush_timeout` (they are counted in `stats().failed`).
+    GaveUp {
+        /// Events given up.
+        events: u64,
+        /// The `flush_timeout` that ran out.
+        timeout: Duration,
+    },
 }
 
 impl fmt::Display for FlushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FlushError::TimedOut(t) => {
-                write!(f, "events were not delivered within flush_timeout ({t:?})")
-            }
+            FlushError::TimedOut(t) => write!(
+                f,
+                "events were not delivered within flush_timeout ({t:?}); is the collector that RACEWAY_ENDPOINT names \
+                 up? RACEWAY_FLUSH_TIMEOUT sets how long to wait"
+            ),
             FlushError::Closed => f.write_str("the raceway client was shut down"),
+            FlushError::GaveUp { events, timeout } => write!(
+                f,
+                "gave up {events} events that could not be delivered within flush_timeout ({timeout:?}); is the \
+                 collector that RACEWAY_ENDPOINT names up? RACEWAY_FLUSH_TIMEOUT sets how long shutdown waits"
+            ),
         }
     }
 }
@@ -91,6 +108,8 @@ pub(crate) struct Pipeline {
     /// between two).
     lost_ends: Mutex<Vec<u64>>,
     closed: AtomicBool,
+    /// When delivery must be over; set as the client shuts down.
+    pub(crate) deadline: Arc<Deadline>,
     /// Written by the exporter on every delivery: kept off the cache line
     /// of the fields every tracking call reads.
     pub(crate) counters: CachePadded<Counters>,
@@ -125,10 +144,12 @@ impl ThreadBuffer {
         }
     }
 
-    /// Adds `n` to a counter; called with `records`' lock held.
+    /// Adds `n` to a counter; called with `records`' lock held. A release
+    /// store (a plain store on x86 and a `stlr` on ARM): a snapshot that
+    /// reads the drops of a chunk also reads the acceptance of its events.
     #[inline(always)]
     fn count(counter: &AtomicU64, n: u64) {
-        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+        counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Release);
     }
 }
 
@@ -159,6 +180,7 @@ impl Pipeline {
             buffers: Mutex::new(Vec::new()),
             lost_ends: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            deadline: Arc::default(),
             counters: CachePadded::new(Counters::default()),
             retired_accepted: AtomicU64::new(0),
             retired_dropped: AtomicU64::new(0),
@@ -265,13 +287,31 @@ impl Pipeline {
 
     /// Counters of this pipeline.
     pub(crate) fn stats(&self) -> Stats {
-        let (mut accepted, mut dropped) =
-            (self.retired_accepted.load(Ordering::Relaxed), self.retired_dropped.load(Ordering::Relaxed));
-        for buffer in lock(&self.buffers).iter() {
-            accepted += buffer.accepted.load(Ordering::Relaxed);
-            dropped += buffer.dropped.load(Ordering::Relaxed);
+        self.counters.snapshot(|| self.accepted_and_dropped())
+    }
+
+    /// Events accepted and dropped at a full channel, summed over the
+    /// threads: drops first, then acceptances (each drop is of an event
+    /// accepted before), and the retired counts under the same lock as the
+    /// live ones, so that a thread leaving is counted exactly once.
+    fn accepted_and_dropped(&self) -> (u64, u64) {
+        let buffers = lock(&self.buffers);
+        let mut dropped = self.retired_dropped.load(Ordering::Acquire);
+        for buffer in buffers.iter() {
+            dropped += buffer.dropped.load(Ordering::Acquire);
         }
-        self.counters.snapshot(accepted, dropped)
+        let mut accepted = self.retired_accepted.load(Ordering::Acquire);
+        for buffer in buffers.iter() {
+            accepted += buffer.accepted.load(Ordering::Acquire);
+        }
+        (accepted, dropped)
+    }
+
+    /// The client has shut down: what is still pending is given up, as
+    /// failed when the exporter did not finish in time (`timed_out`), else
+    /// as dropped (recorded as the client closed). Returns how many.
+    pub(crate) fn settle_all(&self, timed_out: bool) -> u64 {
+        self.counters.close(|| self.accepted_and_dropped(), timed_out)
     }
 
     /// Asks the exporter to deliver everything handed over so far, waiting
@@ -281,27 +321,55 @@ impl Pipeline {
         if self.is_closed() {
             return Err(FlushError::Closed);
         }
-        self.request(Control::Flush)
+        self.request(Control::Flush, Instant::now() + self.config.flush_timeout).map(|_| ())
     }
 
-    /// Flushes and asks the exporter to stop; later events are dropped.
-    /// Returns `Ok(false)` when the pipeline was already closed. The caller
-    /// joins the exporter thread once this returned `Ok(true)`.
-    pub(crate) fn shutdown(&self) -> Result<bool, FlushError> {
+    /// Flushes and asks the exporter to stop, within `flush_timeout`; later
+    /// events are dropped. Returns whether the exporter answered (the
+    /// caller then joins its thread: it is returning), and the outcome
+    /// (`Ok` as well when the pipeline was already closed). When it
+    /// returns, nothing is pending: what could not be delivered in time is
+    /// given up, counted and reported.
+    pub(crate) fn shutdown(&self) -> (bool, Result<(), FlushError>) {
         if self.closed.swap(true, Ordering::SeqCst) {
-            return Ok(false);
+            return (false, Ok(()));
         }
-        self.request(Control::Shutdown).map(|()| true)
+        let timeout = self.config.flush_timeout;
+        let now = Instant::now();
+        // Delivery stops a little before the caller stops waiting, so that
+        // the exporter has the time to count and to answer.
+        self.deadline.set(now + timeout.mul_f64(0.8));
+        let gave_up = |events| Err(FlushError::GaveUp { events, timeout });
+        match self.request(Control::Shutdown, now + timeout) {
+            Ok(given_up) => {
+                // Anything left was recorded as the client closed.
+                self.settle_all(false);
+                (true, if given_up == 0 { Ok(()) } else { gave_up(given_up) })
+            }
+            Err(answer) => {
+                // The exporter is stuck (or gone): what it holds is given up.
+                let given_up = self.settle_all(true);
+                if matches!(answer, FlushError::TimedOut(_)) || given_up > 0 {
+                    crate::log::warn(format_args!(
+                        "shutdown gave up {given_up} events: the sender did not finish within flush_timeout \
+                         ({timeout:?}); is the collector that RACEWAY_ENDPOINT names up? RACEWAY_FLUSH_TIMEOUT \
+                         sets how long shutdown waits"
+                    ));
+                    (false, gave_up(given_up))
+                } else {
+                    (false, Ok(()))
+                }
+            }
+        }
     }
 
-    fn request(&self, make: fn(Sender<()>) -> Control) -> Result<(), FlushError> {
+    fn request(&self, make: fn(Sender<u64>) -> Control, deadline: Instant) -> Result<u64, FlushError> {
         let (ack, done) = crossbeam_channel::bounded(1);
         if self.control.send(make(ack)).is_err() {
             return Err(FlushError::Closed);
         }
-        let deadline = Instant::now() + self.config.flush_timeout;
         match done.recv_deadline(deadline) {
-            Ok(()) => Ok(()),
+            Ok(given_up) => Ok(given_up),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(FlushError::TimedOut(self.config.flush_timeout)),
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(FlushError::Closed),
         }
@@ -404,14 +472,16 @@ impl Outlet {
 
     /// Hands over what is left and leaves the pipeline.
     pub(crate) fn detach(self) {
-        let (accepted, dropped) = {
-            let mut records = lock(&self.buffer.records);
-            self.pipeline.hand_off(&self.buffer, &mut records);
-            (self.buffer.accepted.swap(0, Ordering::Relaxed), self.buffer.dropped.swap(0, Ordering::Relaxed))
-        };
-        self.pipeline.retired_accepted.fetch_add(accepted, Ordering::Relaxed);
-        self.pipeline.retired_dropped.fetch_add(dropped, Ordering::Relaxed);
-        lock(&self.pipeline.buffers).retain(|b| !Arc::ptr_eq(b, &self.buffer));
+        let mut records = lock(&self.buffer.records);
+        self.pipeline.hand_off(&self.buffer, &mut records);
+        // Under the list's lock, as the snapshots read: the counts move
+        // from the live buffer to the retired ones at once.
+        let mut buffers = lock(&self.pipeline.buffers);
+        let accepted = self.buffer.accepted.swap(0, Ordering::Relaxed);
+        let dropped = self.buffer.dropped.swap(0, Ordering::Relaxed);
+        self.pipeline.retired_accepted.fetch_add(accepted, Ordering::Release);
+        self.pipeline.retired_dropped.fetch_add(dropped, Ordering::Release);
+        buffers.retain(|b| !Arc::ptr_eq(b, &self.buffer));
     }
 }
 

@@ -75,13 +75,14 @@ impl ServerRequest {
             Some(parent) => (incoming.span_id.unwrap_or_else(random_nonzero), Some(parent)),
             None => (random_nonzero(), incoming.span_id),
         };
-        let span = Span {
-            id,
-            upstream,
-            flags: incoming.trace_flags.unwrap_or(1),
-            tracestate: incoming.tracestate,
-            service: settings.service.clone(),
+        // A fresh trace's id is a v4 UUID: W3C Level 2's random-trace-id
+        // flag holds. A trace named only by a raceway-clock keeps `sampled`.
+        let flags = match (incoming.trace_flags, incoming.trace_id) {
+            (Some(flags), _) => flags,
+            (None, Some(_)) => trace_context::FLAG_SAMPLED,
+            (None, None) => trace_context::FRESH_TRACE_FLAGS,
         };
+        let span = Span { id, upstream, flags, tracestate: incoming.tracestate, service: settings.service.clone() };
         let trace = incoming.trace_id.unwrap_or_else(Uuid::new_v4).as_u128();
         let mut ctx = ExecContext::in_span(format!("{method} {url}"), trace, Some(Arc::new(span)));
         if let Some(session) = &settings.session {

@@ -6,11 +6,25 @@
 //! valid `raceway-clock` wins over `traceparent`; clock entries that are not
 //! `[string, number]` pairs are skipped; the receiving service adds its own
 //! component with 0) and the W3C Trace Context specification where it is
-//! stricter (all-zero ids and version `ff` are invalid, a higher version is
-//! read by its first four fields, trace flags are kept, `tracestate` keeps at
-//! most 32 members). A bad header never fails anything: it is ignored, and
-//! [`Incoming::problems`] says why. Input is capped: header length and clock
-//! entries, so a hostile header cannot make a service allocate without bound.
+//! stricter, at Level 2 and as strictly as the official W3C test suite
+//! checks it (`tests/w3c/`, run by CI):
+//!
+//! - all-zero ids and version `ff` are invalid, a higher version is read by
+//!   its first four fields;
+//! - two `traceparent` fields are invalid (combined into one value they do
+//!   not parse): a fresh trace starts;
+//! - every `tracestate` field is combined into one list, in order (empty
+//!   fields and empty list members are fine); a list with any invalid member
+//!   or with more than 32 members is discarded whole; a duplicated key keeps
+//!   its first member;
+//! - trace flags this SDK does not know are zeroed: only `sampled` (`01`) and
+//!   Level 2's `random-trace-id` (`02`) are passed on; a fresh trace sets
+//!   both (its id comes from a v4 UUID, whose right-most 7 bytes are random).
+//!
+//! A bad header never fails anything: it is ignored, and
+//! [`Incoming::problems`] says why. Input is capped: header length (each
+//! field, and the combined `tracestate`) and clock entries, so a hostile
+//! header cannot make a service allocate without bound.
 //!
 //! Encoding is byte-identical to the other SDKs for the same input.
 
@@ -31,8 +45,17 @@ pub const RACEWAY_CLOCK: &str = "raceway-clock";
 pub const MAX_HEADER_LEN: usize = 8 * 1024;
 /// Most clock entries read from a `raceway-clock`; the rest are dropped.
 pub const MAX_CLOCK_ENTRIES: usize = 256;
-/// Most `tracestate` list members kept (W3C).
+/// Most `tracestate` list members (W3C): a longer list is discarded.
 pub const MAX_TRACESTATE_MEMBERS: usize = 32;
+/// The W3C `sampled` trace flag.
+pub const FLAG_SAMPLED: u8 = 0x01;
+/// The W3C Level 2 `random-trace-id` trace flag: the right-most 7 bytes of
+/// the trace id are random.
+pub const FLAG_RANDOM: u8 = 0x02;
+/// The trace flags this SDK knows and passes on; the others are zeroed.
+pub const KNOWN_FLAGS: u8 = FLAG_SAMPLED | FLAG_RANDOM;
+/// The trace flags of a trace this SDK starts: sampled, with a random id.
+pub const FRESH_TRACE_FLAGS: u8 = FLAG_SAMPLED | FLAG_RANDOM;
 
 /// base64url without padding; decoding also accepts padding.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -54,7 +77,9 @@ pub struct Incoming {
     pub span_id: Option<u64>,
     /// The caller's span.
     pub parent_span_id: Option<u64>,
-    /// W3C trace flags of a valid `traceparent` (`sampled` is bit 0).
+    /// W3C trace flags of a valid `traceparent`, unknown ones zeroed
+    /// ([`KNOWN_FLAGS`]); `None` when the request starts a fresh trace (use
+    /// [`FRESH_TRACE_FLAGS`]).
     pub trace_flags: Option<u8>,
     /// `tracestate`, cleaned up, to pass through unchanged.
     pub tracestate: Option<String>,
@@ -77,7 +102,8 @@ pub struct Outgoing<'a> {
     pub child_span_id: u64,
     /// `tracestate` to pass on.
     pub tracestate: Option<&'a str>,
-    /// W3C trace flags to send (`01`: sampled).
+    /// W3C trace flags to send (`01`: sampled, `02`: random trace id);
+    /// unknown flags are zeroed.
     pub trace_flags: u8,
     /// The caller's clock before the call.
     pub clock: &'a [(String, u64)],
@@ -138,7 +164,10 @@ pub fn encode_exact(out: &Outgoing<'_>) -> Vec<(&'static str, String)> {
     let clock =
         encode_clock(out.trace_id, out.child_span_id, out.current_span_id, out.service, out.instance, out.clock);
     let mut headers = vec![
-        (TRACEPARENT, format!("00-{}-{}-{:02x}", out.trace_id.simple(), hex16(out.child_span_id), out.trace_flags)),
+        (
+            TRACEPARENT,
+            format!("00-{}-{}-{:02x}", out.trace_id.simple(), hex16(out.child_span_id), out.trace_flags & KNOWN_FLAGS),
+        ),
         (RACEWAY_CLOCK, clock),
     ];
     if let Some(state) = out.tracestate.filter(|s| !s.is_empty()) {
@@ -176,32 +205,42 @@ pub fn decode_clock(value: &str) -> Result<RacewayClock, String> {
     parse_clock(value)
 }
 
-/// Reads an incoming request's headers (any order, any case). `service`
-/// and `instance` name the receiving service.
+/// Reads an incoming request's headers (any order, any case; a header that
+/// came in several fields is passed as several pairs). `service` and
+/// `instance` name the receiving service.
 pub fn decode<'h>(headers: impl IntoIterator<Item = (&'h str, &'h str)>, service: &str, instance: &str) -> Incoming {
-    let (mut traceparent, mut tracestate, mut clock_header) = (None, None, None);
+    let mut problems = Vec::new();
+    let (mut traceparents, mut clock_header) = (Vec::new(), None);
+    let mut tracestate = TracestateFields::default();
     for (name, value) in headers {
         if name.eq_ignore_ascii_case(TRACEPARENT) {
-            traceparent = Some(value);
+            // Kept only up to two: one more is all it takes to be invalid.
+            if traceparents.len() < 2 {
+                traceparents.push(value);
+            }
         } else if name.eq_ignore_ascii_case(TRACESTATE) {
-            tracestate = Some(value);
+            tracestate.add(value);
         } else if name.eq_ignore_ascii_case(RACEWAY_CLOCK) {
             clock_header = Some(value);
         }
     }
-    let mut problems = Vec::new();
-    let parent =
-        traceparent.and_then(|v| parse_traceparent(v).map_err(|e| problems.push(format!("traceparent: {e}"))).ok());
+    let parent = match traceparents[..] {
+        [] => None,
+        [one] => parse_traceparent(one).map_err(|e| problems.push(format!("traceparent: {e}"))).ok(),
+        _ => {
+            problems.push("traceparent: more than one field (combined, they do not parse)".into());
+            None
+        }
+    };
     let clock =
         clock_header.and_then(|v| parse_clock(v).map_err(|e| problems.push(format!("raceway-clock: {e}"))).ok());
-    let tracestate =
-        tracestate.and_then(|v| clean_tracestate(v).map_err(|e| problems.push(format!("tracestate: {e}"))).ok());
+    let tracestate = tracestate.finish().map_err(|e| problems.push(format!("tracestate: {e}"))).ok().flatten();
 
     let mut incoming = Incoming {
         trace_id: None,
         span_id: None,
         parent_span_id: None,
-        trace_flags: parent.as_ref().map(|p| p.flags),
+        trace_flags: parent.as_ref().map(|p| p.flags & KNOWN_FLAGS),
         // Without a valid traceparent, tracestate has nothing to belong to.
         tracestate: tracestate.filter(|_| parent.is_some()),
         clock: Vec::new(),
@@ -214,7 +253,11 @@ pub fn decode<'h>(headers: impl IntoIterator<Item = (&'h str, &'h str)>, service
         incoming.distributed = true;
     }
     if let Some(c) = clock {
-        // A valid raceway-clock wins for the trace and span ids.
+        // A valid raceway-clock wins for the trace and span ids. The
+        // traceparent's random-trace-id flag says nothing about another id.
+        if incoming.trace_id.is_some_and(|t| t != c.trace_id) {
+            incoming.trace_flags = incoming.trace_flags.map(|f| f & !FLAG_RANDOM);
+        }
         incoming.trace_id = Some(c.trace_id);
         incoming.span_id = c.span_id.or(incoming.span_id);
         incoming.parent_span_id = c.parent_span_id;
@@ -239,7 +282,7 @@ fn lower_hex(s: &str, len: usize) -> bool {
 }
 
 fn parse_traceparent(value: &str) -> Result<TraceParent, String> {
-    let value = value.trim();
+    let value = trim_ows(value);
     if value.len() > MAX_HEADER_LEN {
         return Err(format!("longer than {MAX_HEADER_LEN} bytes"));
     }
@@ -296,7 +339,7 @@ fn parse_span(value: Option<&serde_json::Value>) -> Option<u64> {
 }
 
 fn parse_clock(value: &str) -> Result<RacewayClock, String> {
-    let value = value.trim();
+    let value = trim_ows(value);
     if value.len() > MAX_HEADER_LEN {
         return Err(format!("longer than {MAX_HEADER_LEN} bytes"));
     }
@@ -334,31 +377,103 @@ fn parse_clock(value: &str) -> Result<RacewayClock, String> {
     })
 }
 
+/// Every `tracestate` field of a request, combined in order into one list
+/// (W3C: "multiple tracestate header fields MUST be handled as specified by
+/// RFC 7230 section 3.2.2"), within [`MAX_HEADER_LEN`] in all.
+#[derive(Default)]
+struct TracestateFields {
+    combined: String,
+    fields: usize,
+    too_long: bool,
+}
+
+impl TracestateFields {
+    fn add(&mut self, value: &str) {
+        self.fields += 1;
+        if self.too_long {
+            return;
+        }
+        if self.combined.len() + value.len() + 1 > MAX_HEADER_LEN {
+            self.too_long = true;
+            self.combined = String::new();
+            return;
+        }
+        if !self.combined.is_empty() {
+            self.combined.push(',');
+        }
+        self.combined.push_str(value);
+    }
+
+    /// The list to pass on: `None` when there is none (no field, or only
+    /// empty ones); an error when it must be discarded.
+    fn finish(self) -> Result<Option<String>, String> {
+        if self.too_long {
+            return Err(format!("longer than {MAX_HEADER_LEN} bytes"));
+        }
+        if self.fields == 0 {
+            return Ok(None);
+        }
+        clean_tracestate(&self.combined)
+    }
+}
+
+/// Optional white space around list members (W3C: `OWS = *( SP / HTAB )`).
+fn trim_ows(s: &str) -> &str {
+    s.trim_matches(|c| c == ' ' || c == '\t')
+}
+
+/// A W3C Level 2 `tracestate` key: `( lcalpha / DIGIT ) 0*255 ( lcalpha /
+/// DIGIT / "_" / "-" / "*" / "/" / "@" )`.
+fn valid_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    (1..=256).contains(&bytes.len())
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-*/@".contains(&b))
+}
+
+/// A W3C `tracestate` value: `0*255( chr ) nblk-chr`, where `nblk-chr` is
+/// printable ASCII but `,` and `=`, and `chr` adds the space.
+fn valid_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let nblk = |b: u8| (0x21..=0x7e).contains(&b) && b != b',' && b != b'=';
+    (1..=256).contains(&bytes.len())
+        && bytes[..bytes.len() - 1].iter().all(|&b| b == b' ' || nblk(b))
+        && nblk(bytes[bytes.len() - 1])
+}
+
 /// W3C `tracestate`: list members `key=value` separated by commas, empty
-/// members and surrounding spaces dropped, invalid members dropped, at most
-/// 32 kept (the first ones).
-fn clean_tracestate(value: &str) -> Result<String, String> {
+/// members and the white space around members dropped. A list with an
+/// invalid member or more than [`MAX_TRACESTATE_MEMBERS`] members is
+/// discarded whole; of members with the same key, the first is kept.
+/// `Ok(None)`: an empty list.
+fn clean_tracestate(value: &str) -> Result<Option<String>, String> {
     if value.len() > MAX_HEADER_LEN {
         return Err(format!("longer than {MAX_HEADER_LEN} bytes"));
     }
-    let valid_key = |k: &str| {
-        !k.is_empty()
-            && k.len() <= 256
-            && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-*/@".contains(&b))
-            && k.as_bytes()[0].is_ascii_alphanumeric()
-    };
-    let valid_value = |v: &str| {
-        !v.is_empty() && v.len() <= 256 && v.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b',' && b != b'=')
-    };
-    let members: Vec<&str> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .filter(|m| m.split_once('=').is_some_and(|(k, v)| valid_key(k) && valid_value(v.trim_end())))
-        .take(MAX_TRACESTATE_MEMBERS)
-        .collect();
-    if members.is_empty() {
-        return Err("no valid list member".into());
+    let mut members: Vec<(&str, &str)> = Vec::new();
+    for member in value.split(',').map(trim_ows).filter(|m| !m.is_empty()) {
+        let Some((key, value)) = member.split_once('=').filter(|(k, v)| valid_key(k) && valid_value(v)) else {
+            return Err("a list member is not a valid key=value: the list is discarded".into());
+        };
+        if members.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        if members.len() == MAX_TRACESTATE_MEMBERS {
+            return Err(format!("more than {MAX_TRACESTATE_MEMBERS} list members: the list is discarded"));
+        }
+        members.push((key, value));
     }
-    Ok(members.join(","))
+    if members.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(value.len());
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(key);
+        out.push('=');
+        out.push_str(value);
+    }
+    Ok(Some(out))
 }

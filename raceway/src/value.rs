@@ -88,6 +88,69 @@ impl Value {
     }
 }
 
+impl Value {
+    /// Truncates the value when its JSON text is longer than `max` bytes
+    /// (a string: its UTF-8 length): it becomes a string, its text cut at a
+    /// character boundary and ended by a marker that says it was truncated,
+    /// from how many bytes, and by which setting. Returns whether it was.
+    pub(crate) fn truncate(&mut self, max: usize) -> bool {
+        let text = match self {
+            Value::Str(s) if s.len() > max => std::mem::take(s).into_string(),
+            Value::Unrecorded(s) if s.len() > max => std::mem::take(s).into_owned(),
+            Value::Json(json) => {
+                // Measured without allocating: the writer stops at `max`.
+                let mut measure = Bounded { len: 0, max };
+                if serde_json::to_writer(&mut measure, &**json).is_ok() {
+                    return false;
+                }
+                serde_json::to_string(&**json).unwrap_or_default()
+            }
+            _ => return false,
+        };
+        *self = Value::Str(truncated(&text, max).into());
+        true
+    }
+}
+
+/// The end of a truncated value.
+pub(crate) fn truncation_marker(total: usize, max: usize) -> String {
+    format!("…<truncated by raceway: {total} bytes, over max_value_bytes = {max} (RACEWAY_MAX_VALUE_BYTES)>")
+}
+
+/// `text` cut so that, with its marker, it fits in `max` bytes (the marker
+/// alone when `max` is shorter than it).
+pub(crate) fn truncated(text: &str, max: usize) -> String {
+    let marker = truncation_marker(text.len(), max);
+    let mut end = max.saturating_sub(marker.len()).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(end + marker.len());
+    out.push_str(&text[..end]);
+    out.push_str(&marker);
+    out
+}
+
+/// A writer that counts, and fails past `max` bytes.
+struct Bounded {
+    len: usize,
+    max: usize,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.len += buf.len();
+        if self.len > self.max {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -293,5 +356,26 @@ mod tests {
     fn non_finite_floats_are_null_in_json() {
         assert_eq!(serde_json::to_string(&Value::capture(&f64::NAN)).unwrap(), "null");
         assert_eq!(Value::capture(&f64::INFINITY).to_json(), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn values_over_the_cap_are_truncated_with_a_marker() {
+        let mut small = Value::Str("short".into());
+        assert!(!small.truncate(100));
+        let mut json = Value::capture(&vec![1, 2, 3]);
+        assert!(!json.truncate(7), "[1,2,3] is 7 bytes");
+        assert!(json.truncate(6));
+
+        let mut long = Value::Str("é".repeat(1000).into());
+        assert!(long.truncate(300));
+        let Value::Str(text) = &long else { panic!("{long:?}") };
+        assert!(text.len() <= 300, "{}", text.len());
+        assert!(text.starts_with("éé"));
+        assert!(text.ends_with(&truncation_marker(2000, 300)), "{text}");
+
+        let mut big = Value::capture(&vec!["x".repeat(100); 100]);
+        assert!(big.truncate(1000));
+        let Value::Str(text) = &big else { panic!("{big:?}") };
+        assert!(text.starts_with("[\"xxx") && text.contains("truncated by raceway") && text.len() <= 1000);
     }
 }

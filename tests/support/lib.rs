@@ -3,6 +3,7 @@
 //! written independently of the SDK's own wire types.
 
 pub mod capture;
+pub mod child;
 pub mod clocks;
 pub mod receiver;
 pub mod schema;

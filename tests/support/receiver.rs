@@ -23,7 +23,17 @@ pub enum Mode {
     Fail { status: u16, times: usize },
     /// Never answers until the mode changes; then answers 503.
     Stall,
+    /// Answers the next `times` batches as the Raceway server does when
+    /// its queue is full: `206` with `{"data":"Ingested N events, M
+    /// errors"}`, storing all but the last `errors` events of the batch.
+    Partial { errors: usize, times: usize },
+    /// Answers `status` with `Retry-After: retry_after` to the next batch
+    /// (storing nothing), then accepts.
+    Throttle { status: u16, retry_after: String },
 }
+
+/// The Raceway server's body limit: larger requests are answered 413.
+pub const SERVER_BODY_LIMIT: usize = 2 << 20;
 
 #[derive(Default)]
 struct Log {
@@ -34,12 +44,18 @@ struct Log {
     schema_errors: Vec<String>,
     requests: usize,
     headers: Vec<HeaderMap>,
+    /// When each request arrived, and its body's size.
+    arrivals: Vec<Instant>,
+    body_sizes: Vec<usize>,
+    /// Requests answered 413.
+    too_large: usize,
 }
 
 struct Inner {
     log: Mutex<Log>,
     changed: Condvar,
     mode: Mutex<Mode>,
+    body_limit: Mutex<usize>,
     release: tokio::sync::Notify,
 }
 
@@ -73,6 +89,7 @@ impl Receiver {
             log: Mutex::new(Log::default()),
             changed: Condvar::new(),
             mode: Mutex::new(Mode::Accept),
+            body_limit: Mutex::new(SERVER_BODY_LIMIT),
             release: tokio::sync::Notify::new(),
         });
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the receiver");
@@ -86,6 +103,7 @@ impl Receiver {
                 let app = Router::new()
                     .route("/events", post(ingest))
                     .route("/health", get(|| async { "{\"success\":true}" }))
+                    .layer(axum::extract::DefaultBodyLimit::disable())
                     .with_state(state);
                 // Small responses after small requests: without TCP_NODELAY
                 // every exchange waits for a delayed ACK.
@@ -111,6 +129,27 @@ impl Receiver {
     pub fn set_mode(&self, mode: Mode) {
         *self.inner.mode.lock().unwrap() = mode;
         self.inner.release.notify_waiters();
+    }
+
+    /// Requests with a body over `limit` bytes are answered 413 (by
+    /// default [`SERVER_BODY_LIMIT`], as the Raceway server does).
+    pub fn set_body_limit(&self, limit: usize) {
+        *self.inner.body_limit.lock().unwrap() = limit;
+    }
+
+    /// When each request arrived.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        self.inner.log.lock().unwrap().arrivals.clone()
+    }
+
+    /// The body size of each request.
+    pub fn body_sizes(&self) -> Vec<usize> {
+        self.inner.log.lock().unwrap().body_sizes.clone()
+    }
+
+    /// How many requests were answered 413.
+    pub fn too_large(&self) -> usize {
+        self.inner.log.lock().unwrap().too_large
     }
 
     /// Every stored event, as JSON.
@@ -171,7 +210,18 @@ impl Drop for Receiver {
     }
 }
 
-async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> (StatusCode, String) {
+async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> (StatusCode, HeaderMap, String) {
+    let mut answer_headers = HeaderMap::new();
+    let (status, text) = answer(&inner, headers, body, &mut answer_headers).await;
+    (status, answer_headers, text)
+}
+
+async fn answer(
+    inner: &Inner,
+    headers: HeaderMap,
+    body: Bytes,
+    answer_headers: &mut HeaderMap,
+) -> (StatusCode, String) {
     // Registered before the mode is read: a change of mode right after the
     // read still wakes a stalled request (`notify_waiters` wakes only
     // registered waiters).
@@ -179,20 +229,33 @@ async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
     tokio::pin!(release);
     release.as_mut().enable();
     let mode = inner.mode.lock().unwrap().clone();
+    let too_large = body.len() > *inner.body_limit.lock().unwrap();
     {
         let mut log = inner.log.lock().unwrap();
         log.requests += 1;
         log.headers.push(headers);
+        log.arrivals.push(Instant::now());
+        log.body_sizes.push(body.len());
+        log.too_large += usize::from(too_large);
     }
     inner.changed.notify_all();
-    match mode {
+    if too_large {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "Failed to buffer the request body: length limit exceeded".into());
+    }
+    match &mode {
         Mode::Stall => {
             release.await;
             return (StatusCode::SERVICE_UNAVAILABLE, "stalled".into());
         }
-        Mode::Fail { status, times } if times > 0 => {
+        &Mode::Fail { status, times } if times > 0 => {
             let mut m = inner.mode.lock().unwrap();
             *m = if times > 1 { Mode::Fail { status, times: times - 1 } } else { Mode::Accept };
+            return (StatusCode::from_u16(status).unwrap(), format!("test receiver answers {status}"));
+        }
+        Mode::Throttle { status, retry_after } => {
+            let status = *status;
+            *inner.mode.lock().unwrap() = Mode::Accept;
+            answer_headers.insert(axum::http::header::RETRY_AFTER, retry_after.parse().unwrap());
             return (StatusCode::from_u16(status).unwrap(), format!("test receiver answers {status}"));
         }
         _ => {}
@@ -210,12 +273,28 @@ async fn ingest(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
         }
     };
     let n = batch.events.len();
+    let errors = match mode {
+        Mode::Partial { errors, times } if times > 0 => {
+            let mut m = inner.mode.lock().unwrap();
+            *m = if times > 1 { Mode::Partial { errors, times: times - 1 } } else { Mode::Accept };
+            errors.min(n)
+        }
+        _ => 0,
+    };
+    let stored = n - errors;
     {
         let mut log = inner.log.lock().unwrap();
-        log.batch_sizes.push(n);
-        log.events.extend(json["events"].as_array().cloned().unwrap_or_default());
-        log.typed.extend(batch.events);
+        log.batch_sizes.push(stored);
+        let events = json["events"].as_array().cloned().unwrap_or_default();
+        log.events.extend(events.into_iter().take(stored));
+        log.typed.extend(batch.events.into_iter().take(stored));
     }
     inner.changed.notify_all();
+    if errors > 0 {
+        return (
+            StatusCode::PARTIAL_CONTENT,
+            format!("{{\"success\":true,\"data\":\"Ingested {stored} events, {errors} errors\",\"error\":null}}"),
+        );
+    }
     (StatusCode::OK, format!("{{\"success\":true,\"data\":\"Ingested {n} events\",\"error\":null}}"))
 }

@@ -750,7 +750,7 @@ pub(crate) fn emit_to(pipeline: &Arc<Pipeline>, kind: Kind) {
     let ts = Timebase::get().now();
     if with_thread(|thread| thread.record(pipeline, ts, || kind)).is_none() {
         // Re-entrant call or thread teardown: never panic into the host.
-        pipeline.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        pipeline.counters.refused();
     }
 }
 

@@ -100,7 +100,7 @@ impl Sink for EmbeddedSink {
             let released = analysis.reorder.push(event);
             analysis.observe_all(released);
         }
-        Counters::add(&counters.sent, n);
+        counters.sent(n);
     }
 
     /// Queued: the execution's last events may still be in the exporter's

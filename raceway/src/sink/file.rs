@@ -39,7 +39,7 @@ impl FileSink {
     }
 
     fn failed(&mut self, counters: &Counters, n: usize, error: std::io::Error) {
-        Counters::add(&counters.failed, n);
+        counters.failed(n);
         if !self.warned {
             self.warned = true;
             warn(format_args!("cannot write events to {}: {error}", self.path.display()));
@@ -52,7 +52,7 @@ impl Sink for FileSink {
         for event in &events {
             self.line.clear();
             if crate::wire::write_event(&mut self.line, event).is_err() {
-                Counters::add(&counters.failed, 1);
+                counters.failed(1);
                 continue;
             }
             self.line.push(b'\n');
@@ -73,7 +73,7 @@ impl Sink for FileSink {
         }
         let n = std::mem::take(&mut self.unflushed);
         match self.out.flush() {
-            Ok(()) => Counters::add(&counters.sent, n),
+            Ok(()) => counters.sent(n),
             Err(e) => self.failed(counters, n, e),
         }
     }
