@@ -156,6 +156,15 @@ struct ExecOrder {
     open: Vec<Section>,
     /// Per lock, the number of the execution's acquisitions so far.
     acquisitions: HashMap<Arc<str>, u64>,
+    /// What other executions' conflict edges made happen before this one,
+    /// as far as its clock has seen them (happens-before after the edge):
+    /// brought up to date when its clock changes.
+    seen: WireClock,
+    /// The sum of its clock's counts when `seen` was brought up to date: the
+    /// counts only grow, so an unchanged sum is an unchanged clock.
+    seen_sum: u64,
+    /// Per other execution, the knowledge of it last joined into `seen`.
+    seen_from: HashMap<u64, Arc<WireClock>>,
 }
 
 impl ExecOrder {
@@ -164,9 +173,9 @@ impl ExecOrder {
     }
 
     /// What the execution knew through conflict edges at its own count `at`.
-    fn knowledge_at(&self, at: u64) -> Option<&WireClock> {
+    fn knowledge_at(&self, at: u64) -> Option<&Arc<WireClock>> {
         let i = self.checkpoints.partition_point(|(from, _)| *from <= at);
-        i.checked_sub(1).map(|i| &*self.checkpoints[i].1)
+        i.checked_sub(1).map(|i| &self.checkpoints[i].1)
     }
 
     /// An edge into the execution at its own count `at`, from `source`.
@@ -231,6 +240,8 @@ pub(crate) struct Order {
     everyone: WireClock,
     /// The sections of an access outside every critical section.
     outside: Sections,
+    /// The executions that conflict edges point into, by clock component.
+    knowers: HashMap<Arc<str>, u64>,
 }
 
 impl Default for Order {
@@ -240,14 +251,55 @@ impl Default for Order {
             locks: HashMap::default(),
             everyone: WireClock::default(),
             outside: Arc::new([]),
+            knowers: HashMap::default(),
         }
     }
 }
 
 impl Order {
+    /// Brings what execution `exec` has seen of others' conflict edges up
+    /// to date with the event's clock: the edges composed with
+    /// happens-before after them. Done when the clock changed.
+    fn refresh(&mut self, exec: u64, clocks: &EventClocks<'_>) {
+        let Some((own, _)) = clocks.own() else { return };
+        let state = self.execs.entry(exec).or_default();
+        if state.component.is_none() {
+            state.component = Some(own.clone());
+        }
+        if self.knowers.is_empty() {
+            return;
+        }
+        let sum = clocks
+            .clock
+            .iter()
+            .map(|(_, n)| *n)
+            .fold(0u64, u64::wrapping_add)
+            .wrapping_sub(clocks.clock.last().map_or(0, |(_, n)| *n));
+        if sum == state.seen_sum {
+            return;
+        }
+        state.seen_sum = sum;
+        let mut learnt: Vec<(u64, Arc<WireClock>)> = Vec::new();
+        let others = &clocks.clock[..clocks.clock.len() - 1];
+        for (component, n) in others {
+            let Some(&other) = self.knowers.get(component) else { continue };
+            let Some(k) = self.execs.get(&other).and_then(|o| o.knowledge_at(*n)) else { continue };
+            learnt.push((other, k.clone()));
+        }
+        let state = self.execs.get_mut(&exec).expect("made above");
+        for (other, k) in learnt {
+            if state.seen_from.get(&other).is_some_and(|was| Arc::ptr_eq(was, &k)) {
+                continue;
+            }
+            state.seen.join(&k);
+            state.seen_from.insert(other, k);
+        }
+    }
+
     /// A lock acquisition by execution `exec`.
     pub(crate) fn acquired(&mut self, exec: u64, lock: &str, clocks: &EventClocks<'_>) {
         let Some((own, at)) = clocks.own().cloned() else { return };
+        self.refresh(exec, clocks);
         let state = self.execs.entry(exec).or_default();
         state.component.get_or_insert(own);
         let lock: Arc<str> = Arc::from(lock);
@@ -259,6 +311,7 @@ impl Order {
     /// sources of rule (a), and rule (b) orders this release.
     pub(crate) fn released(&mut self, exec: u64, lock: &str, clocks: &mut EventClocks<'_>) {
         let Some((own, at)) = clocks.own().cloned() else { return };
+        self.refresh(exec, clocks);
         let Some(state) = self.execs.get_mut(&exec) else { return };
         let Some(i) = state.open.iter().rposition(|s| &*s.lock == lock) else { return };
         let section = state.open.remove(i);
@@ -314,6 +367,7 @@ impl Order {
             }
             if let Some(state) = self.execs.get_mut(&exec) {
                 state.add_edge(at, &source);
+                self.knowers.insert(own, exec);
             }
         }
     }
@@ -321,17 +375,20 @@ impl Order {
     /// An access of `var` by execution `exec`: returns the critical section
     /// of each lock it is in, after adding rule (a)'s edges into it.
     pub(crate) fn accessed(&mut self, exec: u64, var: &Arc<str>, write: bool, clocks: &EventClocks<'_>) -> Sections {
+        self.refresh(exec, clocks);
         let Some(state) = self.execs.get_mut(&exec) else { return self.outside.clone() };
         if state.open.is_empty() {
             return self.outside.clone();
         }
         let at = clocks.own().map_or(0, |(_, n)| *n);
-        let mut source = WireClock::default();
+        let mut source: Option<WireClock> = None;
         for section in &mut state.open {
             if let Some((reads, writes)) = self.locks.get(&section.lock).and_then(|l| l.vars.get(var)) {
-                source.join(writes);
-                if write {
-                    source.join(reads);
+                let known = state.checkpoints.last().map(|(_, k)| &**k);
+                for from in [Some(writes), write.then_some(reads)].into_iter().flatten() {
+                    if known.map_or(!from.is_empty(), |k| k.learns_from(from)) {
+                        source.get_or_insert_with(WireClock::default).join(from);
+                    }
                 }
             }
             let list = if write { &mut section.writes } else { &mut section.reads };
@@ -344,8 +401,11 @@ impl Order {
             .iter()
             .map(|s| (s.lock.clone(), state.acquisitions.get(&s.lock).copied().unwrap_or(0)))
             .collect();
-        if !source.is_empty() {
+        if let Some(source) = source {
             state.add_edge(at, &source);
+            if let Some(component) = state.component.clone() {
+                self.knowers.insert(component, exec);
+            }
         }
         sections
     }
@@ -363,20 +423,15 @@ impl Order {
         let mut known = clocks.hard(component).max(self.everyone.get(component));
         if let Some(state) = self.execs.get(&exec) {
             let at = clocks.own().map_or(0, |(_, n)| *n);
-            let mine = if before_own_edges { state.knowledge_at(at.saturating_sub(1)) } else { state.knowledge() };
+            let mine = if before_own_edges {
+                state.knowledge_at(at.saturating_sub(1)).map(|k| &**k)
+            } else {
+                state.knowledge()
+            };
             if let Some(k) = mine {
                 known = known.max(k.get(component));
             }
-        }
-        for (other, state) in &self.execs {
-            if *other == exec || state.checkpoints.is_empty() {
-                continue;
-            }
-            let Some(name) = &state.component else { continue };
-            let seen = clocks.full(name);
-            if let Some(k) = state.knowledge_at(seen) {
-                known = known.max(k.get(component));
-            }
+            known = known.max(state.seen.get(component));
         }
         known
     }
@@ -390,6 +445,9 @@ impl Order {
     /// Execution `exec` ended: what it knew stays, for everyone.
     pub(crate) fn ended(&mut self, exec: u64) {
         if let Some(state) = self.execs.remove(&exec) {
+            if let Some(component) = &state.component {
+                self.knowers.remove(component);
+            }
             if let Some(k) = state.knowledge() {
                 self.everyone.join(k);
             }
