@@ -209,6 +209,9 @@ struct Section {
     writes: Vec<Arc<str>>,
 }
 
+/// An event's vector clock as it arrived (its own component last).
+type WireEntries = Arc<[(Arc<str>, u64)]>;
+
 /// A lock's part of the order.
 #[derive(Default)]
 struct LockOrder {
@@ -217,7 +220,7 @@ struct LockOrder {
     vars: HashMap<Arc<str>, (WireClock, WireClock)>,
     /// Per execution (by component): its last sections' acquisition counts
     /// and clocks at release.
-    recent: HashMap<Arc<str>, VecDeque<(u64, Arc<[(Arc<str>, u64)]>)>>,
+    recent: HashMap<Arc<str>, VecDeque<(u64, WireEntries)>>,
     /// The executions of `recent`, oldest first.
     arrival: VecDeque<Arc<str>>,
     /// The last release clocks of executions let go from `recent`: a
@@ -324,7 +327,7 @@ impl Order {
         }
         // Rule (b): an earlier section of another execution whose
         // acquisition is ordered before this release ends before it.
-        let mut sources: Vec<Arc<[(Arc<str>, u64)]>> = Vec::new();
+        let mut sources: Vec<WireEntries> = Vec::new();
         let lookups = lock_order.recent.len();
         clocks.index_for(lookups);
         let recent = std::mem::take(&mut lock_order.recent);

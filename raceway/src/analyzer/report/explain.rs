@@ -33,6 +33,7 @@ pub(crate) fn explain_race(variable: &str, first: &AccessRecord, second: &Access
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn explain_violation(
     kind: RaceKind,
     variable: &str,
