@@ -68,6 +68,21 @@ impl VectorClock {
         VectorClock { entries: Vec::new() }
     }
 
+    /// A clock of `entries`, in any order (a component listed twice keeps
+    /// its largest count).
+    pub(crate) fn from_entries(mut entries: Vec<(u64, u64)>) -> Self {
+        entries.sort_unstable();
+        // Sorted by (component, count): the last of each run is its largest.
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(entries.len());
+        for (e, n) in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == e => last.1 = n,
+                _ => out.push((e, n)),
+            }
+        }
+        VectorClock { entries: out }
+    }
+
     /// The component of execution `exec`.
     pub fn get(&self, exec: u64) -> u64 {
         match self.entries.binary_search_by_key(&exec, |&(e, _)| e) {
@@ -84,6 +99,17 @@ impl VectorClock {
         }
     }
 
+    /// Lowers the component of `exec` to at most `n` (0 removes it).
+    pub(crate) fn lower(&mut self, exec: u64, n: u64) {
+        if let Ok(i) = self.entries.binary_search_by_key(&exec, |&(e, _)| e) {
+            if n == 0 {
+                self.entries.remove(i);
+            } else {
+                self.entries[i].1 = self.entries[i].1.min(n);
+            }
+        }
+    }
+
     /// Removes the component of `exec`.
     pub(crate) fn forget(&mut self, exec: u64) {
         if let Ok(i) = self.entries.binary_search_by_key(&exec, |&(e, _)| e) {
@@ -94,6 +120,24 @@ impl VectorClock {
     /// Pointwise maximum with `other`.
     pub fn join(&mut self, other: &VectorClock) {
         if other.entries.is_empty() {
+            return;
+        }
+        // In place when every component of `other` is already here (the
+        // common case: clocks that met before): no allocation.
+        let mut at = 0;
+        let in_place = other.entries.iter().all(|&(e, n)| {
+            while at < self.entries.len() && self.entries[at].0 < e {
+                at += 1;
+            }
+            match self.entries.get_mut(at) {
+                Some(entry) if entry.0 == e => {
+                    entry.1 = entry.1.max(n);
+                    true
+                }
+                _ => false,
+            }
+        });
+        if in_place {
             return;
         }
         let mut merged = Vec::with_capacity(self.entries.len() + other.entries.len());

@@ -325,8 +325,8 @@ impl Analyzer {
                 self.order.acquired(who.id, lock_id, &clocks);
             }
             EventKind::LockRelease { lock_id, .. } if self.predict => {
-                let mut clocks = EventClocks::new(&event.causality_vector, &event.hard_causality);
-                self.order.released(who.id, lock_id, &mut clocks);
+                let clocks = EventClocks::new(&event.causality_vector, &event.hard_causality);
+                self.order.released(who.id, lock_id, &clocks);
             }
             EventKind::StateChange { variable, access_type, old_value, new_value, location } => {
                 let access = StateChange { variable, access_type: *access_type, old_value, new_value, location };
@@ -499,10 +499,12 @@ impl Analyzer {
                 let Some(pair) = local.pair.as_ref().filter(|_| local.p.exec != exec) else { continue };
                 let (p, c) = (&pair.first, &local.p);
                 let kind = violation(p.write, c.write);
+                // Cheapest first: the pattern, the order, the locks, then
+                // the spawn chain.
                 if rec.write == (kind == RaceKind::DirtyRead)
-                    || spawned_within(execs, &rec.who.name, &c.who.name, pair.region)
-                    || one_section_around(&pair.sections, &local.sections, &rec.locks)
                     || kept_before(c, true)
+                    || one_section_around(&pair.sections, &local.sections, &rec.locks)
+                    || spawned_within(execs, &rec.who.name, &c.who.name, pair.region)
                 {
                     continue;
                 }

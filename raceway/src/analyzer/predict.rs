@@ -59,87 +59,79 @@
 //!
 //! Memory is per live execution, per lock and variable, not per event.
 
+use crate::clock::VectorClock;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
-
-/// A vector clock over wire component names.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct WireClock(HashMap<Arc<str>, u64>);
-
-impl WireClock {
-    pub(crate) fn get(&self, component: &str) -> u64 {
-        self.0.get(component).copied().unwrap_or(0)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn join_wire(&mut self, entries: &[(Arc<str>, u64)]) {
-        for (c, n) in entries {
-            let slot = self.0.entry(c.clone()).or_insert(0);
-            *slot = (*slot).max(*n);
-        }
-    }
-
-    fn join(&mut self, other: &WireClock) {
-        for (c, n) in &other.0 {
-            let slot = self.0.entry(c.clone()).or_insert(0);
-            *slot = (*slot).max(*n);
-        }
-    }
-
-    /// Whether joining `entries` would teach this clock anything.
-    fn learns_from(&self, other: &WireClock) -> bool {
-        other.0.iter().any(|(c, n)| *n > self.get(c))
-    }
-}
 
 /// Knowledge checkpoints kept per execution at most.
 const CHECKPOINTS: usize = 8;
 /// Critical sections kept per execution and lock for rule (b).
 const RECENT_SECTIONS: usize = 4;
+/// Executions kept per lock for rule (b); beyond, the oldest is let go.
+const RECENT_EXECUTIONS: usize = 64;
+/// Component strings remembered by address at most (then forgotten and
+/// found by content again).
+const MAX_BY_ADDRESS: usize = 1 << 17;
 
-/// One event's clocks, as a query of the order sees them.
+/// One event's clocks, as the order reads them.
 pub(crate) struct EventClocks<'a> {
     /// The vector clock (its own component last).
     pub(crate) clock: &'a [(Arc<str>, u64)],
     /// The components learnt (in part) only through lock hand-offs, with
     /// their hard count.
     pub(crate) hard: &'a [(Arc<str>, u64)],
-    index: Option<HashMap<&'a str, u64>>,
 }
 
 impl<'a> EventClocks<'a> {
     pub(crate) fn new(clock: &'a [(Arc<str>, u64)], hard: &'a [(Arc<str>, u64)]) -> Self {
-        EventClocks { clock, hard, index: None }
+        EventClocks { clock, hard }
     }
 
     fn own(&self) -> Option<&(Arc<str>, u64)> {
         self.clock.last()
     }
 
-    /// The happens-before count of `component`.
-    fn full(&self, component: &str) -> u64 {
-        if let Some(index) = &self.index {
-            return index.get(component).copied().unwrap_or(0);
+    /// A fingerprint of what the clock learnt: counts only grow, so an
+    /// unchanged sum (of both clocks) is an unchanged clock.
+    fn fingerprint(&self) -> u64 {
+        let learnt = &self.clock[..self.clock.len().saturating_sub(1)];
+        let sum = |entries: &[(Arc<str>, u64)]| entries.iter().fold(0u64, |s, (_, n)| s.wrapping_add(*n));
+        sum(learnt).wrapping_add(sum(self.hard).rotate_left(32)).wrapping_add(learnt.len() as u64)
+    }
+}
+
+/// Component names as small numbers, so that the order's clocks are
+/// [`VectorClock`]s: found by the string's address first (the converter
+/// and the JSON reader share one string per component), by content else.
+#[derive(Default)]
+struct Components {
+    by_name: HashMap<Arc<str>, u64>,
+    /// Keeps the string alive, so that its address stays its own.
+    by_address: HashMap<usize, (Arc<str>, u64)>,
+}
+
+impl Components {
+    fn id(&mut self, name: &Arc<str>) -> u64 {
+        let address = Arc::as_ptr(name) as *const u8 as usize;
+        if let Some((_, id)) = self.by_address.get(&address) {
+            return *id;
         }
-        self.clock.iter().find(|(c, _)| &**c == component).map_or(0, |(_, n)| *n)
+        let next = self.by_name.len() as u64 + 1;
+        let id = *self.by_name.entry(name.clone()).or_insert(next);
+        if self.by_address.len() >= MAX_BY_ADDRESS {
+            self.by_address.clear();
+        }
+        self.by_address.insert(address, (name.clone(), id));
+        id
     }
 
-    /// The hard count of `component`.
-    fn hard(&self, component: &str) -> u64 {
-        match self.hard.iter().find(|(c, _)| &**c == component) {
-            Some((_, n)) => *n,
-            None => self.full(component),
-        }
-    }
-
-    /// Indexes the clock when it will be consulted many times.
-    fn index_for(&mut self, lookups: usize) {
-        if self.index.is_none() && lookups * self.clock.len() > 256 {
-            self.index = Some(self.clock.iter().map(|(c, n)| (&**c, *n)).collect());
+    /// The id of a component seen before; `None` for one no clock named.
+    fn find(&self, name: &Arc<str>) -> Option<u64> {
+        let address = Arc::as_ptr(name) as *const u8 as usize;
+        match self.by_address.get(&address) {
+            Some((_, id)) => Some(*id),
+            None => self.by_name.get(name).copied(),
         }
     }
 }
@@ -147,40 +139,44 @@ impl<'a> EventClocks<'a> {
 /// An execution's part of the order.
 #[derive(Default)]
 struct ExecOrder {
-    component: Option<Arc<str>>,
+    /// Its own component.
+    component: u64,
+    /// Its vector clock and hard clock as of its last event (without its
+    /// own component), and their fingerprint.
+    clock: VectorClock,
+    hard: VectorClock,
+    fingerprint: Option<u64>,
+    /// The components of its last wire clock and their ids, by position:
+    /// clocks list components in much the same order from one event to the
+    /// next, so most are found by comparing pointers.
+    wire_ids: Vec<(Arc<str>, u64)>,
     /// What conflict edges into the execution ordered before it: each entry
     /// the execution's own count at an edge's target and the knowledge from
     /// then on (cumulative, ascending).
-    checkpoints: Vec<(u64, Arc<WireClock>)>,
+    checkpoints: Vec<(u64, Arc<VectorClock>)>,
+    /// What other executions' conflict edges made happen before this one,
+    /// as far as its clock has seen them (happens-before after the edge).
+    seen: VectorClock,
     /// Critical sections open, innermost last.
     open: Vec<Section>,
     /// Per lock, the number of the execution's acquisitions so far.
     acquisitions: HashMap<Arc<str>, u64>,
-    /// What other executions' conflict edges made happen before this one,
-    /// as far as its clock has seen them (happens-before after the edge):
-    /// brought up to date when its clock changes.
-    seen: WireClock,
-    /// The sum of its clock's counts when `seen` was brought up to date: the
-    /// counts only grow, so an unchanged sum is an unchanged clock.
-    seen_sum: u64,
-    /// Per other execution, the knowledge of it last joined into `seen`.
-    seen_from: HashMap<u64, Arc<WireClock>>,
 }
 
 impl ExecOrder {
-    fn knowledge(&self) -> Option<&WireClock> {
+    fn knowledge(&self) -> Option<&VectorClock> {
         self.checkpoints.last().map(|(_, k)| &**k)
     }
 
     /// What the execution knew through conflict edges at its own count `at`.
-    fn knowledge_at(&self, at: u64) -> Option<&Arc<WireClock>> {
+    fn knowledge_at(&self, at: u64) -> Option<&VectorClock> {
         let i = self.checkpoints.partition_point(|(from, _)| *from <= at);
-        i.checked_sub(1).map(|i| &self.checkpoints[i].1)
+        i.checked_sub(1).map(|i| &*self.checkpoints[i].1)
     }
 
     /// An edge into the execution at its own count `at`, from `source`.
-    fn add_edge(&mut self, at: u64, source: &WireClock) {
-        if self.knowledge().is_some_and(|k| !k.learns_from(source)) {
+    fn add_edge(&mut self, at: u64, source: &VectorClock) {
+        if self.knowledge().is_some_and(|k| source.le(k)) {
             return;
         }
         let mut next = self.knowledge().cloned().unwrap_or_default();
@@ -209,102 +205,127 @@ struct Section {
     writes: Vec<Arc<str>>,
 }
 
-/// An event's vector clock as it arrived (its own component last).
-type WireEntries = Arc<[(Arc<str>, u64)]>;
-
 /// A lock's part of the order.
 #[derive(Default)]
 struct LockOrder {
     /// Per variable: the join of the clocks at the releases of sections
     /// that read it, and of those that wrote it.
-    vars: HashMap<Arc<str>, (WireClock, WireClock)>,
-    /// Per execution (by component): its last sections' acquisition counts
-    /// and clocks at release.
-    recent: HashMap<Arc<str>, VecDeque<(u64, WireEntries)>>,
+    vars: HashMap<Arc<str>, (VectorClock, VectorClock)>,
+    /// Per execution (by component): its last sections' acquisition and
+    /// release counts and clocks at release.
+    recent: HashMap<u64, VecDeque<(u64, u64, Arc<VectorClock>)>>,
     /// The executions of `recent`, oldest first.
-    arrival: VecDeque<Arc<str>>,
+    arrival: VecDeque<u64>,
     /// The last release clocks of executions let go from `recent`: a
     /// source of every later release (more order, never less).
-    evicted: WireClock,
+    evicted: VectorClock,
+    /// The clock of the last release (with the releaser's own component),
+    /// and what its releasers knew through conflict edges: what an
+    /// acquisition learns of them, as WCP hands its clock over a lock.
+    released: Arc<VectorClock>,
+    knowledge: VectorClock,
 }
-
-/// Executions kept per lock for rule (b); beyond, the oldest is let go.
-const RECENT_EXECUTIONS: usize = 64;
 
 /// Which critical section of each lock an access was made in.
 pub(crate) type Sections = Arc<[(Arc<str>, u64)]>;
 
 /// The order a predicted reordering keeps, built from the event stream.
 pub(crate) struct Order {
+    components: Components,
     execs: HashMap<u64, ExecOrder>,
     locks: HashMap<Arc<str>, LockOrder>,
+    /// The executions that conflict edges point into, by component.
+    knowers: HashMap<u64, u64>,
     /// What ended executions knew through conflict edges: taken as known
     /// to every later event.
-    everyone: WireClock,
+    everyone: VectorClock,
     /// The sections of an access outside every critical section.
     outside: Sections,
-    /// The executions that conflict edges point into, by clock component.
-    knowers: HashMap<Arc<str>, u64>,
 }
 
 impl Default for Order {
     fn default() -> Self {
         Order {
+            components: Components::default(),
             execs: HashMap::default(),
             locks: HashMap::default(),
-            everyone: WireClock::default(),
-            outside: Arc::new([]),
             knowers: HashMap::default(),
+            everyone: VectorClock::new(),
+            outside: Arc::new([]),
         }
     }
 }
 
 impl Order {
-    /// Brings what execution `exec` has seen of others' conflict edges up
-    /// to date with the event's clock: the edges composed with
-    /// happens-before after them. Done when the clock changed.
-    fn refresh(&mut self, exec: u64, clocks: &EventClocks<'_>) {
-        let Some((own, _)) = clocks.own() else { return };
+    /// Brings execution `exec`'s clocks up to date with its event, and what
+    /// it has seen of others' conflict edges (the edges composed with
+    /// happens-before after them). `over_lock`: the event is an acquisition
+    /// of that lock, whose releases' knowledge it takes at once.
+    /// Returns the event's own count.
+    fn sync(&mut self, exec: u64, clocks: &EventClocks<'_>, over_lock: Option<&str>) -> u64 {
+        let Some((own, at)) = clocks.own() else { return 0 };
+        let at = *at;
+        let component = self.components.id(own);
+        let fingerprint = clocks.fingerprint();
         let state = self.execs.entry(exec).or_default();
-        if state.component.is_none() {
-            state.component = Some(own.clone());
+        state.component = component;
+        if state.fingerprint == Some(fingerprint) {
+            return at;
         }
-        if self.knowers.is_empty() {
-            return;
+        let mut state = self.execs.remove(&exec).expect("made above");
+        state.fingerprint = Some(fingerprint);
+        let learnt = &clocks.clock[..clocks.clock.len() - 1];
+        let components = &mut self.components;
+        let mut ids = std::mem::take(&mut state.wire_ids);
+        let mut entries = Vec::with_capacity(learnt.len());
+        for (i, (c, n)) in learnt.iter().enumerate() {
+            let id = match ids.get(i) {
+                Some((known, id)) if Arc::ptr_eq(known, c) => *id,
+                _ => {
+                    let id = components.id(c);
+                    if i < ids.len() {
+                        ids[i] = (c.clone(), id);
+                    } else {
+                        ids.push((c.clone(), id));
+                    }
+                    id
+                }
+            };
+            entries.push((id, *n));
         }
-        let sum = clocks
-            .clock
-            .iter()
-            .map(|(_, n)| *n)
-            .fold(0u64, u64::wrapping_add)
-            .wrapping_sub(clocks.clock.last().map_or(0, |(_, n)| *n));
-        if sum == state.seen_sum {
-            return;
+        ids.truncate(learnt.len());
+        state.wire_ids = ids;
+        let clock = VectorClock::from_entries(entries);
+        let mut hard = clock.clone();
+        for (c, n) in clocks.hard {
+            let id = self.components.id(c);
+            hard.lower(id, *n);
         }
-        state.seen_sum = sum;
-        let mut learnt: Vec<(u64, Arc<WireClock>)> = Vec::new();
-        let others = &clocks.clock[..clocks.clock.len() - 1];
-        for (component, n) in others {
-            let Some(&other) = self.knowers.get(component) else { continue };
-            let Some(k) = self.execs.get(&other).and_then(|o| o.knowledge_at(*n)) else { continue };
-            learnt.push((other, k.clone()));
+        // What the clock learnt: others' conflict knowledge at the counts it
+        // now has of them (what a lock's releases knew comes with it).
+        let lock = over_lock.and_then(|l| self.locks.get(l));
+        if let Some(lock) = lock {
+            state.seen.join(&lock.knowledge);
         }
-        let state = self.execs.get_mut(&exec).expect("made above");
-        for (other, k) in learnt {
-            if state.seen_from.get(&other).is_some_and(|was| Arc::ptr_eq(was, &k)) {
+        for &(c, n) in clock.entries() {
+            if n <= state.clock.get(c) || lock.is_some_and(|l| n <= l.released.get(c)) {
                 continue;
             }
-            state.seen.join(&k);
-            state.seen_from.insert(other, k);
+            let Some(other) = self.knowers.get(&c).filter(|&&o| o != exec) else { continue };
+            if let Some(k) = self.execs.get(other).and_then(|o| o.knowledge_at(n)) {
+                state.seen.join(k);
+            }
         }
+        state.clock = clock;
+        state.hard = hard;
+        self.execs.insert(exec, state);
+        at
     }
 
     /// A lock acquisition by execution `exec`.
     pub(crate) fn acquired(&mut self, exec: u64, lock: &str, clocks: &EventClocks<'_>) {
-        let Some((own, at)) = clocks.own().cloned() else { return };
-        self.refresh(exec, clocks);
+        let at = self.sync(exec, clocks, Some(lock));
         let state = self.execs.entry(exec).or_default();
-        state.component.get_or_insert(own);
         let lock: Arc<str> = Arc::from(lock);
         *state.acquisitions.entry(lock.clone()).or_insert(0) += 1;
         state.open.push(Section { lock, acquired_at: at, reads: Vec::new(), writes: Vec::new() });
@@ -312,62 +333,75 @@ impl Order {
 
     /// A lock release by execution `exec`: the section's accesses become
     /// sources of rule (a), and rule (b) orders this release.
-    pub(crate) fn released(&mut self, exec: u64, lock: &str, clocks: &mut EventClocks<'_>) {
-        let Some((own, at)) = clocks.own().cloned() else { return };
-        self.refresh(exec, clocks);
+    pub(crate) fn released(&mut self, exec: u64, lock: &str, clocks: &EventClocks<'_>) {
+        let at = self.sync(exec, clocks, None);
         let Some(state) = self.execs.get_mut(&exec) else { return };
         let Some(i) = state.open.iter().rposition(|s| &*s.lock == lock) else { return };
         let section = state.open.remove(i);
+        let own = state.component;
+        let mut at_release = state.clock.clone();
+        at_release.observe(own, at);
         let lock_order = self.locks.entry(section.lock.clone()).or_default();
+        lock_order.knowledge.join(&state.seen);
+        if let Some(k) = state.knowledge() {
+            lock_order.knowledge.join(k);
+        }
         for var in &section.reads {
-            lock_order.vars.entry(var.clone()).or_default().0.join_wire(clocks.clock);
+            lock_order.vars.entry(var.clone()).or_default().0.join(&at_release);
         }
         for var in &section.writes {
-            lock_order.vars.entry(var.clone()).or_default().1.join_wire(clocks.clock);
+            lock_order.vars.entry(var.clone()).or_default().1.join(&at_release);
         }
         // Rule (b): an earlier section of another execution whose
         // acquisition is ordered before this release ends before it.
-        let mut sources: Vec<WireEntries> = Vec::new();
-        let lookups = lock_order.recent.len();
-        clocks.index_for(lookups);
+        let mut source = if lock_order.evicted.entries().is_empty() { None } else { Some(lock_order.evicted.clone()) };
         let recent = std::mem::take(&mut lock_order.recent);
+        let state = self.execs.get(&exec).expect("synced above");
+        // Everything ordered before this release, as one clock.
+        let mut before = state.hard.clone();
+        before.join(&state.seen);
+        before.join(&self.everyone);
+        if let Some(k) = state.knowledge() {
+            before.join(k);
+        }
         for (other, sections) in &recent {
             if *other == own {
                 continue;
             }
             let Some(oldest) = sections.front() else { continue };
-            let known = self.count_before(exec, other, clocks, false);
+            let known = before.get(*other);
             if known < oldest.0 {
                 continue;
             }
             // The latest kept section acquired at or before what is known;
-            // the oldest kept stands for any older one.
-            let source = sections.iter().rev().find(|(acq, _)| *acq <= known).unwrap_or(oldest);
-            sources.push(source.1.clone());
+            // the oldest kept stands for any older one. Nothing to add when
+            // its release is known already (what knows it knows its clock).
+            let (_, released, clock) = sections.iter().rev().find(|(acq, _, _)| *acq <= known).unwrap_or(oldest);
+            if known < *released {
+                source.get_or_insert_with(VectorClock::new).join(clock);
+            }
         }
-        let lock_order = self.locks.get_mut(&section.lock).expect("looked up above");
+        let lock_order = self.locks.get_mut(&section.lock).expect("made above");
         lock_order.recent = recent;
         if !lock_order.recent.contains_key(&own) {
             if lock_order.arrival.len() >= RECENT_EXECUTIONS {
                 if let Some(gone) = lock_order.arrival.pop_front() {
-                    if let Some(last) = lock_order.recent.remove(&gone).and_then(|mut s| s.pop_back()) {
-                        lock_order.evicted.join_wire(&last.1);
+                    if let Some((_, _, last)) = lock_order.recent.remove(&gone).and_then(|mut s| s.pop_back()) {
+                        lock_order.evicted.join(&last);
                     }
                 }
             }
-            lock_order.arrival.push_back(own.clone());
+            lock_order.arrival.push_back(own);
         }
-        let mine = lock_order.recent.entry(own.clone()).or_default();
+        let mine = lock_order.recent.entry(own).or_default();
         if mine.len() >= RECENT_SECTIONS {
             mine.pop_front();
         }
-        mine.push_back((section.acquired_at, Arc::from(clocks.clock)));
-        let evicted = (!lock_order.evicted.is_empty()).then(|| lock_order.evicted.clone());
-        if !sources.is_empty() || evicted.is_some() {
-            let mut source = evicted.unwrap_or_default();
-            for s in &sources {
-                source.join_wire(s);
-            }
+        let at_release = Arc::new(at_release);
+        mine.push_back((section.acquired_at, at, at_release.clone()));
+        let at_release = at_release;
+        lock_order.released = at_release;
+        if let Some(source) = source {
             if let Some(state) = self.execs.get_mut(&exec) {
                 state.add_edge(at, &source);
                 self.knowers.insert(own, exec);
@@ -378,19 +412,18 @@ impl Order {
     /// An access of `var` by execution `exec`: returns the critical section
     /// of each lock it is in, after adding rule (a)'s edges into it.
     pub(crate) fn accessed(&mut self, exec: u64, var: &Arc<str>, write: bool, clocks: &EventClocks<'_>) -> Sections {
-        self.refresh(exec, clocks);
+        let at = self.sync(exec, clocks, None);
         let Some(state) = self.execs.get_mut(&exec) else { return self.outside.clone() };
         if state.open.is_empty() {
             return self.outside.clone();
         }
-        let at = clocks.own().map_or(0, |(_, n)| *n);
-        let mut source: Option<WireClock> = None;
+        let mut source: Option<VectorClock> = None;
         for section in &mut state.open {
             if let Some((reads, writes)) = self.locks.get(&section.lock).and_then(|l| l.vars.get(var)) {
                 let known = state.checkpoints.last().map(|(_, k)| &**k);
                 for from in [Some(writes), write.then_some(reads)].into_iter().flatten() {
-                    if known.map_or(!from.is_empty(), |k| k.learns_from(from)) {
-                        source.get_or_insert_with(WireClock::default).join(from);
+                    if known.map_or(!from.entries().is_empty(), |k| !from.le(k)) {
+                        source.get_or_insert_with(VectorClock::new).join(from);
                     }
                 }
             }
@@ -406,51 +439,43 @@ impl Order {
             .collect();
         if let Some(source) = source {
             state.add_edge(at, &source);
-            if let Some(component) = state.component.clone() {
-                self.knowers.insert(component, exec);
-            }
+            self.knowers.insert(state.component, exec);
         }
         sections
     }
 
-    /// The count of `component` ordered before the event with `clocks` of
-    /// execution `exec`. `before_own_edges`: leave out the edges that the
-    /// event itself is the target of (the reported access's own conflict).
-    pub(crate) fn count_before(
-        &self,
-        exec: u64,
-        component: &str,
-        clocks: &EventClocks<'_>,
-        before_own_edges: bool,
-    ) -> u64 {
-        let mut known = clocks.hard(component).max(self.everyone.get(component));
-        if let Some(state) = self.execs.get(&exec) {
-            let at = clocks.own().map_or(0, |(_, n)| *n);
-            let mine = if before_own_edges {
-                state.knowledge_at(at.saturating_sub(1)).map(|k| &**k)
-            } else {
-                state.knowledge()
-            };
-            if let Some(k) = mine {
-                known = known.max(k.get(component));
-            }
-            known = known.max(state.seen.get(component));
+    /// The count of component `c` ordered before execution `exec`'s event
+    /// at its own count `at` (the last one synced). `before_own_edges`:
+    /// leave out the edges that the event itself is the target of (the
+    /// reported access's own conflict).
+    fn count_of(&self, exec: u64, c: u64, before_own_edges: bool, at: u64) -> u64 {
+        match self.execs.get(&exec) {
+            Some(state) => self.count_in(state, c, before_own_edges, at),
+            None => self.everyone.get(c),
         }
-        known
     }
 
-    /// Whether the access of `component` at count `n` is ordered before the
-    /// event with `clocks` of execution `exec`.
+    /// [`count_of`](Order::count_of) for an execution's state.
+    fn count_in(&self, state: &ExecOrder, c: u64, before_own_edges: bool, at: u64) -> u64 {
+        let known = self.everyone.get(c).max(state.hard.get(c)).max(state.seen.get(c));
+        let mine = if before_own_edges { state.knowledge_at(at.saturating_sub(1)) } else { state.knowledge() };
+        known.max(mine.map_or(0, |k| k.get(c)))
+    }
+
+    /// Whether the access of `epoch` (component and count) is ordered
+    /// before the event with `clocks` of execution `exec`, which was synced
+    /// (by [`accessed`](Order::accessed)). `own`: leaving out the edges into
+    /// that event itself.
     pub(crate) fn ordered(&self, epoch: &(Arc<str>, u64), exec: u64, clocks: &EventClocks<'_>, own: bool) -> bool {
-        self.count_before(exec, &epoch.0, clocks, own) >= epoch.1
+        let Some(c) = self.components.find(&epoch.0) else { return false };
+        let at = clocks.own().map_or(0, |(_, n)| *n);
+        self.count_of(exec, c, own, at) >= epoch.1
     }
 
     /// Execution `exec` ended: what it knew stays, for everyone.
     pub(crate) fn ended(&mut self, exec: u64) {
         if let Some(state) = self.execs.remove(&exec) {
-            if let Some(component) = &state.component {
-                self.knowers.remove(component);
-            }
+            self.knowers.remove(&state.component);
             if let Some(k) = state.knowledge() {
                 self.everyone.join(k);
             }
