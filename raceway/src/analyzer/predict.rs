@@ -399,7 +399,6 @@ impl Order {
         }
         let at_release = Arc::new(at_release);
         mine.push_back((section.acquired_at, at, at_release.clone()));
-        let at_release = at_release;
         lock_order.released = at_release;
         if let Some(source) = source {
             if let Some(state) = self.execs.get_mut(&exec) {
