@@ -13,6 +13,10 @@ fn client_for(receiver: &Receiver, tweak: impl FnOnce(&mut Config)) -> RacewayCl
         endpoint: Some(Endpoint::Http(receiver.url())),
         service_name: "delivery-test".into(),
         request_timeout: Duration::from_secs(5),
+        // A flush waits for delivery: on a loaded 2-core CI machine 100,000
+        // events can take longer than the 5 s default. Tests of the timeout
+        // itself set their own.
+        flush_timeout: Duration::from_secs(60),
         ..Config::default()
     };
     tweak(&mut config);
