@@ -226,4 +226,35 @@ mod tests {
         assert_eq!(wire[0], (name(7).to_string(), 7), "its own entry first");
         assert_eq!(wire[1..], (138..=200).map(|e| (name(e).to_string(), e)).collect::<Vec<_>>()[..]);
     }
+
+    #[test]
+    fn a_header_stays_within_8_kib_when_many_services_meet_in_one_lock() {
+        use crate::trace_context::{clock_budget, decode_clock, encode_clock, MAX_HEADER_LEN};
+        // 300 services with long names call in, each request absorbs its
+        // caller's clock, and all meet in one lock: its clock joins them.
+        let mut lock = crate::clock::VectorClock::new();
+        let mut sent = std::collections::HashMap::new();
+        for service in 0..300u64 {
+            let name = format!("{}-{service}#instance-{}", "s".repeat(180), "i".repeat(40));
+            let n = 1_000_000 + service;
+            sent.insert(name.clone(), n);
+            lock.join(&clock_from_wire([(name.as_str(), n)]));
+        }
+        for exec in 1..=500 {
+            lock.observe(exec, exec * 3);
+        }
+        let (service, instance) = ("checkout", "checkout-7f9c");
+        let wire = clock_to_wire(&lock, 42, clock_budget(service, instance));
+        let header = encode_clock(uuid::Uuid::new_v4(), 1, 2, service, instance, &wire);
+        assert!(header.len() <= MAX_HEADER_LEN, "{} bytes", header.len());
+        let decoded = decode_clock(&header).expect("our own header decodes");
+        assert!(decoded.clock.len() > 1, "it carries more than its own entry");
+        // Dropping entries removes order; no count is raised.
+        for (component, n) in &decoded.clock {
+            match sent.get(component) {
+                Some(&was) => assert_eq!(*n, was, "{component}"),
+                None => assert_eq!(Some(*n), id_of(component).map(|e| lock.get(e)), "{component}"),
+            }
+        }
+    }
 }
