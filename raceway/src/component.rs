@@ -141,22 +141,54 @@ pub(crate) fn clock_from_wire<'a>(entries: impl IntoIterator<Item = (&'a str, u6
     clock
 }
 
-/// Most clock entries a propagation header carries. An execution's clock
-/// lists every execution that ever synchronized with it; a header carries
-/// its own entry and the most recent others (the highest ids: the latest
+/// Most clock entries a propagation header carries. A header carries its
+/// own entry and the most recent others (the highest ids: the latest
 /// executions of this process, then the components learnt from other
-/// services), so it stays well under the receivers' caps. What is left out
-/// can only make a receiver report more, never hide a race.
+/// services), within [`MAX_PROPAGATED`] entries and a byte budget that
+/// keeps the whole header within the receivers' 8 KiB
+/// ([`MAX_HEADER_LEN`](crate::trace_context::MAX_HEADER_LEN)). An entry
+/// left out is an order the receiver does not learn; a count is never
+/// raised, so the cap never makes the receiver trust an order that did not
+/// happen. What is left out can only make a receiver report more.
 pub(crate) const MAX_PROPAGATED: usize = 64;
 
-/// A clock of this process for a propagation header: `own`'s entry and at
-/// most [`MAX_PROPAGATED`] entries in all.
-pub(crate) fn clock_to_wire(clock: &crate::clock::VectorClock, own: u64) -> Vec<(String, u64)> {
+/// Bytes an entry takes in the header's JSON: `["name",n],`.
+fn entry_json_len(name: &str, n: u64) -> usize {
+    let quoted = serde_json::to_string(name).map_or(name.len() + 2, |s| s.len());
+    quoted + n.checked_ilog10().map_or(1, |d| d as usize + 1) + 3
+}
+
+/// A clock of this process for a propagation header: `own`'s entry first
+/// and at most [`MAX_PROPAGATED`] entries in all, whose JSON takes at most
+/// `budget` bytes (the own entry is always kept: its name is at most a
+/// few dozen bytes).
+pub(crate) fn clock_to_wire(clock: &crate::clock::VectorClock, own: u64, budget: usize) -> Vec<(String, u64)> {
     let entries = clock.entries();
-    let own_entry = entries.iter().find(|&&(id, _)| id == own);
-    let others = entries.iter().filter(|&&(id, _)| id != own);
-    let skip = entries.len().saturating_sub(MAX_PROPAGATED);
-    own_entry.into_iter().chain(others.skip(skip)).map(|&(id, n)| (name(id).to_string(), n)).collect()
+    let mut wire = Vec::new();
+    let mut used = 0;
+    if let Some(&(id, n)) = entries.iter().find(|&&(id, _)| id == own) {
+        let name = name(id).to_string();
+        used += entry_json_len(&name, n);
+        wire.push((name, n));
+    }
+    for &(id, n) in entries.iter().rev().filter(|&&(id, _)| id != own) {
+        if wire.len() >= MAX_PROPAGATED {
+            break;
+        }
+        let name = name(id);
+        let len = entry_json_len(&name, n);
+        if used + len > budget {
+            // A shorter name further on may still fit.
+            continue;
+        }
+        used += len;
+        wire.push((name.to_string(), n));
+    }
+    // Oldest first after the own entry, as the clock lists them.
+    if wire.len() > 1 {
+        wire[1..].reverse();
+    }
+    wire
 }
 
 #[cfg(test)]
@@ -180,7 +212,7 @@ mod tests {
     fn wire_clocks_drop_zero_entries() {
         let clock = clock_from_wire([("svc#a", 3), ("svc#b", 0)]);
         assert_eq!(clock.entries().len(), 1);
-        assert_eq!(clock_to_wire(&clock, 0), vec![("svc#a".to_string(), 3)]);
+        assert_eq!(clock_to_wire(&clock, 0, usize::MAX), vec![("svc#a".to_string(), 3)]);
     }
 
     #[test]
@@ -189,9 +221,40 @@ mod tests {
         for exec in 1..=200 {
             clock.observe(exec, exec);
         }
-        let wire = clock_to_wire(&clock, 7);
+        let wire = clock_to_wire(&clock, 7, usize::MAX);
         assert_eq!(wire.len(), MAX_PROPAGATED);
         assert_eq!(wire[0], (name(7).to_string(), 7), "its own entry first");
         assert_eq!(wire[1..], (138..=200).map(|e| (name(e).to_string(), e)).collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn a_header_stays_within_8_kib_when_many_services_meet_in_one_lock() {
+        use crate::trace_context::{clock_budget, decode_clock, encode_clock, MAX_HEADER_LEN};
+        // 300 services with long names call in, each request absorbs its
+        // caller's clock, and all meet in one lock: its clock joins them.
+        let mut lock = crate::clock::VectorClock::new();
+        let mut sent = std::collections::HashMap::new();
+        for service in 0..300u64 {
+            let name = format!("{}-{service}#instance-{}", "s".repeat(180), "i".repeat(40));
+            let n = 1_000_000 + service;
+            sent.insert(name.clone(), n);
+            lock.join(&clock_from_wire([(name.as_str(), n)]));
+        }
+        for exec in 1..=500 {
+            lock.observe(exec, exec * 3);
+        }
+        let (service, instance) = ("checkout", "checkout-7f9c");
+        let wire = clock_to_wire(&lock, 42, clock_budget(service, instance));
+        let header = encode_clock(uuid::Uuid::new_v4(), 1, 2, service, instance, &wire);
+        assert!(header.len() <= MAX_HEADER_LEN, "{} bytes", header.len());
+        let decoded = decode_clock(&header).expect("our own header decodes");
+        assert!(decoded.clock.len() > 1, "it carries more than its own entry");
+        // Dropping entries removes order; no count is raised.
+        for (component, n) in &decoded.clock {
+            match sent.get(component) {
+                Some(&was) => assert_eq!(*n, was, "{component}"),
+                None => assert_eq!(Some(*n), id_of(component).map(|e| lock.get(e)), "{component}"),
+            }
+        }
     }
 }

@@ -15,6 +15,8 @@ use uuid::Uuid;
 /// What the converter remembers of a live execution.
 struct ExecState {
     thread_id: Arc<str>,
+    /// Its own clock component (its slot, see `rt::slots`).
+    component: u64,
     trace_id: Uuid,
     /// The span's service, when not the client's.
     service: Option<Arc<str>>,
@@ -221,11 +223,16 @@ impl Converter {
         }
         let timestamp = self.timestamps.format(Timebase::get().wall(ts));
         let (service, instance) = (&self.service_name, &self.instance_id);
-        let state = self.execs.entry(exec).or_insert_with(|| {
-            // The record that announced this execution was lost: carry on
-            // with what can be derived.
-            let info = ExecInfo::new(exec, format!("execution-{exec}"), process_trace_id(), None);
-            ExecState::new(&info, instance)
+        let owner = delta.as_ref().map(|d| d.owner.clone());
+        let state = self.execs.entry(exec).or_insert_with(|| match owner {
+            // The record that announced this execution was lost, but this
+            // one names it.
+            Some(owner) => ExecState::new(&owner, instance),
+            // Carry on with what can be derived.
+            None => {
+                let info = ExecInfo::new(exec, format!("execution-{exec}"), process_trace_id(), None);
+                ExecState::new(&info, instance)
+            }
         });
         if let Some(delta) = delta {
             if let Some(clock) = delta.clock {
@@ -242,15 +249,16 @@ impl Converter {
             components.clear();
         }
         let mut name = |e: u64| components.entry(e).or_insert_with(|| crate::component::name(e)).clone();
+        let own = state.component;
         let mut causality_vector: Vec<(Arc<str>, u64)> =
-            state.clock.entries().iter().filter(|&&(e, _)| e != exec).map(|&(e, n)| (name(e), n)).collect();
-        causality_vector.push((name(exec), seq));
+            state.clock.entries().iter().filter(|&&(e, _)| e != own).map(|&(e, n)| (name(e), n)).collect();
+        causality_vector.push((name(own), seq));
         let hard_causality = match &state.hard {
             None => Vec::new(),
             Some(hard) => state
                 .hard_causality
                 .get_or_insert_with(|| {
-                    let below = state.clock.entries().iter().filter(|&&(e, n)| e != exec && hard.get(e) < n);
+                    let below = state.clock.entries().iter().filter(|&&(e, n)| e != own && hard.get(e) < n);
                     below.map(|&(e, _)| (name(e), hard.get(e))).collect()
                 })
                 .clone(),
@@ -392,6 +400,7 @@ impl ExecState {
     fn new(info: &ExecInfo, instance: &str) -> Self {
         ExecState {
             thread_id: Arc::from(format!("{}#{}@{}", info.name, info.id, instance)),
+            component: info.component,
             trace_id: Uuid::from_u128(info.trace_id),
             service: info.span.as_ref().and_then(|s| s.service.clone()),
             span_id: info.span.as_ref().map(|s| Arc::from(format!("{:016x}", s.id))),

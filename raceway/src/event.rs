@@ -111,6 +111,9 @@ impl LockRef {
 #[derive(Debug)]
 pub(crate) struct ExecInfo {
     pub id: u64,
+    /// Its own clock component: its slot (its own id, or a joined
+    /// execution's, see `rt::slots`).
+    pub component: u64,
     /// A human name: the thread's name, a task's spawn site, a request.
     pub name: String,
     /// The trace the execution belongs to.
@@ -132,7 +135,15 @@ pub(crate) struct ExecInfo {
 
 impl ExecInfo {
     pub(crate) fn new(id: u64, name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
-        ExecInfo { id, name, trace_id, span, context_lost: AtomicBool::new(false), origin_unknown: false }
+        ExecInfo {
+            id,
+            component: id,
+            name,
+            trace_id,
+            span,
+            context_lost: AtomicBool::new(false),
+            origin_unknown: false,
+        }
     }
 }
 

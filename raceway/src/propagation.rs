@@ -60,7 +60,7 @@ pub fn propagation_headers() -> Result<Vec<(&'static str, String)>, NoTraceConte
 
 fn headers_for(trace_id: u128, span: &Span, own: u64, clock: &VectorClock) -> Vec<(&'static str, String)> {
     let (service, instance) = identity(span);
-    let clock = component::clock_to_wire(clock, own);
+    let clock = component::clock_to_wire(clock, own, trace_context::clock_budget(service, instance));
     trace_context::encode_exact(&Outgoing {
         trace_id: Uuid::from_u128(trace_id),
         current_span_id: span.id,

@@ -16,8 +16,8 @@ fn run<R>(mut ctx: ExecContext, finish: &Finish, f: impl FnOnce() -> R) -> R {
     struct End<'a>(Option<ExecContext>, &'a Finish);
     impl Drop for End<'_> {
         fn drop(&mut self) {
-            if let Some(ctx) = self.0.take() {
-                store(self.1, ctx.clock_now());
+            if let Some(mut ctx) = self.0.take() {
+                store(self.1, ctx.ended());
                 rt::end(&ctx);
             }
         }
@@ -42,8 +42,8 @@ where
     let (id_a, id_b) = (ctx_a.id(), ctx_b.id());
     let (fa, fb) = (Finish::default(), Finish::default());
     let result = rayon::join(|| run(ctx_a, &fa, oper_a), || run(ctx_b, &fb, oper_b));
-    rt::join_child(id_a, take(&fa).as_ref(), site);
-    rt::join_child(id_b, take(&fb).as_ref(), site);
+    rt::join_child(id_a, take(&fa), site);
+    rt::join_child(id_b, take(&fb), site);
     result
 }
 
@@ -109,8 +109,8 @@ where
     rt::enter(caller);
     let finished = std::mem::take(&mut *finished.lock().unwrap_or_else(PoisonError::into_inner));
     for (exec, finish) in finished {
-        if let Some(clock) = take(&finish) {
-            rt::join_child(exec, Some(&clock), site);
+        if let Some(ended) = take(&finish) {
+            rt::join_child(exec, Some(ended), site);
         }
     }
     result

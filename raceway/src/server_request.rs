@@ -112,7 +112,8 @@ impl ServerRequest {
         });
         let header = ctx.span().map(|span| {
             let (service, instance) = identity(span);
-            let clock = component::clock_to_wire(&ctx.clock_now(), ctx.id());
+            let budget = trace_context::clock_budget(service, instance);
+            let clock = component::clock_to_wire(&ctx.clock_now(), ctx.component(), budget);
             trace_context::encode_clock(
                 Uuid::from_u128(ctx.trace_id()),
                 span.id,

@@ -9,9 +9,8 @@
 //! interleaving on one thread are two executions, and a task that moves
 //! between worker threads stays one.
 
-use crate::clock::VectorClock;
 use crate::event::Kind;
-use crate::rt::{self, ExecContext};
+use crate::rt::{self, Ended, ExecContext};
 use crate::value::Value;
 use std::future::Future;
 use std::panic::Location;
@@ -19,14 +18,15 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-/// Where a finished execution leaves its final clock for whoever joins it.
-pub(crate) type Finish = Arc<Mutex<Option<VectorClock>>>;
+/// Where a finished execution leaves its end (final clock and slots) for
+/// whoever joins it.
+pub(crate) type Finish = Arc<Mutex<Option<Ended>>>;
 
-pub(crate) fn store(finish: &Finish, clock: VectorClock) {
-    *finish.lock().unwrap_or_else(PoisonError::into_inner) = Some(clock);
+pub(crate) fn store(finish: &Finish, ended: Ended) {
+    *finish.lock().unwrap_or_else(PoisonError::into_inner) = Some(ended);
 }
 
-pub(crate) fn take(finish: &Finish) -> Option<VectorClock> {
+pub(crate) fn take(finish: &Finish) -> Option<Ended> {
     finish.lock().unwrap_or_else(PoisonError::into_inner).take()
 }
 
@@ -70,8 +70,8 @@ impl<F> std::fmt::Debug for Execution<F> {
 
 /// The execution ended (completed or dropped): record its end and leave its
 /// final clock for the join.
-fn finish(ctx: ExecContext, join: &JoinBack) -> Option<(u64, VectorClock)> {
-    let clock = ctx.clock_now();
+fn finish(mut ctx: ExecContext, join: &JoinBack) -> Option<(u64, Ended)> {
+    let clock = ctx.ended();
     let id = ctx.id();
     rt::end(&ctx);
     match join {
@@ -114,7 +114,7 @@ impl<F: Future> Future for Execution<F> {
         if poll.is_ready() {
             if let Some(ctx) = this.ctx.take() {
                 if let (Some((child, clock)), JoinBack::Awaiter(site)) = (finish(ctx, this.join), &*this.join) {
-                    rt::join_child(child, Some(&clock), site);
+                    rt::join_child(child, Some(clock), site);
                 }
             }
         }
@@ -259,7 +259,7 @@ mod tokio_task {
         /// Records the join of the task with tokio id `id`.
         fn joined(&mut self, id: tokio::task::Id) {
             if let Some((exec, finish)) = self.tasks.remove(&id) {
-                rt::join_child(exec, take(&finish).as_ref(), self.site);
+                rt::join_child(exec, take(&finish), self.site);
             }
         }
     }
@@ -367,7 +367,7 @@ mod tokio_task {
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
             let poll = Pin::new(&mut self.inner).poll(cx);
             if poll.is_ready() {
-                rt::join_child(self.exec, take(&self.finish).as_ref(), self.site);
+                rt::join_child(self.exec, take(&self.finish), self.site);
             }
             poll
         }

@@ -20,8 +20,8 @@ struct OnFinish(Finish);
 
 impl Drop for OnFinish {
     fn drop(&mut self) {
-        if let Some(clock) = rt::current_clock() {
-            store(&self.0, clock);
+        if let Some(ended) = rt::current_ended() {
+            store(&self.0, ended);
         }
     }
 }
@@ -148,7 +148,7 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> std::thread::Result<T> {
         let site = Location::caller();
         let result = self.inner.join();
-        rt::join_child(self.exec, take(&self.finish).as_ref(), site);
+        rt::join_child(self.exec, take(&self.finish), site);
         result
     }
 
@@ -227,7 +227,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     pub fn join(self) -> std::thread::Result<T> {
         let site = Location::caller();
         let result = self.inner.join();
-        rt::join_child(self.exec, take(&self.finish).as_ref(), site);
+        rt::join_child(self.exec, take(&self.finish), site);
         result
     }
 
@@ -264,8 +264,8 @@ where
     // Threads not joined explicitly were joined by std at the end of the
     // scope: record those joins.
     for (exec, finish) in state.finished.into_inner().unwrap_or_else(PoisonError::into_inner) {
-        if let Some(clock) = take(&finish) {
-            rt::join_child(exec, Some(&clock), site);
+        if let Some(ended) = take(&finish) {
+            rt::join_child(exec, Some(ended), site);
         }
     }
     result

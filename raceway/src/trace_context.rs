@@ -176,6 +176,25 @@ pub fn encode_exact(out: &Outgoing<'_>) -> Vec<(&'static str, String)> {
     headers
 }
 
+/// The bytes of JSON that the entries of a `raceway-clock` sent by
+/// `service`/`instance` may take, so that the whole value stays within
+/// [`MAX_HEADER_LEN`] (with room for the own entry that [`encode`] may add).
+pub(crate) fn clock_budget(service: &str, instance: &str) -> usize {
+    let empty = ClockPayload {
+        trace_id: Uuid::nil().hyphenated().to_string(),
+        span_id: hex16(0),
+        parent_span_id: hex16(0),
+        service,
+        instance,
+        clock: &[],
+    };
+    let fixed = serde_json::to_vec(&empty).map_or(usize::MAX, |json| json.len());
+    let own = serde_json::to_string(&component(service, instance)).map_or(usize::MAX, |s| s.len()) + 24;
+    // base64 without padding: 4 characters per 3 bytes, after `v1;`.
+    let json_max = (MAX_HEADER_LEN - 3) / 4 * 3;
+    json_max.saturating_sub(fixed).saturating_sub(own)
+}
+
 /// A `raceway-clock` value: `v1;` and the base64url JSON payload. This
 /// SDK's middleware also sends one back on responses, with the callee's
 /// clock, so that the caller can join it.

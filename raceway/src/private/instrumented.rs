@@ -42,11 +42,11 @@ pin_project_lite::pin_project! {
 
 /// Ends the call's execution and joins it back into the current one.
 fn join_back(execution: &mut Option<(ExecContext, &'static std::panic::Location<'static>)>) {
-    if let Some((ctx, site)) = execution.take() {
-        let (id, clock) = (ctx.id(), ctx.clock_now());
+    if let Some((mut ctx, site)) = execution.take() {
+        let (id, ended) = (ctx.id(), ctx.ended());
         rt::end(&ctx);
         drop(ctx);
-        rt::join_child(id, Some(&clock), site);
+        rt::join_child(id, Some(ended), site);
     }
 }
 

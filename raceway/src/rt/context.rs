@@ -9,6 +9,7 @@
 
 use super::install;
 use super::session::Session;
+use super::slots::{Ended, Token, Tokens};
 use crate::clock::{Timebase, VectorClock};
 use crate::event::{process_trace_id, ContextDelta, ExecInfo, Kind, LockRef, Record, Site, Span};
 use crate::pipeline::{Outlet, Pipeline};
@@ -41,8 +42,14 @@ fn current_task() -> TaskId {
 /// The state of one execution, owned by whoever runs it.
 pub(crate) struct ExecContext {
     info: Arc<ExecInfo>,
-    /// Own clock component: the number of events recorded so far.
+    /// Own clock component's count: the slot's events so far (this
+    /// execution's, and those of the executions that had the slot before,
+    /// see [`super::slots`]).
     seq: u64,
+    /// Slots of joined executions this one may give to its next children.
+    tokens: Tokens,
+    /// Set when its final clock was taken for a join: its counter stops.
+    retired: bool,
     /// What happens before this execution, learnt from other executions.
     /// Shared with the deltas that carry it, so sending it again is a
     /// reference count; copied only when it changes while a delta (or the
@@ -98,10 +105,24 @@ impl ExecContext {
 
     /// A new execution in `span` of trace `trace_id`.
     pub(crate) fn in_span(name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
+        ExecContext::in_slot(name, trace_id, span, None)
+    }
+
+    /// A new execution in `span`, in the slot of `token` (a joined
+    /// execution's, see [`super::slots`]) or in a fresh one.
+    fn in_slot(name: String, trace_id: u128, span: Option<Arc<Span>>, token: Option<Token>) -> Self {
         let id = NEXT_EXEC.fetch_add(1, Ordering::Relaxed);
+        let mut info = ExecInfo::new(id, name, trace_id, span);
+        let mut seq = 0;
+        if let Some(token) = token {
+            info.component = token.slot;
+            seq = token.count;
+        }
         ExecContext {
-            info: Arc::new(ExecInfo::new(id, name, trace_id, span)),
-            seq: 0,
+            info: Arc::new(info),
+            seq,
+            tokens: Tokens::default(),
+            retired: false,
             clock: Arc::default(),
             hard: None,
             locks: Arc::default(),
@@ -149,6 +170,23 @@ impl ExecContext {
         self.info.id
     }
 
+    /// Its own clock component: its slot.
+    #[inline]
+    pub(crate) fn component(&self) -> u64 {
+        self.info.component
+    }
+
+    /// Its end, for whoever joins it: its final clock, its slot and the
+    /// slots it holds. Its counter stops here (what it still records comes
+    /// before the join all the same).
+    pub(crate) fn ended(&mut self) -> Ended {
+        let clock = self.clock_now();
+        let mut slots = vec![Token { slot: self.component(), count: self.seq }];
+        slots.extend(self.tokens.take_all());
+        self.retired = true;
+        Ended { clock, slots }
+    }
+
     pub(crate) fn trace_id(&self) -> u128 {
         self.info.trace_id
     }
@@ -162,7 +200,7 @@ impl ExecContext {
     pub(crate) fn clock_now(&self) -> VectorClock {
         let mut clock = VectorClock::clone(&self.clock);
         if self.seq > 0 {
-            clock.observe(self.info.id, self.seq);
+            clock.observe(self.component(), self.seq);
         }
         clock
     }
@@ -178,7 +216,7 @@ impl ExecContext {
             self.absorb_both(&clock, &hard);
             return;
         }
-        let own = self.info.id;
+        let own = self.component();
         let learnt = &snapshot.learnt;
         let learns_learnt = !Arc::ptr_eq(learnt, &self.clock)
             && learnt.entries().iter().any(|&(e, n)| e != own && n > self.clock.get(e));
@@ -208,7 +246,7 @@ impl ExecContext {
         // The execution's own component is its sequence number, not part of
         // what it learnt: an edge back from its own release (an atomic it
         // stored and loads again) teaches it nothing.
-        let own = self.info.id;
+        let own = self.component();
         let learns = clock.entries().iter().any(|&(e, n)| e != own && n > self.clock.get(e));
         let known_hard = self.hard.as_deref().unwrap_or(&self.clock);
         let learns_hard = hard.entries().iter().any(|&(e, n)| e != own && n > known_hard.get(e));
@@ -240,14 +278,23 @@ impl ExecContext {
     /// Starts this (child) execution after everything `parent` did so far:
     /// the spawn edge.
     pub(crate) fn inherit(&mut self, parent: &ExecContext) {
-        self.clock = Arc::new(parent.clock_now());
+        // A child in a reused slot finds the slot's last count in its
+        // parent's clock: that is its own component now, not learnt.
+        let own = self.component();
+        let mut clock = parent.clock_now();
+        clock.forget(own);
         self.hard = parent.hard.as_ref().map(|hard| {
             let mut hard = VectorClock::clone(hard);
             if parent.seq > 0 {
-                hard.observe(parent.id(), parent.seq);
+                hard.observe(parent.component(), parent.seq);
             }
+            hard.forget(own);
             Arc::new(hard)
         });
+        if self.hard.as_deref() == Some(&clock) {
+            self.hard = None;
+        }
+        self.clock = Arc::new(clock);
         self.clock_dirty = true;
     }
 
@@ -255,7 +302,9 @@ impl ExecContext {
     /// execution's clock moves forward.
     #[inline]
     fn tick(&mut self) -> u64 {
-        self.seq += 1;
+        if !self.retired {
+            self.seq += 1;
+        }
         self.seq
     }
 
@@ -451,10 +500,16 @@ pub(crate) fn enter(ctx: ExecContext) {
 /// spawn: the child starts after everything the parent did so far,
 /// the `AsyncSpawn` event included.
 pub(crate) fn spawn_child(name: String, site: Site) -> ExecContext {
-    let (trace, span, session) =
-        with_thread(|t| (t.current.trace_id(), t.current.span().cloned(), t.current.session.clone()))
-            .unwrap_or_else(|| (process_trace_id(), None, None));
-    let mut child = ExecContext::in_span(name, trace, span);
+    // The child runs in a slot its parent holds, and takes one more for a
+    // child of its own (a task's request, a call's call); both come back
+    // with its join.
+    let (trace, span, session, token, spare) = with_thread(|t| {
+        let (token, spare) = (t.current.tokens.take(), t.current.tokens.take());
+        (t.current.trace_id(), t.current.span().cloned(), t.current.session.clone(), token, spare)
+    })
+    .unwrap_or_else(|| (process_trace_id(), None, None, None, None));
+    let mut child = ExecContext::in_slot(name, trace, span, token);
+    child.tokens.receive(spare.into_iter().collect());
     if let Some(session) = session {
         child.join_session(session, Some(site));
     }
@@ -469,11 +524,17 @@ pub(crate) fn spawn_child(name: String, site: Site) -> ExecContext {
     child
 }
 
-/// Records that the current execution joined execution `child`, whose
-/// final clock is `finished`: the join edge.
-pub(crate) fn join_child(child: u64, finished: Option<&VectorClock>, site: Site) {
-    if let Some(clock) = finished {
-        absorb(clock);
+/// Records that the current execution joined execution `child`, which
+/// left `finished`: the join edge. The joiner receives its slots (see
+/// [`super::slots`]).
+pub(crate) fn join_child(child: u64, finished: Option<Ended>, site: Site) {
+    if let Some(ended) = finished {
+        with_thread(|t| {
+            t.current.absorb(&ended.clock);
+            if !t.current.retired {
+                t.current.tokens.receive(ended.slots);
+            }
+        });
     }
     emit(|| Kind::AsyncAwait { awaited: child, site });
 }
@@ -594,7 +655,7 @@ pub(crate) fn snapshot() -> Option<Snapshot> {
     with_thread(|t| Snapshot {
         learnt: t.current.clock.clone(),
         hard: t.current.hard.clone(),
-        exec: t.current.id(),
+        exec: t.current.component(),
         seq: t.current.seq,
     })
 }
@@ -616,9 +677,15 @@ pub(crate) fn absorb_both(clock: &VectorClock, hard: &VectorClock) {
     with_thread(|t| t.current.absorb_both(clock, hard));
 }
 
-/// The current execution's clock, for a child that finishes.
+/// The current execution's clock now.
 pub(crate) fn current_clock() -> Option<VectorClock> {
     with_thread(|t| t.current.clock_now())
+}
+
+/// The end of the current execution (a thread's, as its closure returns),
+/// for whoever joins it.
+pub(crate) fn current_ended() -> Option<Ended> {
+    with_thread(|t| t.current.ended())
 }
 
 /// The `raceway::check` session the current execution records into.
@@ -633,7 +700,7 @@ pub(crate) fn current_session() -> Option<Arc<Session>> {
 pub(crate) fn trace_context() -> Option<(u128, Arc<Span>, u64, VectorClock)> {
     with_thread(|t| {
         let span = t.current.span()?.clone();
-        Some((t.current.trace_id(), span, t.current.id(), t.current.clock_now()))
+        Some((t.current.trace_id(), span, t.current.component(), t.current.clock_now()))
     })
     .flatten()
 }

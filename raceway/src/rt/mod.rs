@@ -6,8 +6,8 @@
 //! |---|---|
 //! | record an event of the current execution | [`emit`], [`emit_at`]; into one client's pipeline: [`emit_to`] |
 //! | whether anything listens | [`is_active`] |
-//! | read or join the current execution's clock | [`current_clock`], [`absorb`]; through a synchronization object: [`Synchronize`] |
-//! | spawn and join a child execution | [`spawn_child`], [`join_child`], [`end`] |
+//! | read or join the current execution's clock | `current_clock`, [`absorb`]; through a synchronization object: [`Synchronize`] |
+//! | spawn and join a child execution | [`spawn_child`], [`join_child`], [`end`]; slots reused: `slots` |
 //! | enter and leave an execution | [`run_as`], [`enter`], [`take_current`] |
 //! | what crosses a service boundary | [`trace_context`] |
 //! | `raceway::check` sessions | [`Session`], [`current_session`] |
@@ -20,10 +20,11 @@
 mod context;
 mod install;
 mod session;
+mod slots;
 mod synchronize;
 
 pub(crate) use context::{
-    current_clock, emit, emit_at, emit_to, end, enter, hand_off_to, join_child, run_as, spawn_child, trace_context,
+    current_ended, emit, emit_at, emit_to, end, enter, hand_off_to, join_child, run_as, spawn_child, trace_context,
     ExecContext, Snapshot,
 };
 // Used only by front-ends behind cargo features.
@@ -38,6 +39,7 @@ pub(crate) use context::take_current;
 pub use install::is_active;
 pub(crate) use install::{install, session_opened, uninstall};
 pub(crate) use session::Session;
+pub(crate) use slots::Ended;
 pub(crate) use synchronize::{
     annotate_after, annotate_before, fence, AtomicSync, BarrierClocks, ChannelClocks, Synchronize,
 };

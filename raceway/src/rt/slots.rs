@@ -1,0 +1,110 @@
+//! Clock components as slots: an execution that ended and was joined gives
+//! its component to the next child its joiner spawns, so clocks grow with
+//! the executions alive at once, not with those ever created.
+//!
+//! # The scheme
+//!
+//! A vector clock has one component per *slot*, not per execution. A
+//! fresh execution takes a fresh slot (numbered by its own id). When an
+//! execution ends and is joined (a thread's `join`, a task's `JoinHandle`
+//! awaited, a [`FutureExt::execution`](crate::task::FutureExt::execution)
+//! or [`task::request`](crate::task::request) future awaited, a
+//! `#[track]` async call returning, rayon's `join` and scopes), the joiner
+//! absorbs its final clock, which holds the slot at its final count `f`,
+//! and receives the slot as a token ([`Ended::slots`]). The next child it
+//! spawns takes the token: it runs in that slot, its counter continuing
+//! from `f`; it also takes one spare token, for a child of its own (a
+//! spawned task's request, a call's nested call). A joiner that ends hands
+//! the tokens it holds to its own joiner, with its final clock, so in a
+//! steady state (spawn, join, spawn again) no fresh slot is made.
+//!
+//! # Why nothing is fabricated and nothing is lost
+//!
+//! - The slot's events form one chain of happens-before: the old
+//!   execution's events come before its end, the end before the join, the
+//!   join before the spawn (program order of the joiner), the spawn before
+//!   the new execution's events. So `clock[slot] >= n` ("this event has
+//!   seen the slot's event number `n`") is true of exactly the events that
+//!   have seen that event, whichever execution made it: the analysis, which
+//!   compares an access's epoch `(component, count)` with a later clock's
+//!   entry for that component, gives the same answer as with a component
+//!   per execution. It tells executions apart by `thread_id`, which stays
+//!   one per execution.
+//! - Every edge in that chain is hard (join and spawn, never a lock's
+//!   hand-off), so the hard clock that prediction uses is a prefix count
+//!   of the slot too: reuse adds no order that a reordering could undo.
+//! - A token has one holder at a time (the running owner, the final clock
+//!   left for the join, the joiner), moved, never copied: two executions
+//!   never extend one slot at once. An execution whose end nobody joins
+//!   keeps its slot forever, as before: without a join nothing is known
+//!   to come after it.
+//! - After its final clock is taken, an execution's counter stops (a
+//!   thread's thread-local destructors may still record): those events
+//!   come before the join all the same, and keep the final count.
+//!
+//! ThreadSanitizer recycles thread slots the same way (a new thread takes
+//! the slot of a joined one, its epoch continuing), as do the "chain
+//! clocks" of Agarwal and Garg (PODC 2005), where a thread may continue a
+//! chain whose last event happens before its current one.
+//!
+//! # What it does not bound
+//!
+//! Executions that nobody joins: detached tasks and threads, and the
+//! requests of a server middleware, which start with no parent (their
+//! first event has an empty clock) and end with a response that goes to
+//! a client. No happens-before edge leads from one such request's end to
+//! another's start, so any slot a new request took would order the old
+//! request's events before it without cause, hiding races. Through a
+//! shared lock each request's clock then lists every earlier request's
+//! component; a bound there needs the analysis to learn order through the
+//! lock rather than component by component (see `BENCHMARKS.md` and
+//! issue #16's report).
+
+use crate::clock::VectorClock;
+
+/// What an execution leaves for whoever joins it: its final clock, and the
+/// slots (with their final counts) the joiner may give to its next
+/// children, its own first.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ended {
+    pub(crate) clock: VectorClock,
+    pub(crate) slots: Vec<Token>,
+}
+
+/// A slot whose events all happen before its holder's next event, with the
+/// count of its last event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub(crate) slot: u64,
+    pub(crate) count: u64,
+}
+
+/// Tokens an execution holds at most; beyond, the oldest are let go (their
+/// slots stay in clocks, as without reuse).
+pub(crate) const MAX_TOKENS: usize = 256;
+
+/// The tokens an execution holds: slots of joined executions.
+#[derive(Debug, Default)]
+pub(crate) struct Tokens(Vec<Token>);
+
+impl Tokens {
+    /// Receives the tokens of a joined execution, whose final clock the
+    /// holder has absorbed.
+    pub(crate) fn receive(&mut self, tokens: Vec<Token>) {
+        self.0.extend(tokens);
+        if self.0.len() > MAX_TOKENS {
+            let excess = self.0.len() - MAX_TOKENS;
+            self.0.drain(..excess);
+        }
+    }
+
+    /// A slot for a child: the most recently received.
+    pub(crate) fn take(&mut self) -> Option<Token> {
+        self.0.pop()
+    }
+
+    /// All of them, for the holder's own joiner.
+    pub(crate) fn take_all(&mut self) -> Vec<Token> {
+        std::mem::take(&mut self.0)
+    }
+}

@@ -1,0 +1,137 @@
+//! Clock size at scale: clocks are bounded by the executions alive at
+//! once, not by those ever created, and the outgoing `raceway-clock`
+//! header stays within its 8 KiB cap. Sizes, not timings.
+
+use raceway::sync::Mutex;
+use raceway::wire::{Event, EventKind};
+use raceway::{tracked, RaceKind};
+use std::cell::UnsafeCell;
+use std::sync::Arc;
+
+const REQUESTS: usize = 10_000;
+
+/// One installed client or check at a time.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+const CONCURRENT: usize = 16;
+
+/// The clock length of the write of request `i` (named `GET /work/{i}`).
+fn write_clock_len(events: &[Event], i: usize) -> usize {
+    let prefix = format!("GET /work/{i}#");
+    let write = events
+        .iter()
+        .find(|e| {
+            e.metadata.thread_id.starts_with(&prefix)
+                && matches!(&e.kind, EventKind::StateChange { access_type, .. } if access_type.is_write())
+        })
+        .unwrap_or_else(|| panic!("request {i} wrote"));
+    write.causality_vector.len()
+}
+
+async fn work(counter: Arc<Mutex<i64>>) {
+    let mut guard = counter.lock().unwrap();
+    let value: &mut i64 = &mut guard;
+    let seen = tracked!(*value);
+    tracked!(*value = seen + 1);
+}
+
+/// Runs `REQUESTS` requests through one lock, `concurrent` at a time, and
+/// returns the events.
+fn requests_through_one_lock(concurrent: usize) -> Vec<Event> {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // Every event kept: none dropped, all retained for inspection.
+    let config = raceway::Config {
+        service_name: "clocks".into(),
+        overflow: Some(raceway::Overflow::Block),
+        embedded_capacity: 1 << 20,
+        predict: false,
+        flush_timeout: std::time::Duration::from_secs(300),
+        ..raceway::Config::default()
+    };
+    let guard = raceway::init(config).expect("init");
+    let () = {
+        runtime.block_on(raceway::task::request("GET", "/main", async {
+            let counter = Arc::new(Mutex::new(0i64));
+            for wave in 0..REQUESTS / concurrent {
+                // Requests run concurrently, as tasks that a server spawns
+                // and joins.
+                let handles: Vec<_> = (0..concurrent)
+                    .map(|k| {
+                        let i = wave * concurrent + k + 1;
+                        let counter = counter.clone();
+                        raceway::task::spawn(async move {
+                            raceway::task::request("GET", &format!("/work/{i}"), work(counter)).await
+                        })
+                    })
+                    .collect();
+                for handle in handles {
+                    handle.await.unwrap();
+                }
+            }
+            assert_eq!(*counter.lock().unwrap(), REQUESTS as i64);
+        }))
+    };
+    guard.flush().expect("flush");
+    assert_eq!(guard.stats().dropped, 0);
+    let events = guard.collected_events();
+    drop(guard);
+    events
+}
+
+#[test]
+fn the_10000th_request_through_a_shared_lock_has_a_clock_no_bigger_than_the_10th() {
+    let events = requests_through_one_lock(1);
+    let (tenth, last) = (write_clock_len(&events, 10), write_clock_len(&events, REQUESTS));
+    assert!(last <= tenth, "the 10,000th request's clock has {last} entries, the 10th's {tenth}");
+}
+
+#[test]
+fn concurrent_requests_through_a_shared_lock_keep_clocks_as_small_as_after_ten_waves() {
+    let events = requests_through_one_lock(CONCURRENT);
+    // The first wave makes the slots; from then on they are reused.
+    let (tenth_wave, last) = (write_clock_len(&events, 10 * CONCURRENT), write_clock_len(&events, REQUESTS));
+    assert!(last <= tenth_wave, "the 10,000th request's clock has {last} entries, the 160th's {tenth_wave}");
+    // Live at once: the main request, 16 tasks, 16 requests, a few threads.
+    assert!(last <= 2 * CONCURRENT + 8, "{last} entries");
+    // Every clock of the run stays that small: no event lists every request.
+    let longest = events.iter().map(|e| e.causality_vector.len()).max().unwrap();
+    assert!(longest <= 2 * CONCURRENT + 8, "an event lists {longest} components");
+}
+
+/// A variable shared without synchronization of its own.
+struct Shared(UnsafeCell<i64>);
+
+// SAFETY: the accesses are plain writes of an aligned i64; the racy ones are
+// the point of the test.
+unsafe impl Sync for Shared {}
+
+fn write(data: &Shared, value: i64) {
+    // SAFETY: see the `Sync` impl.
+    let v = unsafe { &mut *data.0.get() };
+    tracked!(*v = value);
+}
+
+#[test]
+fn reused_components_keep_every_verdict_of_joined_executions() {
+    // Tasks joined one after the other reuse one slot: their writes are
+    // ordered through the joins (no race); two concurrent ones race,
+    // whatever slots they took.
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let data = Arc::new(Shared(UnsafeCell::new(0)));
+    let report = raceway::check(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            for value in 0..4 {
+                let data = data.clone();
+                raceway::task::spawn(async move { write(&data, value) }).await.unwrap();
+            }
+            let (d1, d2) = (data.clone(), data.clone());
+            let a = raceway::task::spawn(async move { write(&d1, 10) });
+            let b = raceway::task::spawn(async move { write(&d2, 11) });
+            a.await.unwrap();
+            b.await.unwrap();
+        });
+    });
+    let kinds: Vec<RaceKind> = report.races().iter().map(|r| r.kind()).collect();
+    assert_eq!(kinds, [RaceKind::DataRace], "{report}");
+}
