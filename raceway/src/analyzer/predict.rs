@@ -474,7 +474,10 @@ impl Order {
     /// Execution `exec` ended: what it knew stays, for everyone.
     pub(crate) fn ended(&mut self, exec: u64) {
         if let Some(state) = self.execs.remove(&exec) {
-            self.knowers.remove(&state.component);
+            // A reused component may already be another execution's.
+            if self.knowers.get(&state.component) == Some(&exec) {
+                self.knowers.remove(&state.component);
+            }
             if let Some(k) = state.knowledge() {
                 self.everyone.join(k);
             }
