@@ -108,6 +108,11 @@ fn clean_when_the_second_task_starts_after_joining_the_first() {
 }
 
 #[test]
+fn clean_when_an_untracked_flag_under_the_lock_orders() {
+    assert_clean(&untracked_flag());
+}
+
+#[test]
 fn clean_when_a_message_crosses_critical_sections_of_one_lock() {
     assert_clean(&message_inside_critical_sections());
 }

@@ -24,6 +24,7 @@ fn without_prediction_the_serial_twins_are_clean() {
         ("at once", serial_withdrawals_at_once()),
         ("flagged", flagged_lost_update()),
         ("flagged data", flagged_data()),
+        ("untracked flag", untracked_flag()),
         ("message inside critical sections", message_inside_critical_sections()),
     ];
     for (name, report) in reports {

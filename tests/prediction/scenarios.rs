@@ -159,17 +159,40 @@ pub async fn take_one(stock: &raceway::sync::tokio::Mutex<i64>) -> bool {
 
 /// A data race that only a lock hand-off between critical sections that
 /// touch nothing in common ordered: a write, then (later) a read, each
-/// beside a critical section of the same lock.
+/// beside a critical section of the same lock (one writes one field, the
+/// other reads another).
 pub fn serial_data_race() -> Report {
-    let (data, lock) = (Shared::new(), Mutex::new(()));
+    let (data, lock) = (Shared::new(), Mutex::new((0i64, 0i64)));
     check(|| {
         one_after_the_other(
             || {
                 data.write(1);
-                drop(lock.lock().unwrap());
+                let mut g = lock.lock().unwrap();
+                tracked!(g.0 = 1);
             },
             || {
-                drop(lock.lock().unwrap());
+                let g = lock.lock().unwrap();
+                tracked!(g.1);
+                drop(g);
+                data.read();
+            },
+        )
+    })
+}
+
+/// The same shape, ordered by a flag under the lock that nothing tracks
+/// (`*guard = true`): the critical sections' contents are unknown, so
+/// they are not reordered, and the write stays before the read.
+pub fn untracked_flag() -> Report {
+    let (data, ready) = (Shared::new(), Mutex::new(false));
+    check(|| {
+        one_after_the_other(
+            || {
+                data.write(1);
+                *ready.lock().unwrap() = true;
+            },
+            || {
+                while !*ready.lock().unwrap() {}
                 data.read();
             },
         )
@@ -335,20 +358,22 @@ pub fn flagged_data() -> Report {
 /// the lock keeps them apart), so the write after the send is ordered
 /// before the read after the receive (WCP's rule (b)).
 pub fn message_inside_critical_sections() -> Report {
-    let (data, lock) = (Shared::new(), Mutex::new(()));
+    let (data, lock) = (Shared::new(), Mutex::new((0i64, 0i64)));
     check(|| {
         let (tx, rx) = raceway::sync::mpsc::channel();
         let (data, lock) = (&data, &lock);
         one_after_the_other(
             move || {
-                let g = lock.lock().unwrap();
+                let mut g = lock.lock().unwrap();
                 tx.send(()).unwrap();
                 data.write(1);
+                tracked!(g.0 = 1);
                 drop(g);
             },
             move || {
                 let g = lock.lock().unwrap();
                 rx.recv().unwrap();
+                tracked!(g.1);
                 drop(g);
                 data.read();
             },

@@ -48,7 +48,13 @@
 //! what an earlier section of the same lock wrote (or writes what it read)
 //! comes after that section's release (rule (a)); a section whose
 //! acquisition comes before another's release ends before it (rule (b));
-//! both composed with happens-before on either side.
+//! both composed with happens-before on either side. A critical section
+//! with no tracked access (a flag set with `*guard = true`, state the lock
+//! guards but nothing tracks) is *opaque*: raceway cannot tell what it read
+//! or wrote, so its hand-offs count as hard edges both ways. A section that
+//! tracks some of what it touches is taken to touch only that: track every
+//! access a lock guards, or prediction may move sections past each other
+//! through an access it did not see.
 //!
 //! - **Predicted data race**: two conflicting accesses that only lock
 //!   hand-offs between critical sections with nothing in common ordered

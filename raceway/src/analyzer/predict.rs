@@ -23,6 +23,9 @@
 //! - **rule (b)**: when a critical section's acquisition is ordered before
 //!   another's release (of the same lock), its release is ordered before
 //!   that release (the two cannot overlap);
+//! - **opaque sections**: a critical section with no tracked access (its
+//!   contents unknown) comes after every earlier section of its lock and
+//!   before every later one, as a hard edge;
 //! - both composed with happens-before on either side, as in WCP: what
 //!   happens before the source section's release is ordered before the
 //!   target, and what happens after the target is ordered after the source.
@@ -224,6 +227,15 @@ struct LockOrder {
     /// acquisition learns of them, as WCP hands its clock over a lock.
     released: Arc<VectorClock>,
     knowledge: VectorClock,
+    /// The join of the clocks at the releases of *opaque* sections: those
+    /// with no tracked access, whose contents raceway cannot see (state
+    /// the lock guards but nothing tracks, such as a flag set with
+    /// `*guard = true`). Nothing may be reordered past them: they order
+    /// every later section, as every earlier one orders them.
+    opaque: VectorClock,
+    /// The join of the clocks at every release: what an opaque section
+    /// comes after.
+    every_release: VectorClock,
 }
 
 /// Which critical section of each lock an access was made in.
@@ -325,7 +337,13 @@ impl Order {
     /// A lock acquisition by execution `exec`.
     pub(crate) fn acquired(&mut self, exec: u64, lock: &str, clocks: &EventClocks<'_>) {
         let at = self.sync(exec, clocks, Some(lock));
+        let opaque = self.locks.get(lock).filter(|l| !l.opaque.entries().is_empty()).map(|l| l.opaque.clone());
         let state = self.execs.entry(exec).or_default();
+        if let Some(opaque) = opaque {
+            // After an opaque section: ordered as a hard edge would.
+            state.add_edge(at, &opaque);
+            self.knowers.insert(state.component, exec);
+        }
         let lock: Arc<str> = Arc::from(lock);
         *state.acquisitions.entry(lock.clone()).or_insert(0) += 1;
         state.open.push(Section { lock, acquired_at: at, reads: Vec::new(), writes: Vec::new() });
@@ -342,6 +360,15 @@ impl Order {
         let mut at_release = state.clock.clone();
         at_release.observe(own, at);
         let lock_order = self.locks.entry(section.lock.clone()).or_default();
+        let opaque = section.reads.is_empty() && section.writes.is_empty();
+        // An opaque section comes after every earlier section (its
+        // contents are unknown: it may read what any of them wrote).
+        let before_opaque =
+            (opaque && !lock_order.every_release.entries().is_empty()).then(|| lock_order.every_release.clone());
+        lock_order.every_release.join(&at_release);
+        if opaque {
+            lock_order.opaque.join(&at_release);
+        }
         lock_order.knowledge.join(&state.seen);
         if let Some(k) = state.knowledge() {
             lock_order.knowledge.join(k);
@@ -355,6 +382,9 @@ impl Order {
         // Rule (b): an earlier section of another execution whose
         // acquisition is ordered before this release ends before it.
         let mut source = if lock_order.evicted.entries().is_empty() { None } else { Some(lock_order.evicted.clone()) };
+        if let Some(before) = before_opaque {
+            source.get_or_insert_with(VectorClock::new).join(&before);
+        }
         let recent = std::mem::take(&mut lock_order.recent);
         let state = self.execs.get(&exec).expect("synced above");
         // Everything ordered before this release, as one clock.
@@ -456,6 +486,11 @@ impl Order {
 
     /// [`count_of`](Order::count_of) for an execution's state.
     fn count_in(&self, state: &ExecOrder, c: u64, before_own_edges: bool, at: u64) -> u64 {
+        if c == state.component {
+            // Its own component (a slot that an execution it descends from
+            // by spawn and join may have used before it): program order.
+            return at;
+        }
         let known = self.everyone.get(c).max(state.hard.get(c)).max(state.seen.get(c));
         let mine = if before_own_edges { state.knowledge_at(at.saturating_sub(1)) } else { state.knowledge() };
         known.max(mine.map_or(0, |k| k.get(c)))
