@@ -176,7 +176,7 @@ impl UnknownEdges {
         let Some(held) = self.pending.remove(&exec) else { return };
         self.pending_count -= held.len();
         for p in held {
-            races.record(RaceKind::DataRace, (&p.variable, &p.name), &p.prev, &p.rec, None, false, || {
+            races.record(RaceKind::DataRace, (&p.variable, &p.name), &p.prev, &p.rec, None, (false, false), || {
                 explain_race(&p.name, &p.prev, &p.rec)
             });
         }
@@ -382,13 +382,14 @@ impl Analyzer {
                     // Reported once, as the violation, when it is also a
                     // data race (the data-race pass below skips `r`).
                     let unsync = conflicts(r);
+                    let ordered = r.happens_before(&clock);
                     let function = execs[&rec.who.name].calls.iter().find(|f| f.id == region).map(|f| &f.function);
                     let p = &local.p;
                     let why = || {
                         let function = function.map_or("the region", |f| &**f);
                         explain_violation(kind, name, p, r, &rec, function, unsync)
                     };
-                    races.record(kind, (&variable, name), r, &rec, Some(p), unsync, why);
+                    races.record(kind, (&variable, name), r, &rec, Some(p), (unsync, ordered), why);
                     violated = Some(r.id);
                 }
             }
@@ -401,7 +402,7 @@ impl Analyzer {
         let unknown_edges = &mut self.unknown_edges;
         for prev in earlier.filter(|prev| Some(prev.id) != violated && conflicts(prev)) {
             if !unknown_edges.explains(&variable, name, prev, &rec) {
-                races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, || {
+                races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, (false, false), || {
                     explain_race(name, prev, &rec)
                 });
             }
@@ -477,7 +478,7 @@ impl Analyzer {
                 let ordered_or_same =
                     prev.exec == rec.exec || (prev.atomic && rec.atomic) || prev.happens_before(clock);
                 if !ordered_or_same && !self.unknown_edges.explains(variable, name, prev, rec) {
-                    self.races.record(RaceKind::DataRace, (variable, name), prev, rec, None, false, || {
+                    self.races.record(RaceKind::DataRace, (variable, name), prev, rec, None, (false, false), || {
                         explain_race(name, prev, rec)
                     });
                 }

@@ -51,7 +51,7 @@ mod reorder;
 mod report;
 
 pub use detection::Analyzer;
-pub use reorder::Reorder;
+pub use reorder::{timestamp_ns, Reorder};
 pub use report::{Access, Race, RaceKind, Report};
 
 use crate::wire::Event;

@@ -52,10 +52,9 @@ impl HttpSink {
     pub(super) fn new(endpoint: &str, config: &Config) -> Result<HttpSink, ConfigError> {
         // The sender runs on its own thread with its own single-threaded
         // runtime, so it works whether or not the host uses tokio.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| ConfigError::new("endpoint", endpoint, format!("cannot start the HTTP sender: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+            ConfigError::field("RACEWAY_ENDPOINT", "endpoint", endpoint, format!("cannot start the HTTP sender: {e}"))
+        })?;
         let client = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
@@ -63,7 +62,14 @@ impl HttpSink {
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("raceway-rust/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ConfigError::new("endpoint", endpoint, format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                ConfigError::field(
+                    "RACEWAY_ENDPOINT",
+                    "endpoint",
+                    endpoint,
+                    format!("cannot build the HTTP client: {e}"),
+                )
+            })?;
         Ok(HttpSink {
             runtime,
             client,

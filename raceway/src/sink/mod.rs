@@ -53,8 +53,11 @@ pub(crate) fn open(config: &Config) -> Result<Box<dyn Sink>, ConfigError> {
         #[cfg(feature = "http")]
         Some(Endpoint::Http(url)) => Ok(Box::new(http::HttpSink::new(url, config)?)),
         #[cfg(not(feature = "http"))]
-        Some(Endpoint::Http(url)) => {
-            Err(ConfigError::new("endpoint", url.clone(), "HTTP delivery needs the `http` cargo feature of `raceway`"))
-        }
+        Some(Endpoint::Http(url)) => Err(ConfigError::field(
+            "RACEWAY_ENDPOINT",
+            "endpoint",
+            url.clone(),
+            "HTTP delivery needs the `http` cargo feature of `raceway`",
+        )),
     }
 }

@@ -1,10 +1,10 @@
-//! What the analysis finds: [`Report`], [`Race`], [`Access`], and their text
-//! and JSON forms.
+//! What the analysis finds: [`Report`], [`Race`], [`Access`], and their
+//! text, JSON and HTML forms.
 //!
 //! The JSON field names are stable: `races[]` with `kind` (`data_race`,
 //! `lost_update`, `inconsistent_read`, `dirty_read`, `overwritten_write`),
-//! `variable`, `count`, `also_unsynchronized`, `explanation`, `accesses[]`
-//! and `region_start`; each access with `access_type`, `old_value`,
+//! `variable`, `count`, `also_unsynchronized`, `explanation`, `accesses[]`,
+//! `region_start` and `happens_before`; each access with `access_type`, `old_value`,
 //! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
 //! `event_id`. At the top: `events_analyzed`, `executions`, `variables`,
 //! `events_dropped`, `events_unattributed`, `executions_unattributed`,
@@ -12,6 +12,7 @@
 //! `still_running`.
 
 pub(crate) mod explain;
+mod html;
 pub(crate) mod store;
 
 use crate::event::AccessType;
@@ -105,6 +106,7 @@ pub struct Race {
     pub(crate) explanation: String,
     pub(crate) accesses: [Access; 2],
     pub(crate) region_start: Option<Access>,
+    pub(crate) happens_before: bool,
 }
 
 impl Race {
@@ -145,6 +147,15 @@ impl Race {
     /// broke the region.
     pub fn explanation(&self) -> &str {
         &self.explanation
+    }
+
+    /// Whether the first access happens before the second: something
+    /// recorded (a lock hand-off, a message, a join, a propagated call)
+    /// ordered them. Never for a data race; often for an atomicity
+    /// violation, which synchronization does not prevent (the lock that
+    /// orders a lost update's interleaved write before the write-back).
+    pub fn happens_before(&self) -> bool {
+        self.happens_before
     }
 }
 

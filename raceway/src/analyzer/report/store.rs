@@ -37,7 +37,8 @@ impl RaceKey {
 
 impl Races {
     /// Records a race on `variable` (reported as `name`) between `first`
-    /// and `second`, or counts it again.
+    /// and `second`, or counts it again: `unsync` when the pair is also a
+    /// data race, `ordered` when `first` happens before `second`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn record(
         &mut self,
@@ -46,7 +47,7 @@ impl Races {
         first: &AccessRecord,
         second: &AccessRecord,
         start: Option<&AccessRecord>,
-        unsync: bool,
+        (unsync, ordered): (bool, bool),
         explanation: impl FnOnce() -> String,
     ) {
         let (loc1, loc2) = (&first.location, &second.location);
@@ -68,6 +69,7 @@ impl Races {
                 race.kind = kind;
                 race.explanation = explanation();
                 race.region_start = start.map(to_access);
+                race.happens_before = ordered;
             }
             return;
         }
@@ -83,6 +85,7 @@ impl Races {
             explanation,
             accesses: [to_access(first), to_access(second)],
             region_start: start.map(to_access),
+            happens_before: ordered,
         });
     }
 }
