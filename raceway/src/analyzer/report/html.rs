@@ -59,14 +59,14 @@ impl Report {
         let status = if self.races.is_empty() { "clean" } else { "races" };
         let _ = writeln!(
             out,
-            "<header class=\"summary {status}\" data-races=\"{}\" data-events=\"{}\" data-executions=\"{}\">\n<h1>Raceway report</h1>\n<p class=\"verdict\">{}</p>\n<p class=\"counts\">{} events, {} executions, {} variables analyzed</p>\n</header>",
+            "<header class=\"summary {status}\" data-races=\"{}\" data-events=\"{}\" data-executions=\"{}\">\n<h1>Raceway report</h1>\n<p class=\"verdict\">{}</p>\n<p class=\"counts\">{} analyzed: {}, {}</p>\n</header>",
             self.races.len(),
             self.events_analyzed,
             self.executions,
             esc(summary),
-            self.events_analyzed,
-            self.executions,
-            self.variables
+            plural(self.events_analyzed, "event"),
+            plural(self.executions, "execution"),
+            plural(self.variables, "variable"),
         );
         // The warnings and notes the text report ends with: the verdicts'
         // limits belong on the page too.
@@ -92,6 +92,10 @@ impl Report {
         out.push_str("</body>\n</html>\n");
         out
     }
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn is_race_title(line: &str, report: &Report) -> bool {
@@ -465,7 +469,7 @@ figcaption { font-size: 13px; font-weight: 600; color: #374151; margin-bottom: 4
 .edge.program-order { stroke: #6b7280; stroke-width: 1.5; }
 .edge.hb { stroke: #2563eb; stroke-width: 2.5; }
 .edge.unordered { stroke: #ea580c; stroke-width: 2; stroke-dasharray: 6 5; }
-.edge-label { font-size: 11px; font-weight: 700; }
+.edge-label { font-size: 11px; font-weight: 700; paint-order: stroke; stroke: #f3f4f6; stroke-width: 5px; stroke-linejoin: round; }
 .edge-label.hb { fill: #2563eb; } .edge-label.unordered { fill: #c2410c; }
 table.accesses { border-collapse: collapse; margin-top: 12px; font-size: 12.5px; }
 table.accesses th, table.accesses td { border: 1px solid #e5e7eb; padding: 3px 7px; text-align: left; vertical-align: top; }
