@@ -87,7 +87,15 @@ fn help_and_version_say_what_the_command_does() {
         let out = raceway(args);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         let text = String::from_utf8_lossy(&out.stdout);
-        for option in ["--json", "--html <PATH>", "--window <SECONDS>", "--no-progress", "<FILE>...", "Exit status"] {
+        for option in [
+            "--json",
+            "--html <PATH>",
+            "--window <SECONDS>",
+            "--window-events <N>",
+            "--no-progress",
+            "<FILE>...",
+            "Exit status",
+        ] {
             assert!(text.contains(option), "{args:?} lists {option}: {text}");
         }
     }

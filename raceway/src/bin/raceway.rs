@@ -61,17 +61,19 @@ struct AnalyzeArgs {
     #[arg(long, value_name = "PATH")]
     html: Option<PathBuf>,
     /// How far out of timestamp order events may be within one file, in
-    /// seconds: an event is analyzed once one this much newer was read (or
-    /// once a file's window holds 65,536 events).
+    /// seconds: an event is analyzed once one this much newer was read, or
+    /// once the file's window is full (--window-events).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     window: f64,
+    /// How many events one file's window holds at most: what bounds memory
+    /// (about 4 KiB an event; the embedded analyzer holds as many).
+    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(1..))]
+    window_events: u64,
     /// Never show the progress bar.
     #[arg(long)]
     no_progress: bool,
 }
 
-/// Events one file's window holds at most.
-const WINDOW_CAPACITY: usize = 65_536;
 /// Inputs smaller than this get no progress bar.
 const PROGRESS_FROM_BYTES: u64 = 4 << 20;
 /// Lines that are not events are named one by one up to this many.
@@ -112,7 +114,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<Report, String> {
             }
             Box::new(file)
         };
-        sources.push(Source::new(name, reader, window));
+        sources.push(Source::new(name, reader, args.window_events as usize, window));
     }
     let show = !args.no_progress && total_bytes >= PROGRESS_FROM_BYTES && std::io::stderr().is_terminal();
     let progress = if show { progress_bar(total_bytes) } else { ProgressBar::hidden() };
@@ -161,10 +163,16 @@ fn analyze(args: &AnalyzeArgs) -> Result<Report, String> {
     if let Some(path) = &args.html {
         std::fs::write(path, report.to_html()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    let out = if args.json { report.to_json() + "\n" } else { report.render(std::io::stdout().is_terminal()) };
-    let mut stdout = std::io::stdout().lock();
+    let color = std::io::stdout().is_terminal();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     // A closed pipe (`| head`) is not an error of the analysis.
-    let _ = stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush());
+    let _ = if args.json {
+        serde_json::to_writer_pretty(&mut stdout, &report).map_err(std::io::Error::from).and_then(|()| writeln!(stdout))
+    } else {
+        stdout.write_all(report.render(color).as_bytes())
+    }
+    .and_then(|()| stdout.flush());
+    drop(stdout);
     Ok(report)
 }
 
@@ -212,14 +220,14 @@ struct Source {
 }
 
 impl Source {
-    fn new(name: String, reader: Box<dyn Read>, window: Duration) -> Source {
+    fn new(name: String, reader: Box<dyn Read>, capacity: usize, window: Duration) -> Source {
         Source {
             name,
             reader: BufReader::with_capacity(1 << 16, reader),
             line: Vec::with_capacity(1024),
             line_no: 0,
             bytes: 0,
-            window: Reorder::new(WINDOW_CAPACITY, window),
+            window: Reorder::new(capacity, window),
             ready: VecDeque::new(),
             done: false,
         }
