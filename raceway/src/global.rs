@@ -27,10 +27,10 @@ fn global() -> MutexGuard<'static, Option<Installed>> {
 }
 
 /// Finishes the installed client's run now, as dropping its guard would:
-/// called on a signal, from the handler's thread. Returns once the report
+/// called on a signal, from the handler's thread (`signal` holds it). Returns once the report
 /// is out (or at once if no client is installed, or another thread has
 /// finished it); the guard's later drop does nothing.
-pub(crate) fn finish_on_signal() {
+fn finish_on_signal() {
     let _finishing = FINISHING.lock().unwrap_or_else(PoisonError::into_inner);
     let taken = global().take();
     if let Some(Installed { client, settings }) = taken {
@@ -137,7 +137,7 @@ pub fn init(config: Config) -> Result<RacewayGuard, InitError> {
     *slot = Some(Installed { client: client.clone(), settings: settings.clone() });
     drop(slot);
     if settings.signals {
-        crate::signal::install();
+        crate::signal::install(finish_on_signal);
     }
     Ok(RacewayGuard { client })
 }

@@ -20,7 +20,7 @@ pub(crate) use self::unix::{install, uninstall};
 
 /// Elsewhere: nothing is installed.
 #[cfg(not(unix))]
-pub(crate) fn install() {}
+pub(crate) fn install(_finish: fn()) {}
 
 #[cfg(not(unix))]
 pub(crate) fn uninstall() {}
@@ -36,18 +36,33 @@ mod unix {
 
     /// The pipe's write end, for the handler (-1 until it exists).
     static PIPE: AtomicI32 = AtomicI32::new(-1);
+    /// The process whose thread reads the pipe.
+    static PID: AtomicI32 = AtomicI32::new(0);
     /// Which of [`SIGNALS`] raceway installed its handler for.
     static INSTALLED: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
     /// Serializes installing and uninstalling.
     static CHANGING: Mutex<()> = Mutex::new(());
     /// The thread that acts on the signals, started once.
     static THREAD: OnceLock<bool> = OnceLock::new();
+    /// What finishes the run on a signal (the guard's work, done by
+    /// `global`, which installs it).
+    static FINISH: OnceLock<fn()> = OnceLock::new();
 
     /// The handler: one byte, the signal's number, into the pipe. Only
     /// `write` (async-signal-safe), `errno` saved around it, and never a
     /// block: the pipe is non-blocking, and a full pipe already holds a
     /// signal for the thread to act on.
     extern "C" fn on_signal(signal: libc::c_int) {
+        // SAFETY: getpid, sigaction and raise are async-signal-safe.
+        if unsafe { libc::getpid() } != PID.load(Ordering::Relaxed) {
+            // A child forked without exec: the pipe is its parent's, and no
+            // thread of its own reads it. The default disposition, as
+            // without raceway.
+            set(signal, libc::SIG_DFL);
+            // SAFETY: as above.
+            unsafe { libc::raise(signal) };
+            return;
+        }
         let fd = PIPE.load(Ordering::Relaxed);
         if fd >= 0 {
             let errno = errno_location();
@@ -103,10 +118,11 @@ mod unix {
     }
 
     /// Installs the handler for each of SIGINT and SIGTERM whose
-    /// disposition is the default one (`SIG_DFL`). A signal the program
-    /// handles or ignores is left alone.
-    pub(crate) fn install() {
+    /// disposition is the default one (`SIG_DFL`), to call `finish` on the
+    /// signal. A signal the program handles or ignores is left alone.
+    pub(crate) fn install(finish: fn()) {
         let _changing = CHANGING.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = FINISH.set(finish);
         if !*THREAD.get_or_init(start_thread) {
             return;
         }
@@ -156,6 +172,7 @@ mod unix {
             ));
             return false;
         }
+        PID.store(std::process::id() as i32, Ordering::SeqCst);
         PIPE.store(write, Ordering::SeqCst);
         true
     }
@@ -194,7 +211,9 @@ mod unix {
                 }
             }
         }
-        crate::global::finish_on_signal();
+        if let Some(finish) = FINISH.get() {
+            finish();
+        }
         // SAFETY: unblocking a signal for this thread and raising it with its
         // default disposition ends the process, as the signal would have.
         unsafe {
