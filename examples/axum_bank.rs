@@ -10,9 +10,13 @@
 //! analyzer still reports the check-then-act, predicted (a different timing
 //! of the same requests interleaves them), when the guard is dropped.
 //!
-//! Run with `cargo run --example axum_bank`; add `-- --fixed` for the
-//! corrected handler, which holds the account locks across the whole
-//! transfer and gets a clean report.
+//! Run with `cargo run --features axum --example axum_bank`; add
+//! `-- --fixed` for the corrected handler, which holds the account locks
+//! across the whole transfer and gets a clean report. With `-- --serve` the
+//! built-in client stays quiet and the server runs until Ctrl-C (or
+//! SIGTERM): send two transfers at once (the fraud check waits for a
+//! second one), stop it, and the report is printed as it shuts down
+//! gracefully through `raceway::shutdown_signal()`.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -93,6 +97,7 @@ async fn transfer_fixed(State(bank): State<Arc<Bank>>, Query(t): Query<Transfer>
 
 fn main() {
     let fixed = std::env::args().any(|a| a == "--fixed");
+    let serve = std::env::args().any(|a| a == "--serve");
     let guard =
         raceway::init(Config { service_name: "bank".into(), ..Config::from_env().expect("valid RACEWAY_* settings") })
             .expect("raceway::init");
@@ -115,13 +120,25 @@ fn main() {
         let url = format!("http://{}", listener.local_addr().expect("a local address"));
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(async move {
-            let shutdown = async move {
+            // Stopped by the built-in client once it is done, or by Ctrl-C
+            // or SIGTERM: either way a graceful shutdown, then the report.
+            let done = async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
+            };
+            let shutdown = async move {
+                futures_util::future::select(std::pin::pin!(done), std::pin::pin!(raceway::shutdown_signal())).await;
             };
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 eprintln!("server error: {e}");
             }
         });
+        if serve {
+            println!(
+                "listening on {url}: POST {url}/transfer?from=alice&to=bob&amount=30 (twice at once); Ctrl-C stops"
+            );
+            let _ = server.await;
+            return;
+        }
 
         // The built-in client: two transfers out of alice's account, the
         // second sent once the first is answered.

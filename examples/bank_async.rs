@@ -3,7 +3,7 @@
 //!
 //! Every access is under a `raceway::sync::tokio::Mutex`, so nothing is a
 //! data race; the lost update is in the handler's logic, between the check
-//! and the act. `cargo run --example bank_async` prints the report (add
+//! and the act. `cargo run --features tokio --example bank_async` prints the report (add
 //! `-- --fixed` for the version that checks and acts under one lock).
 
 use raceway::sync::tokio::Mutex;

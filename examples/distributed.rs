@@ -14,7 +14,7 @@
 //! analyzer sees both services' accesses in one trace and reports them, with
 //! the location in each service.
 //!
-//! Run with `cargo run --example distributed`. It needs no Raceway server:
+//! Run with `cargo run --features axum --example distributed`. It needs no Raceway server:
 //! the report comes from the embedded analyzer.
 
 use axum::extract::State;
@@ -97,8 +97,13 @@ async fn serve(app: Router, mut stop: tokio::sync::watch::Receiver<bool>) -> (St
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
     let url = format!("http://{}", listener.local_addr().expect("a local address"));
     let server = tokio::spawn(async move {
-        let stopped = async move {
+        // Stopped once the checkouts are done, or by Ctrl-C or SIGTERM: a
+        // graceful shutdown either way, and the report.
+        let done = async move {
             let _ = stop.wait_for(|stop| *stop).await;
+        };
+        let stopped = async move {
+            futures_util::future::select(std::pin::pin!(done), std::pin::pin!(raceway::shutdown_signal())).await;
         };
         if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
             eprintln!("server error: {e}");

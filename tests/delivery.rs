@@ -297,6 +297,7 @@ fn flush_from_a_multi_thread_runtime() {
 fn file_endpoint_writes_one_event_per_line() {
     let dir = std::env::temp_dir().join(format!("raceway-file-test-{}", std::process::id()));
     let path = dir.join("events.jsonl");
+    std::fs::create_dir_all(&dir).unwrap();
     let _ = std::fs::remove_file(&path);
     let client = RacewayClient::new(Config {
         endpoint: Some(Endpoint::parse(&format!("file://{}", path.display())).unwrap()),
@@ -325,7 +326,21 @@ fn an_unopenable_file_endpoint_is_a_config_error() {
         ..Config::default()
     })
     .unwrap_err();
-    assert_eq!(err.setting(), "endpoint");
+    assert_eq!(err.setting(), "RACEWAY_ENDPOINT");
+    assert!(err.to_string().contains("the directory /proc/no/such/dir does not exist"), "{err}");
+    // A directory that does not exist is not created.
+    let missing = std::env::temp_dir().join(format!("raceway-missing-{}", std::process::id()));
+    let err = RacewayClient::new(Config {
+        endpoint: Some(Endpoint::File(missing.join("events.jsonl"))),
+        ..Config::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().starts_with("invalid RACEWAY_ENDPOINT (endpoint)"), "{err}");
+    assert!(!missing.exists());
+    // A directory given as the file.
+    let err = RacewayClient::new(Config { endpoint: Some(Endpoint::File(std::env::temp_dir())), ..Config::default() })
+        .unwrap_err();
+    assert!(err.to_string().contains("RACEWAY_ENDPOINT") && err.to_string().contains("is a directory"), "{err}");
 }
 
 /// The tests that install the process-wide client take turns.

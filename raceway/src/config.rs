@@ -242,20 +242,37 @@ impl fmt::Debug for Config {
     }
 }
 
-/// A configuration value that cannot be used. Its message names the setting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A configuration value that cannot be used. Its message names the
+/// `RACEWAY_*` environment variable, and the [`Config`] field when the value
+/// is one: `invalid RACEWAY_BATCH_SIZE (batch_size) "0": must be at least 1`.
+///
+/// `Debug` prints the same message, so that `fn main() -> Result<(), Box<dyn
+/// Error>>` with `?` shows a readable line.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConfigError {
     setting: &'static str,
+    field: Option<&'static str>,
     value: String,
     problem: String,
 }
 
 impl ConfigError {
     pub(crate) fn new(setting: &'static str, value: impl Into<String>, problem: impl Into<String>) -> Self {
-        ConfigError { setting, value: value.into(), problem: problem.into() }
+        ConfigError { setting, field: None, value: value.into(), problem: problem.into() }
     }
 
-    /// The environment variable or `Config` field at fault.
+    /// A bad value of `Config::field`, which the variable `setting` sets.
+    pub(crate) fn field(
+        setting: &'static str,
+        field: &'static str,
+        value: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        ConfigError { field: Some(field), ..ConfigError::new(setting, value, problem) }
+    }
+
+    /// The environment variable at fault (`RACEWAY_ENDPOINT`), also when the
+    /// value was set in code through the [`Config`] field it names.
     pub fn setting(&self) -> &str {
         self.setting
     }
@@ -263,7 +280,16 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {} {:?}: {}", self.setting, self.value, self.problem)
+        match self.field {
+            Some(field) => write!(f, "invalid {} ({field}) {:?}: {}", self.setting, self.value, self.problem),
+            None => write!(f, "invalid {} {:?}: {}", self.setting, self.value, self.problem),
+        }
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -336,6 +362,9 @@ impl Config {
             config.max_value_bytes = parse_count("RACEWAY_MAX_VALUE_BYTES", &v)?;
         }
         config.validate()?;
+        // Not `Config` fields, read where they act; checked here too, so that
+        // a bad value is reported with the others.
+        RunSettings::from_lookup(&lookup)?;
         Ok(config)
     }
 
@@ -351,39 +380,61 @@ impl Config {
     /// Checks the values that code can set wrongly too; called by
     /// [`RacewayClient::new`](crate::RacewayClient::new).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let positive = |setting, n: usize| {
+        let positive = |setting, field, n: usize| {
             if n == 0 {
-                Err(ConfigError::new(setting, "0", "must be at least 1"))
+                Err(ConfigError::field(setting, field, "0", "must be at least 1"))
             } else {
                 Ok(())
             }
         };
-        positive("batch_size", self.batch_size)?;
-        positive("channel_capacity", self.channel_capacity)?;
-        positive("max_value_bytes", self.max_value_bytes)?;
+        positive("RACEWAY_BATCH_SIZE", "batch_size", self.batch_size)?;
+        positive("RACEWAY_CHANNEL_CAPACITY", "channel_capacity", self.channel_capacity)?;
+        positive("RACEWAY_MAX_VALUE_BYTES", "max_value_bytes", self.max_value_bytes)?;
         if self.max_batch_bytes < MIN_BATCH_BYTES {
-            return Err(ConfigError::new(
+            return Err(ConfigError::field(
+                "RACEWAY_MAX_BATCH_BYTES",
                 "max_batch_bytes",
                 self.max_batch_bytes.to_string(),
-                format!("must be at least {MIN_BATCH_BYTES} (RACEWAY_MAX_BATCH_BYTES)"),
+                format!("must be at least {MIN_BATCH_BYTES}"),
             ));
         }
         if self.flush_interval.is_zero() {
-            return Err(ConfigError::new("flush_interval", "0s", "must be longer than zero"));
+            return Err(ConfigError::field(
+                "RACEWAY_FLUSH_INTERVAL",
+                "flush_interval",
+                "0s",
+                "must be longer than zero",
+            ));
         }
         if self.request_timeout.is_zero() {
-            return Err(ConfigError::new("request_timeout", "0s", "must be longer than zero"));
+            return Err(ConfigError::field(
+                "RACEWAY_REQUEST_TIMEOUT",
+                "request_timeout",
+                "0s",
+                "must be longer than zero",
+            ));
         }
         if self.service_name.trim().is_empty() {
-            return Err(ConfigError::new("service_name", &self.service_name, "must not be empty"));
+            return Err(ConfigError::field(
+                "RACEWAY_SERVICE_NAME",
+                "service_name",
+                &self.service_name,
+                "must not be empty",
+            ));
         }
         if self.instance_id.trim().is_empty() {
-            return Err(ConfigError::new("instance_id", &self.instance_id, "must not be empty"));
+            return Err(ConfigError::field(
+                "RACEWAY_INSTANCE_ID",
+                "instance_id",
+                &self.instance_id,
+                "must not be empty",
+            ));
         }
         if let Some(key) = &self.api_key {
             if key.chars().any(|c| c.is_control()) {
                 // The value is a secret: never echo it.
-                return Err(ConfigError::new(
+                return Err(ConfigError::field(
+                    "RACEWAY_API_KEY",
                     "api_key",
                     "<redacted>",
                     "contains control characters and cannot be sent in an HTTP header",
@@ -392,7 +443,8 @@ impl Config {
         }
         #[cfg(not(feature = "http"))]
         if let Some(Endpoint::Http(url)) = &self.endpoint {
-            return Err(ConfigError::new(
+            return Err(ConfigError::field(
+                "RACEWAY_ENDPOINT",
                 "endpoint",
                 redact_url(url),
                 "HTTP delivery needs the `http` cargo feature of `raceway`",
@@ -404,6 +456,42 @@ impl Config {
 
 /// The smallest `max_batch_bytes`: room for one small event.
 pub(crate) const MIN_BATCH_BYTES: usize = 1024;
+
+/// The settings of a process-wide client's run that are not [`Config`]
+/// fields: read from the environment by [`init`](crate::init) (and checked
+/// by [`Config::from_env`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct RunSettings {
+    /// `RACEWAY_REPORT`: where the embedded report is written, as HTML when
+    /// the name ends in `.html` or `.htm`, as JSON otherwise.
+    pub(crate) report: Option<PathBuf>,
+    /// `RACEWAY_FAIL_ON_RACE`: exit with status 66 when races were found.
+    pub(crate) fail_on_race: bool,
+    /// `RACEWAY_SIGNALS` (default on): print the report on SIGINT and
+    /// SIGTERM where the program has no handler of its own.
+    pub(crate) signals: bool,
+}
+
+impl RunSettings {
+    pub(crate) fn from_env() -> Result<RunSettings, ConfigError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok())
+    }
+
+    pub(crate) fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<RunSettings, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut settings = RunSettings { signals: true, ..RunSettings::default() };
+        if let Some(v) = get("RACEWAY_REPORT") {
+            settings.report = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("RACEWAY_FAIL_ON_RACE") {
+            settings.fail_on_race = parse_bool("RACEWAY_FAIL_ON_RACE", &v)?;
+        }
+        if let Some(v) = get("RACEWAY_SIGNALS") {
+            settings.signals = parse_bool("RACEWAY_SIGNALS", &v)?;
+        }
+        Ok(settings)
+    }
+}
 
 fn parse_count(setting: &'static str, value: &str) -> Result<usize, ConfigError> {
     match value.trim().parse::<usize>() {
@@ -436,7 +524,7 @@ fn parse_bool(setting: &'static str, value: &str) -> Result<bool, ConfigError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::new(setting, value, "expected true/false, 1/0, yes/no or on/off")),
+        _ => Err(ConfigError::new(setting, value, "expected true/false, 1/0, yes/no or on/off (any case)")),
     }
 }
 
@@ -498,6 +586,9 @@ mod tests {
             ("RACEWAY_FLUSH_INTERVAL", "soon", "number of seconds"),
             ("RACEWAY_FLUSH_INTERVAL", "NaN", "positive number of seconds"),
             ("RACEWAY_DEBUG", "maybe", "true/false"),
+            ("RACEWAY_FAIL_ON_RACE", "maybe", "true/false"),
+            ("RACEWAY_FAIL_ON_RACE", "2", "true/false"),
+            ("RACEWAY_SIGNALS", "enabled", "true/false"),
             ("RACEWAY_ENDPOINT", "localhost:8080", "http://"),
             ("RACEWAY_ENDPOINT", "file://", "needs a path"),
         ] {
@@ -541,6 +632,34 @@ mod tests {
         }
         let err = from(&[("RACEWAY_ENDPOINT", "ftp://user:secret@host")]).unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn booleans_take_the_usual_words_in_any_case() {
+        for (value, expected) in [
+            ("1", true),
+            ("TRUE", true),
+            ("Yes", true),
+            ("on", true),
+            ("0", false),
+            ("False", false),
+            ("NO", false),
+            ("off", false),
+        ] {
+            assert_eq!(from(&[("RACEWAY_DEBUG", value)]).unwrap().debug, expected, "{value}");
+            let lookup = |name: &str| (name == "RACEWAY_FAIL_ON_RACE").then(|| value.to_string());
+            assert_eq!(RunSettings::from_lookup(&lookup).unwrap().fail_on_race, expected, "{value}");
+        }
+        assert!(RunSettings::from_lookup(&|_| None).unwrap().signals, "signals are handled by default");
+    }
+
+    #[test]
+    fn errors_of_code_set_fields_name_the_variable_too() {
+        let err = Config { batch_size: 0, ..Config::default() }.validate().unwrap_err();
+        assert_eq!(err.setting(), "RACEWAY_BATCH_SIZE");
+        assert_eq!(err.to_string(), "invalid RACEWAY_BATCH_SIZE (batch_size) \"0\": must be at least 1");
+        // `?` in `main` prints `Debug`: the same readable line.
+        assert_eq!(format!("{err:?}"), err.to_string());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Raceway for Rust: find logical race conditions at run time, and trace
-//! them across services.
+#![doc = include_str!("../README.md")]
+//!
+//! # The crate
 //!
 //! Rust rules out data races on memory; it does not rule out two requests
 //! that each read a balance under a lock, and each write back
@@ -7,7 +8,38 @@
 //! records what a program does to its shared state, orders it by causality,
 //! and reports the accesses that nothing ordered.
 //!
-//! # Data flow
+//! ## Finding a race
+//!
+//! Two threads update one balance under a `std::sync::Mutex`, which
+//! raceway does not see: nothing it recorded orders the two updates, and
+//! [`check`] reports the race.
+//!
+//! ```
+//! use raceway::{tracked, RaceKind};
+//!
+//! let report = raceway::check(|| {
+//!     let balance = std::sync::Mutex::new(100i64);
+//!     raceway::thread::scope(|s| {
+//!         for amount in [30, 50] {
+//!             let balance = &balance;
+//!             s.spawn(move || {
+//!                 let mut b = balance.lock().unwrap();
+//!                 tracked!(*b -= amount);
+//!             });
+//!         }
+//!     });
+//! });
+//! assert!(!report.is_clean(), "{report}");
+//! assert_eq!(report.races()[0].kind(), RaceKind::DataRace);
+//! // The same report as text (`Display`), JSON and an HTML page.
+//! assert!(report.to_string().contains("WARNING: raceway: data race on *b"));
+//! assert!(report.to_html().contains("data-kind=\"data_race\""));
+//! ```
+//!
+//! With [`raceway::sync::Mutex`](crate::sync::Mutex) instead, the lock's
+//! hand-off orders the updates and the report is clean.
+//!
+//! ## Data flow
 //!
 //! A tracking call builds a small record (one TSC read, no I/O, no lock
 //! shared between threads) and appends it to its thread's buffer. Full
@@ -41,7 +73,7 @@
 //! endpoint URL) never appear in any output.
 
 //!
-//! # Instrumenting code
+//! ## Instrumenting code
 //!
 //! - [`#[track]`](macro@track) records each call of a function: entry,
 //!   every exit with its value and duration, errors and panics.
@@ -57,7 +89,46 @@
 //!
 //! With no client installed, instrumented code runs as written after one
 //! relaxed atomic load.
+//!
+//! ## Environment variables
+//!
+//! Every setting raceway reads from the environment. Booleans take `1`,
+//! `0`, `true`, `false`, `yes`, `no`, `on` or `off` in any case; any other
+//! value, and any value that cannot be used, is an error naming the
+//! variable ([`ConfigError`]), from [`Config::from_env`] and from
+//! [`init`]. An empty variable is unset.
+//!
+//! | variable | default | what it sets |
+//! |---|---|---|
+//! | `RACEWAY_ENDPOINT` | none: the embedded analyzer | where events go ([`Config::endpoint`]): `http://…` or `https://…` (a Raceway server; feature `http`), or `file:///path.jsonl` (JSON lines; the directory must exist) |
+//! | `RACEWAY_SERVICE_NAME` | `unknown-service` | [`Config::service_name`] |
+//! | `RACEWAY_INSTANCE_ID` | `<hostname>-<pid>` | [`Config::instance_id`] |
+//! | `RACEWAY_ENV` | `$ENV`, else `development` | [`Config::environment`] |
+//! | `RACEWAY_API_KEY` | none | [`Config::api_key`], sent as `Authorization: Bearer` and `X-Raceway-Key` |
+//! | `RACEWAY_BATCH_SIZE` | 50 | [`Config::batch_size`]: events per delivered batch |
+//! | `RACEWAY_FLUSH_INTERVAL` | 1 | [`Config::flush_interval`], in seconds (fractions allowed) |
+//! | `RACEWAY_DEBUG` | off | [`Config::debug`]: delivery diagnostics on stderr (boolean) |
+//! | `RACEWAY_CHANNEL_CAPACITY` | 65536 | [`Config::channel_capacity`]: events in the hand-off to the background thread |
+//! | `RACEWAY_REQUEST_TIMEOUT` | 10 | [`Config::request_timeout`], in seconds |
+//! | `RACEWAY_FLUSH_TIMEOUT` | 30 | [`Config::flush_timeout`], in seconds |
+//! | `RACEWAY_RETRY_BUFFER` | 10000 | [`Config::retry_buffer`]: events kept while the server is unreachable |
+//! | `RACEWAY_OVERFLOW` | `block` for `file://`, else `drop` | [`Config::overflow`]: `drop` or `block` when the hand-off is full |
+//! | `RACEWAY_EMBEDDED_CAPACITY` | 100000 | [`Config::embedded_capacity`]: events kept for [`RacewayClient::collected_events`] |
+//! | `RACEWAY_REPORT` | none | [`init`], embedded mode: also write the report to this path at the end (and on SIGINT/SIGTERM), as HTML when it ends in `.html` or `.htm` ([`Report::to_html`]), as JSON otherwise ([`Report::to_json`]) |
+//! | `RACEWAY_FAIL_ON_RACE` | off | [`init`], embedded mode: exit with status 66 at the end when races were found (boolean) |
+//! | `RACEWAY_SIGNALS` | on | [`init`]: on SIGINT and SIGTERM the program does not handle itself, print the report before the process ends (boolean; see [what raceway does on signals](init#what-raceway-does-on-sigint-and-sigterm)) |
+//!
+//! ## Cargo features
+//!
+//! `http` (default): delivery to a Raceway server. `cli` (default): the
+//! `raceway` command's dependencies (clap, indicatif), unused by the
+//! library. `tokio`: `raceway::task::spawn`, `raceway::sync::tokio`,
+//! `raceway::shutdown_signal`. `crossbeam`: `raceway::sync::crossbeam`. `rayon`:
+//! `raceway::rayon`. `tower` (or `axum`): `raceway::layer::RacewayLayer`.
+//! `actix`: `raceway::actix::RacewayMiddleware`. `reqwest`:
+//! `raceway::request`. Items that need one carry its badge here.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 // The layers, bottom to top; each module uses only those above it in this
@@ -89,20 +160,24 @@ mod client;
 // The process-wide client, and `raceway::check`.
 mod check;
 mod global;
+mod signal;
 // Front-ends: everything users call, over the facade.
 #[doc(hidden)]
 #[path = "private/mod.rs"]
 pub mod __private;
 #[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
 #[cfg(feature = "reqwest")]
 mod client_call;
 #[cfg(feature = "reqwest")]
 mod http_client;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod layer;
 mod propagation;
 #[cfg(feature = "rayon")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
 pub mod rayon;
 #[cfg(any(feature = "tower", feature = "actix"))]
 mod server_request;
@@ -119,9 +194,13 @@ pub use config::{Config, ConfigError, Endpoint, Overflow};
 pub use event::{AccessType, LockType};
 pub use global::{client, init, InitError, RacewayGuard};
 #[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use http_client::request;
 pub use pipeline::FlushError;
 pub use propagation::{propagation_headers, NoTraceContext};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use signal::shutdown_signal;
 pub use stats::Stats;
 pub use sync::tracked_lock;
 pub use task::FutureExt;

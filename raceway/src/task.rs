@@ -160,6 +160,7 @@ pub fn request<F: Future>(method: &str, target: &str, future: F) -> Execution<F>
 }
 
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use self::tokio_task::{spawn, spawn_blocking, JoinHandle, JoinSet};
 
 #[cfg(feature = "tokio")]

@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["rt"],
     // The one assembly point.
     &["client"],
-    &["global", "check"],
+    &["global", "check", "signal"],
     // Front-ends.
     &[
         "__private",

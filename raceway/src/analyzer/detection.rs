@@ -203,9 +203,16 @@ impl UnknownEdges {
         let Some(held) = self.pending.remove(&exec) else { return };
         self.pending_count -= held.len();
         for p in held {
-            races.record(RaceKind::DataRace, (&p.variable, &p.name), &p.prev, &p.rec, None, false, None, || {
-                explain_race(&p.name, &p.prev, &p.rec)
-            });
+            races.record(
+                RaceKind::DataRace,
+                (&p.variable, &p.name),
+                &p.prev,
+                &p.rec,
+                None,
+                (false, false),
+                None,
+                || explain_race(&p.name, &p.prev, &p.rec),
+            );
         }
     }
 
@@ -462,11 +469,12 @@ impl Analyzer {
                     // Reported once, as the violation, when it is also a
                     // data race (the data-race pass below skips `r`).
                     let unsync = conflicts(r);
+                    let ordered = r.happens_before(&clock);
                     let why = || {
                         let function = function.as_deref().unwrap_or("the region");
                         explain_violation(kind, name, p, r, &rec, function, unsync, false)
                     };
-                    races.record(kind, (&variable, name), r, &rec, Some(p), unsync, None, why);
+                    races.record(kind, (&variable, name), r, &rec, Some(p), (unsync, ordered), None, why);
                     violated = Some(r.id);
                 } else if predicting {
                     // Predicted: another execution's access that ran before
@@ -481,7 +489,16 @@ impl Analyzer {
                         let function = function.as_deref().unwrap_or("the region");
                         let schedule = schedule_violation(kind, name, p, r, &rec);
                         let why = || explain_violation(kind, name, p, r, &rec, function, false, true);
-                        races.record(kind, (&variable, name), r, &rec, Some(p), false, Some(schedule), why);
+                        races.record(
+                            kind,
+                            (&variable, name),
+                            r,
+                            &rec,
+                            Some(p),
+                            (false, r.happens_before(&clock)),
+                            Some((schedule, true)),
+                            why,
+                        );
                         if !conflicts(r) {
                             violated = Some(r.id);
                         }
@@ -511,7 +528,7 @@ impl Analyzer {
                 let function = pair.function.as_deref().unwrap_or("the region");
                 let schedule = schedule_violation(kind, name, p, &rec, c);
                 let why = || explain_violation(kind, name, p, &rec, c, function, false, true);
-                races.record(kind, (&variable, name), &rec, c, Some(p), false, Some(schedule), why);
+                races.record(kind, (&variable, name), &rec, c, Some(p), (false, false), Some((schedule, false)), why);
             }
         }
 
@@ -527,15 +544,22 @@ impl Analyzer {
         {
             if !prev.happens_before(&clock) {
                 if !unknown_edges.explains(&variable, name, prev, &rec) {
-                    races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, None, || {
+                    races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, (false, false), None, || {
                         explain_race(name, prev, &rec)
                     });
                 }
             } else if predicting && !prev.locks.iter().any(|l| rec.locks.contains(l)) && !kept_before(prev, false) {
                 let schedule = schedule_race(name, prev, &rec);
-                races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, false, Some(schedule), || {
-                    explain_race(name, prev, &rec)
-                });
+                races.record(
+                    RaceKind::DataRace,
+                    (&variable, name),
+                    prev,
+                    &rec,
+                    None,
+                    (false, true),
+                    Some((schedule, true)),
+                    || explain_race(name, prev, &rec),
+                );
             }
         }
 
@@ -612,9 +636,16 @@ impl Analyzer {
                 let ordered_or_same =
                     prev.exec == rec.exec || (prev.atomic && rec.atomic) || prev.happens_before(clock);
                 if !ordered_or_same && !self.unknown_edges.explains(variable, name, prev, rec) {
-                    self.races.record(RaceKind::DataRace, (variable, name), prev, rec, None, false, None, || {
-                        explain_race(name, prev, rec)
-                    });
+                    self.races.record(
+                        RaceKind::DataRace,
+                        (variable, name),
+                        prev,
+                        rec,
+                        None,
+                        (false, false),
+                        None,
+                        || explain_race(name, prev, rec),
+                    );
                 }
             }
         }

@@ -107,7 +107,7 @@ mod reorder;
 mod report;
 
 pub use detection::Analyzer;
-pub use reorder::Reorder;
+pub use reorder::{timestamp_ns, Reorder};
 pub use report::{Access, Race, RaceKind, Report};
 
 use crate::wire::Event;

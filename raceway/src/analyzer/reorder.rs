@@ -17,8 +17,9 @@ pub struct Reorder {
     newest: u128,
 }
 
-/// Nanoseconds since the epoch of an RFC 3339 timestamp; 0 if unreadable.
-pub(crate) fn timestamp_ns(text: &str) -> u128 {
+/// Nanoseconds since the epoch of an RFC 3339 timestamp (an event's
+/// `timestamp`); 0 if unreadable. The order the analysis takes events in.
+pub fn timestamp_ns(text: &str) -> u128 {
     fast_utc(text.as_bytes()).unwrap_or_else(|| {
         humantime::parse_rfc3339_weak(text.trim_end_matches("+00:00"))
             .ok()

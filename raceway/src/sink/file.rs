@@ -21,14 +21,22 @@ pub(super) struct FileSink {
 impl FileSink {
     pub(super) fn open(path: &Path) -> Result<FileSink, ConfigError> {
         let endpoint = || format!("file://{}", path.display());
+        let error = |problem: String| ConfigError::field("RACEWAY_ENDPOINT", "endpoint", endpoint(), problem);
+        // A missing directory is a mistyped path more often than a wish:
+        // it is not created.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| ConfigError::new("endpoint", endpoint(), e.to_string()))?;
+            if !dir.is_dir() {
+                return Err(error(format!("the directory {} does not exist", dir.display())));
+            }
+        }
+        if path.is_dir() {
+            return Err(error("is a directory: name a file in it, as in file:///tmp/events.jsonl".into()));
         }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| ConfigError::new("endpoint", endpoint(), format!("cannot open for appending: {e}")))?;
+            .map_err(|e| error(format!("cannot open for appending: {e}")))?;
         Ok(FileSink {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(1 << 16, file),

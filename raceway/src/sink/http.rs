@@ -198,17 +198,18 @@ impl HttpSink {
         let shown = redact_url(endpoint).into_owned();
         // The sender runs on its own thread with its own single-threaded
         // runtime, so it works whether or not the host uses tokio.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| ConfigError::new("endpoint", &shown, format!("cannot start the HTTP sender: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
+            ConfigError::field("RACEWAY_ENDPOINT", "endpoint", &shown, format!("cannot start the HTTP sender: {e}"))
+        })?;
         let client = reqwest::Client::builder()
             .connect_timeout(config.request_timeout)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
             .user_agent(concat!("raceway-rust/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ConfigError::new("endpoint", &shown, format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                ConfigError::field("RACEWAY_ENDPOINT", "endpoint", &shown, format!("cannot build the HTTP client: {e}"))
+            })?;
         let (endpoint, credentials) = split_credentials(endpoint);
         Ok(HttpSink {
             runtime,

@@ -107,8 +107,11 @@ pub(crate) fn open(config: &Config, deadline: Arc<Deadline>) -> Result<Box<dyn S
         #[cfg(feature = "http")]
         Some(Endpoint::Http(url)) => Ok(Box::new(http::HttpSink::new(url, config, deadline)?)),
         #[cfg(not(feature = "http"))]
-        Some(Endpoint::Http(url)) => {
-            Err(ConfigError::new("endpoint", url.clone(), "HTTP delivery needs the `http` cargo feature of `raceway`"))
-        }
+        Some(Endpoint::Http(url)) => Err(ConfigError::field(
+            "RACEWAY_ENDPOINT",
+            "endpoint",
+            url.clone(),
+            "HTTP delivery needs the `http` cargo feature of `raceway`",
+        )),
     }
 }

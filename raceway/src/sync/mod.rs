@@ -31,6 +31,7 @@ pub mod atomic;
 mod barrier;
 mod condvar;
 #[cfg(feature = "crossbeam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "crossbeam")))]
 pub mod crossbeam;
 mod lock_state;
 pub mod mpsc;
@@ -38,6 +39,7 @@ mod mutex;
 mod once;
 mod rwlock;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 mod tracked_lock;
 

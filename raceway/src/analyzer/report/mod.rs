@@ -1,11 +1,12 @@
-//! What the analysis finds: [`Report`], [`Race`], [`Access`], and their text
-//! and JSON forms.
+//! What the analysis finds: [`Report`], [`Race`], [`Access`], and their
+//! text, JSON and HTML forms.
 //!
 //! The JSON field names are stable: `races[]` with `kind` (`data_race`,
 //! `lost_update`, `inconsistent_read`, `dirty_read`, `overwritten_write`),
 //! `variable`, `count`, `also_unsynchronized`, `explanation`, `predicted`,
 //! `schedule` (for a predicted race, the schedule that makes it happen;
-//! `null` otherwise), `accesses[]` and `region_start`; each access with `access_type`, `old_value`,
+//! `null` otherwise), `accesses[]`, `region_start` and `happens_before`;
+//! each access with `access_type`, `old_value`,
 //! `new_value`, `location`, `function`, `execution`, `service`, `trace_id`, `locks`,
 //! `event_id`. At the top: `events_analyzed`, `executions`, `variables`,
 //! `events_dropped`, `events_unattributed`, `executions_unattributed`,
@@ -13,6 +14,7 @@
 //! `still_running`.
 
 pub(crate) mod explain;
+mod html;
 pub(crate) mod store;
 
 use crate::event::AccessType;
@@ -109,8 +111,13 @@ pub struct Race {
     pub(crate) predicted: bool,
     /// For a predicted race: the schedule that makes it happen.
     pub(crate) schedule: Option<String>,
+    /// For a predicted race: whether the first access (the interleaved one)
+    /// ran before the others in the run, rather than after them.
+    #[serde(skip)]
+    pub(crate) interleaved_ran_first: bool,
     pub(crate) accesses: [Access; 2],
     pub(crate) region_start: Option<Access>,
+    pub(crate) happens_before: bool,
 }
 
 impl Race {
@@ -166,6 +173,16 @@ impl Race {
     /// its write at bank.rs:35, one withdrawal is lost").
     pub fn schedule(&self) -> Option<&str> {
         self.schedule.as_deref()
+    }
+
+    /// Whether the first access happens before the second: something
+    /// recorded (a lock hand-off, a message, a join, a propagated call)
+    /// ordered them. Never for an observed data race (always for a predicted
+    /// one, which only a lock hand-off ordered); often for an atomicity
+    /// violation, which synchronization does not prevent (the lock that
+    /// orders a lost update's interleaved write before the write-back).
+    pub fn happens_before(&self) -> bool {
+        self.happens_before
     }
 }
 

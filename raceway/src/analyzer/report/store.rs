@@ -37,7 +37,8 @@ impl RaceKey {
 
 impl Races {
     /// Records a race on `variable` (reported as `name`) between `first`
-    /// and `second`, or counts it again.
+    /// and `second`, or counts it again: `unsync` when the pair is also a
+    /// data race, `ordered` when `first` happens before `second`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn record(
         &mut self,
@@ -46,8 +47,8 @@ impl Races {
         first: &AccessRecord,
         second: &AccessRecord,
         start: Option<&AccessRecord>,
-        unsync: bool,
-        schedule: Option<String>,
+        (unsync, ordered): (bool, bool),
+        schedule: Option<(String, bool)>,
         explanation: impl FnOnce() -> String,
     ) {
         let (loc1, loc2) = (&first.location, &second.location);
@@ -72,6 +73,7 @@ impl Races {
                 race.region_start = start.map(to_access);
                 race.accesses = [to_access(first), to_access(second)];
                 race.also_unsynchronized |= unsync;
+                race.happens_before = ordered;
                 return;
             }
             if schedule.is_some() && race.schedule.is_none() {
@@ -83,6 +85,7 @@ impl Races {
                 race.kind = kind;
                 race.explanation = explanation();
                 race.region_start = start.map(to_access);
+                race.happens_before = ordered;
             }
             return;
         }
@@ -97,9 +100,11 @@ impl Races {
             also_unsynchronized: unsync,
             explanation,
             predicted: schedule.is_some(),
-            schedule,
+            interleaved_ran_first: schedule.as_ref().is_some_and(|(_, first)| *first),
+            schedule: schedule.map(|(s, _)| s),
             accesses: [to_access(first), to_access(second)],
             region_start: start.map(to_access),
+            happens_before: ordered,
         });
     }
 }

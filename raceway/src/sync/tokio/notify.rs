@@ -65,7 +65,7 @@ impl fmt::Debug for Notify {
 }
 
 pin_project_lite::pin_project! {
-    /// The future of [`Notify::notified`]; see [`tokio::sync::Notified`].
+    /// The future of [`Notify::notified`]; see [`tokio::sync::futures::Notified`].
     pub struct Notified<'a> {
         #[pin]
         inner: tokio::sync::futures::Notified<'a>,
