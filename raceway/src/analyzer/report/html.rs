@@ -542,7 +542,26 @@ mod tests {
             ],
             region_start: Some(access("teller-50", AccessType::Read, 100, "bank.rs:29:18")),
             happens_before: true,
+            predicted: false,
+            schedule: None,
+            interleaved_ran_first: false,
         }
+    }
+
+    #[test]
+    fn a_predicted_race_is_drawn_as_it_ran_and_as_predicted() {
+        let race = Race {
+            predicted: true,
+            schedule: Some("possible lost update: if teller-30 runs bank.rs:35 between ...".into()),
+            interleaved_ran_first: true,
+            ..lost_update()
+        };
+        let html = Report { races: vec![race], events_analyzed: 24, ..Report::default() }.to_html();
+        assert!(html.contains("possible lost update on"), "the heading says possible");
+        assert!(html.contains("(predicted: it did not happen in this run)"));
+        assert!(html.contains("class=\"schedule\">possible lost update: if teller-30"));
+        assert_eq!(html.matches("data-schedule=\"observed\"").count(), 1);
+        assert_eq!(html.matches("data-schedule=\"predicted\"").count(), 1);
     }
 
     #[test]
