@@ -71,6 +71,9 @@ impl VectorClock {
     /// A clock of `entries`, in any order (a component listed twice keeps
     /// its largest count).
     pub(crate) fn from_entries(mut entries: Vec<(u64, u64)>) -> Self {
+        if entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            return VectorClock { entries };
+        }
         entries.sort_unstable();
         // Sorted by (component, count): the last of each run is its largest.
         let mut out: Vec<(u64, u64)> = Vec::with_capacity(entries.len());
@@ -199,6 +202,29 @@ mod tests {
         assert_eq!(a.entries(), &[(1, 3), (2, 5), (4, 1)]);
         assert!(b.le(&a));
         assert!(!a.le(&b));
+    }
+
+    #[test]
+    fn a_clock_from_entries_in_any_order_keeps_each_largest_count() {
+        let clock = VectorClock::from_entries(vec![(4, 1), (1, 3), (4, 7), (2, 5)]);
+        assert_eq!(clock.entries(), &[(1, 3), (2, 5), (4, 7)]);
+        let sorted = VectorClock::from_entries(vec![(1, 1), (2, 2)]);
+        assert_eq!(sorted.entries(), &[(1, 1), (2, 2)]);
+        let mut lowered = clock.clone();
+        lowered.lower(4, 2);
+        lowered.lower(2, 0);
+        lowered.lower(9, 1);
+        assert_eq!(lowered.entries(), &[(1, 3), (4, 2)]);
+    }
+
+    #[test]
+    fn an_in_place_join_is_the_same_pointwise_max() {
+        let mut a = VectorClock::from_entries(vec![(1, 3), (2, 1), (3, 4)]);
+        a.join(&VectorClock::from_entries(vec![(1, 1), (2, 6)]));
+        assert_eq!(a.entries(), &[(1, 3), (2, 6), (3, 4)]);
+        // A component that is new after some were raised in place.
+        a.join(&VectorClock::from_entries(vec![(1, 9), (5, 2)]));
+        assert_eq!(a.entries(), &[(1, 9), (2, 6), (3, 4), (5, 2)]);
     }
 
     #[test]

@@ -290,6 +290,10 @@ impl Order {
         let components = &mut self.components;
         let mut ids = std::mem::take(&mut state.wire_ids);
         let mut entries = Vec::with_capacity(learnt.len());
+        let mut hard_entries = Vec::with_capacity(learnt.len());
+        // The hard list names components in the clock's order (the
+        // converter makes it so): walked beside it, no lookups.
+        let mut hard_at = 0;
         for (i, (c, n)) in learnt.iter().enumerate() {
             let id = match ids.get(i) {
                 Some((known, id)) if Arc::ptr_eq(known, c) => *id,
@@ -304,13 +308,23 @@ impl Order {
                 }
             };
             entries.push((id, *n));
+            match clocks.hard.get(hard_at) {
+                Some((h, hn)) if Arc::ptr_eq(h, c) || **h == **c => {
+                    hard_at += 1;
+                    if *hn > 0 {
+                        hard_entries.push((id, (*hn).min(*n)));
+                    }
+                }
+                _ => hard_entries.push((id, *n)),
+            }
         }
         ids.truncate(learnt.len());
         state.wire_ids = ids;
         let clock = VectorClock::from_entries(entries);
-        let mut hard = clock.clone();
-        for (c, n) in clocks.hard {
-            let id = self.components.id(c);
+        let mut hard = VectorClock::from_entries(hard_entries);
+        // Any left in another order: looked up.
+        for (c, n) in &clocks.hard[hard_at..] {
+            let id = components.id(c);
             hard.lower(id, *n);
         }
         // What the clock learnt: others' conflict knowledge at the counts it
@@ -319,8 +333,20 @@ impl Order {
         if let Some(lock) = lock {
             state.seen.join(&lock.knowledge);
         }
+        // The entries that advanced: a merge walk of the old and new clocks.
+        let old = state.clock.entries();
+        let released = lock.map_or(&[][..], |l| l.released.entries());
+        let (mut at_old, mut at_released) = (0, 0);
         for &(c, n) in clock.entries() {
-            if n <= state.clock.get(c) || lock.is_some_and(|l| n <= l.released.get(c)) {
+            while at_old < old.len() && old[at_old].0 < c {
+                at_old += 1;
+            }
+            while at_released < released.len() && released[at_released].0 < c {
+                at_released += 1;
+            }
+            let before = old.get(at_old).filter(|e| e.0 == c).map_or(0, |e| e.1);
+            let covered = released.get(at_released).filter(|e| e.0 == c).map_or(0, |e| e.1);
+            if n <= before.max(covered) {
                 continue;
             }
             let Some(other) = self.knowers.get(&c).filter(|&&o| o != exec) else { continue };
