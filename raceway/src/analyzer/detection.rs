@@ -426,8 +426,11 @@ impl Analyzer {
         // access's own conflict must be: see `predict`).
         let predicting = self.predict && !rec.who.origin_unknown;
         let hard_clocks = EventClocks::new(causality_vector, hard_causality);
-        let sections =
-            if self.predict { self.order.accessed(exec, &var_key, rec.write, &hard_clocks) } else { no_sections() };
+        let sections = if self.predict {
+            self.order.accessed(exec, &var_key, rec.write, &hard_clocks)
+        } else {
+            self.order.outside()
+        };
         let order = &self.order;
         // Whether a reordering must keep `prev` before this access (`own`:
         // leaving out the edges into this access itself).
@@ -777,11 +780,6 @@ fn violation(p_write: bool, c_write: bool) -> RaceKind {
 /// both p and c: r cannot run between them.
 fn one_section_around(p: &Sections, c: &Sections, r_locks: &[String]) -> bool {
     p.iter().any(|(lock, n)| c.iter().any(|(l, m)| l == lock && m == n) && r_locks.iter().any(|l| **l == **lock))
-}
-
-/// The sections of an access the prediction does not look at.
-fn no_sections() -> Sections {
-    Arc::new([])
 }
 
 /// The innermost region open both at `p` and now.

@@ -499,6 +499,12 @@ impl Order {
         sections
     }
 
+    /// The (shared, empty) sections of an access outside every critical
+    /// section, or of one the prediction does not look at.
+    pub(crate) fn outside(&self) -> Sections {
+        self.outside.clone()
+    }
+
     /// The count of component `c` ordered before execution `exec`'s event
     /// at its own count `at` (the last one synced). `before_own_edges`:
     /// leave out the edges that the event itself is the target of (the
