@@ -632,6 +632,11 @@ impl Snapshot {
         }
     }
 
+    /// Whether all of the snapshot was learnt through hard edges.
+    pub(crate) fn all_hard(&self) -> bool {
+        self.hard.is_none()
+    }
+
     /// What an acquisition over `edge` learns of the snapshot through hard
     /// edges.
     pub(crate) fn hard_clock(&self, edge: Edge) -> VectorClock {

@@ -37,6 +37,11 @@ impl Released {
             Released::Nothing => *self = Released::One(snapshot),
             // The same execution's later clock holds all of its earlier.
             Released::One(one) if one.same_execution(&snapshot) => *one = snapshot,
+            Released::One(one) if edge == Edge::Hard && one.all_hard() && snapshot.all_hard() => {
+                let mut clock = one.to_clock();
+                snapshot.join_into(&mut clock);
+                *self = Released::Joined(clock, None);
+            }
             Released::One(one) => {
                 let mut clock = one.to_clock();
                 let mut hard = one.hard_clock(edge);
@@ -44,6 +49,11 @@ impl Released {
                 hard.join(&snapshot.hard_clock(edge));
                 let hard = (hard != clock).then_some(hard);
                 *self = Released::Joined(clock, hard);
+            }
+            // A hard release of a clock learnt through hard edges only, into
+            // a cell whose clock is all hard: the hard clock stays the clock.
+            Released::Joined(clock, None) if edge == Edge::Hard && snapshot.all_hard() => {
+                snapshot.join_into(clock);
             }
             Released::Joined(clock, hard) => {
                 let mut known = hard.take().unwrap_or_else(|| clock.clone());
