@@ -676,6 +676,118 @@ mod tokio_sync {
     }
 
     #[test]
+    fn clean_and_racy_mpsc_permits() {
+        // A message sent through a reserved permit carries its sender's clock.
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel(1);
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    write(&data, 1);
+                    let permit = tx.reserve().await.unwrap();
+                    permit.send(());
+                }
+            });
+            rx.recv().await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+        // An owned permit too, and the sender it gives back still sends.
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel(1);
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    let permit = tx.reserve_owned().await.unwrap();
+                    let tx = permit.send(0);
+                    write(&data, 1);
+                    let permit = tx.reserve_owned().await.unwrap();
+                    drop(permit.send(1));
+                    // With the buffer full again, try_reserve_owned hands
+                    // the sender back.
+                    let (other_tx, _other_rx) = rsync::mpsc::channel::<()>(1);
+                    let tx = match other_tx.try_reserve_owned() {
+                        Ok(permit) => permit.send(()),
+                        Err(_) => unreachable!("an empty channel of one has room"),
+                    };
+                    assert!(matches!(tx.clone().try_reserve_owned(), Err(rsync::mpsc::error::TrySendError::Full(_))));
+                }
+            });
+            assert_eq!(rx.recv().await, Some(0));
+            assert_eq!(rx.recv().await, Some(1));
+            read(&data);
+            child.await.unwrap();
+        }));
+        // For capacity 1, the first receive happens before the second
+        // reservation completes.
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel(1);
+            let (go_tx, go_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    tx.send(0).await.unwrap();
+                    go_tx.send(()).unwrap();
+                    let permit = tx.reserve().await.unwrap();
+                    read(&data);
+                    permit.send(1);
+                }
+            });
+            go_rx.await.unwrap();
+            write(&data, 1);
+            assert_eq!(rx.recv().await, Some(0));
+            assert_eq!(rx.recv().await, Some(1));
+            child.await.unwrap();
+        }));
+        // A write after the permit's send is not ordered before the receive.
+        all_racy(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel(1);
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    tx.reserve().await.unwrap().send(());
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            rx.recv().await.unwrap();
+            done_rx.await.unwrap();
+            read(&data);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn a_dropped_permit_gives_its_room_back() {
+        // Capacity 1: a permit dropped unused frees the room for the next
+        // send, which must complete (without waiting for a receive's credit)
+        // and keep the channel's order.
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel(1);
+            drop(tx.reserve().await.unwrap());
+            assert!(tx.try_reserve().is_ok_and(|permit| {
+                drop(permit);
+                true
+            }));
+            let owned = tx.clone().reserve_owned().await.unwrap();
+            let tx2 = owned.release();
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    write(&data, 1);
+                    tx2.send(()).await.unwrap();
+                }
+            });
+            rx.recv().await.unwrap();
+            read(&data);
+            drop(tx);
+            child.await.unwrap();
+            assert!(rx.recv().await.is_none());
+        }));
+    }
+
+    #[test]
     fn clean_and_racy_oneshot() {
         all_clean(&on_both_flavours(|data| async move {
             let (tx, rx) = rsync::oneshot::channel();
@@ -1110,6 +1222,8 @@ fn the_mirrors_have_the_originals_auto_traits_and_common_impls() {
     send_sync::<rsync::mpsc::UnboundedSender<i32>>();
     clone::<rsync::mpsc::Sender<i32>>();
     clone::<rsync::mpsc::UnboundedSender<i32>>();
+    send_sync::<rsync::mpsc::Permit<'static, i32>>();
+    send_sync::<rsync::mpsc::OwnedPermit<i32>>();
     send_sync::<rsync::oneshot::Sender<i32>>();
     send_sync::<rsync::oneshot::Receiver<i32>>();
     send_sync::<rsync::watch::Sender<i32>>();

@@ -93,6 +93,48 @@ impl<T> Sender<T> {
         Ok(())
     }
 
+    /// Waits for room in the buffer and reserves it; see
+    /// [`tokio::sync::mpsc::Sender::reserve`]. The reservation is where the
+    /// send completes in the channel's order: the receive that made the room
+    /// happens before it returns.
+    pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
+        let inner = self.inner.reserve().await?;
+        self.clocks.sent();
+        Ok(Permit { inner: Some(inner), clocks: &self.clocks })
+    }
+
+    /// Reserves room if there is some; see
+    /// [`tokio::sync::mpsc::Sender::try_reserve`].
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        let inner = self.inner.try_reserve()?;
+        self.clocks.sent();
+        Ok(Permit { inner: Some(inner), clocks: &self.clocks })
+    }
+
+    /// Waits for room and reserves it, keeping the sender in the permit;
+    /// see [`tokio::sync::mpsc::Sender::reserve_owned`].
+    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
+        let clocks = self.clocks.clone();
+        let inner = self.inner.clone().reserve_owned().await?;
+        clocks.sent();
+        Ok(OwnedPermit { inner: Some(inner), clocks })
+    }
+
+    /// Reserves room if there is some, keeping the sender in the permit;
+    /// see [`tokio::sync::mpsc::Sender::try_reserve_owned`]. On error the
+    /// sender comes back in the error, as tokio's does.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        let clocks = self.clocks.clone();
+        match self.inner.clone().try_reserve_owned() {
+            Ok(inner) => {
+                clocks.sent();
+                Ok(OwnedPermit { inner: Some(inner), clocks })
+            }
+            Err(TrySendError::Full(_)) => Err(TrySendError::Full(self)),
+            Err(TrySendError::Closed(_)) => Err(TrySendError::Closed(self)),
+        }
+    }
+
     /// Waits until the receiver is gone; see
     /// [`tokio::sync::mpsc::Sender::closed`].
     pub async fn closed(&self) {
@@ -139,6 +181,87 @@ impl<T> UnboundedSender<T> {
     /// Whether both senders send to the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
         self.inner.same_channel(&other.inner)
+    }
+}
+
+/// Room reserved in a bounded channel by [`Sender::reserve`]; see
+/// [`tokio::sync::mpsc::Permit`]. Sending through it stamps the message
+/// with the sender's clock; dropping it unused gives the room back, and the
+/// send that takes the room next is ordered after the drop (tokio's own
+/// release-acquire of the slot).
+pub struct Permit<'a, T> {
+    /// `Some` until sent.
+    inner: Option<tokio_mpsc::Permit<'a, Message<T>>>,
+    clocks: &'a ChannelClocks,
+}
+
+impl<T> Permit<'_, T> {
+    /// Sends a value in the reserved room; see
+    /// [`tokio::sync::mpsc::Permit::send`].
+    pub fn send(mut self, value: T) {
+        if let Some(inner) = self.inner.take() {
+            inner.send((value, self.clocks.stamp()));
+        }
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            // The credit is left before the room is, so that the send that
+            // takes the room finds it.
+            self.clocks.leave_credits(1);
+            drop(inner);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Permit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").finish_non_exhaustive()
+    }
+}
+
+/// Room reserved by [`Sender::reserve_owned`], holding the sender; see
+/// [`tokio::sync::mpsc::OwnedPermit`]. Ordered as [`Permit`].
+pub struct OwnedPermit<T> {
+    /// `Some` until sent or released.
+    inner: Option<tokio_mpsc::OwnedPermit<Message<T>>>,
+    clocks: Arc<ChannelClocks>,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Sends a value in the reserved room and gives the sender back; see
+    /// [`tokio::sync::mpsc::OwnedPermit::send`].
+    pub fn send(mut self, value: T) -> Sender<T> {
+        let inner = self.inner.take().expect("an owned permit is used once").send((value, self.clocks.stamp()));
+        Sender { inner, clocks: self.clocks.clone() }
+    }
+
+    /// Gives the room back unused and returns the sender; see
+    /// [`tokio::sync::mpsc::OwnedPermit::release`].
+    pub fn release(mut self) -> Sender<T> {
+        self.clocks.leave_credits(1);
+        let inner = self.inner.take().expect("an owned permit is used once").release();
+        Sender { inner, clocks: self.clocks.clone() }
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            // The room goes back (its credit first, as in `Permit`), and
+            // with it the sender the permit held.
+            self.clocks.leave_credits(1);
+            drop(inner);
+            self.clocks.sender_dropped();
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit").finish_non_exhaustive()
     }
 }
 
