@@ -98,9 +98,14 @@ pub(crate) struct Pipeline {
     overflow: Overflow,
     data: Sender<Chunk>,
     control: Sender<Control>,
-    /// Emptied buffers on their way back to the threads.
-    spare: Receiver<Vec<Record>>,
-    spare_tx: Sender<Vec<Record>>,
+    /// Emptied buffers on their way back to the threads: a stack, so that
+    /// a thread gets the one the exporter emptied last, still in a cache,
+    /// rather than the oldest of up to a channel's worth (a queue cycled
+    /// the whole channel's memory through the recording threads' writes,
+    /// each record a miss). Touched once per chunk.
+    spare: Mutex<Vec<Vec<Record>>>,
+    /// How many buffers `spare` keeps; more are freed.
+    spare_max: usize,
     chunk: usize,
     buffers: Mutex<Vec<Arc<PaddedBuffer>>>,
     /// Executions whose end was dropped with a refused chunk: the exporter
@@ -123,9 +128,18 @@ pub(crate) struct Pipeline {
 /// not share one, or every event would bounce it between their cores.
 type PaddedBuffer = CachePadded<ThreadBuffer>;
 
+/// A thread's records behind a lock whose release is a plain store: a
+/// locked instruction there (std's futex mutex swaps the state to learn
+/// whether anyone sleeps) would wait for the record's stores to reach the
+/// cache, which they rarely have (the buffer came back from the exporter's
+/// core): that wait was half of what recording an event cost. Only the
+/// exporter ever contends for it, with `try_lock`, briefly; the thread
+/// itself yields while it waits.
+type Records = spin::mutex::SpinMutex<Vec<Record>, spin::relax::Yield>;
+
 /// One thread's records, not yet handed over, and its counters.
 pub(crate) struct ThreadBuffer {
-    records: Mutex<Vec<Record>>,
+    records: Records,
     /// Events accepted, and dropped with a chunk the full channel refused:
     /// counted here rather than on a line every thread writes. Written only
     /// under `records`' lock (one writer at a time: plain loads and stores),
@@ -138,7 +152,7 @@ pub(crate) struct ThreadBuffer {
 impl ThreadBuffer {
     fn new(chunk: usize) -> Self {
         ThreadBuffer {
-            records: Mutex::new(Vec::with_capacity(chunk)),
+            records: Records::new(Vec::with_capacity(chunk)),
             accepted: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
         }
@@ -166,16 +180,16 @@ impl Pipeline {
         let chunk = config.channel_capacity.clamp(1, MAX_CHUNK);
         let (data, data_rx) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk));
         let (control, control_rx) = crossbeam_channel::unbounded();
-        let (spare_tx, spare) = crossbeam_channel::bounded(config.channel_capacity.div_ceil(chunk) + 64);
         let overflow = config.overflow();
+        let spare_max = config.channel_capacity.div_ceil(chunk) + 64;
         let pipeline = Arc::new(Pipeline {
             id: NEXT_PIPELINE.fetch_add(1, Ordering::Relaxed),
             overflow,
             config,
             data,
             control,
-            spare,
-            spare_tx,
+            spare: Mutex::new(Vec::new()),
+            spare_max,
             chunk,
             buffers: Mutex::new(Vec::new()),
             lost_ends: Mutex::new(Vec::new()),
@@ -231,7 +245,7 @@ impl Pipeline {
             // Buffers go back and forth between the threads and the
             // exporter, so the hot path neither allocates them nor frees
             // them across threads.
-            None => self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(self.chunk)),
+            None => lock(&self.spare).pop().unwrap_or_else(|| Vec::with_capacity(self.chunk)),
             // A refused chunk's buffer stays with the thread, emptied: it is
             // in this core's cache, and a thread that outruns the exporter
             // then touches nothing the other threads share.
@@ -254,7 +268,10 @@ impl Pipeline {
     /// Returns an emptied buffer for reuse; drops it when enough are spare.
     pub(crate) fn recycle(&self, mut records: Vec<Record>) {
         records.clear();
-        let _ = self.spare_tx.try_send(records);
+        let mut spare = lock(&self.spare);
+        if spare.len() < self.spare_max {
+            spare.push(records);
+        }
     }
 
     /// Hands over the buffers of every thread, idle ones included. Called by
@@ -268,15 +285,11 @@ impl Pipeline {
         let mut pending: Vec<_> = lock(&self.buffers).clone();
         while !pending.is_empty() {
             pending.retain(|buffer| match buffer.records.try_lock() {
-                Ok(mut records) => {
+                Some(mut records) => {
                     self.hand_off_or(buffer, &mut records, false, &mut make_room);
                     false
                 }
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                    self.hand_off_or(buffer, &mut poisoned.into_inner(), false, &mut make_room);
-                    false
-                }
-                Err(std::sync::TryLockError::WouldBlock) => true,
+                None => true,
             });
             if !pending.is_empty() {
                 make_room();
@@ -450,7 +463,7 @@ impl Outlet {
     /// copied at each step), then lets `finish` complete it in place.
     #[inline(always)]
     pub(crate) fn push(&self, build: impl FnOnce() -> Record, finish: impl FnOnce(&mut Record)) {
-        let mut records = lock(&self.buffer.records);
+        let mut records = self.buffer.records.lock();
         records.reserve(1);
         let len = records.len();
         let record = records.spare_capacity_mut()[0].write(build());
@@ -467,12 +480,12 @@ impl Outlet {
     }
 
     pub(crate) fn hand_off(&self) {
-        self.pipeline.hand_off(&self.buffer, &mut lock(&self.buffer.records));
+        self.pipeline.hand_off(&self.buffer, &mut self.buffer.records.lock());
     }
 
     /// Hands over what is left and leaves the pipeline.
     pub(crate) fn detach(self) {
-        let mut records = lock(&self.buffer.records);
+        let mut records = self.buffer.records.lock();
         self.pipeline.hand_off(&self.buffer, &mut records);
         // Under the list's lock, as the snapshots read: the counts move
         // from the live buffer to the retired ones at once.

@@ -9,7 +9,7 @@ use super::context::{self, Edge, Snapshot};
 use crate::clock::VectorClock;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// What a synchronization object holds of its releases: nothing yet, one
@@ -26,9 +26,33 @@ pub(crate) enum Released {
 }
 
 impl Released {
-    /// Replaces what was released with `snapshot`.
-    fn set(&mut self, snapshot: Snapshot) {
-        *self = Released::One(snapshot);
+    /// Replaces what was released with the current execution's clock now
+    /// (nothing when nothing records). An earlier release of the same
+    /// execution that learnt nothing since is brought up to date in place.
+    fn set_current(&mut self) {
+        if let Released::One(one) = self {
+            if context::refresh(one) {
+                return;
+            }
+        }
+        if let Some(now) = context::snapshot() {
+            *self = Released::One(now);
+        }
+    }
+
+    /// Adds the current execution's clock now, released over `edge`, to
+    /// what was released (in place, as in
+    /// [`set_current`](Released::set_current), when the cell holds this
+    /// execution's earlier release alone).
+    fn join_current(&mut self, edge: Edge) {
+        if let Released::One(one) = self {
+            if context::refresh(one) {
+                return;
+            }
+        }
+        if let Some(now) = context::snapshot() {
+            self.join(now, edge);
+        }
     }
 
     /// Adds `snapshot`, released over `edge`, to what was released.
@@ -106,11 +130,19 @@ impl Released {
     }
 }
 
+/// The lock of a [`Synchronize`] cell: held only while a clock is read or
+/// joined (and, for an atomic, around its one operation), never across
+/// anything that blocks or runs user code, so a spin lock whose release is
+/// a plain store, not a locked instruction (every atomic operation of
+/// `raceway::sync::atomic` takes it once). A waiter yields.
+type Cell = spin::mutex::SpinMutex<Released, spin::relax::Yield>;
+type CellGuard<'a> = spin::mutex::SpinMutexGuard<'a, Released>;
+
 /// The clock a synchronization object hands from its releases to its
 /// acquisitions.
 #[derive(Debug)]
 pub(crate) struct Synchronize {
-    released: Mutex<Released>,
+    released: Cell,
     /// How its releases order its acquisitions.
     edge: Edge,
 }
@@ -125,26 +157,24 @@ impl Synchronize {
     /// A cell that nothing was released into yet, whose releases order its
     /// acquisitions with hard edges.
     pub(crate) const fn new() -> Self {
-        Synchronize { released: Mutex::new(Released::Nothing), edge: Edge::Hard }
+        Synchronize { released: Cell::new(Released::Nothing), edge: Edge::Hard }
     }
 
     /// The cell of a lock: its hand-offs are lock edges, which a predicted
     /// reordering may undo where the critical sections do not conflict.
     pub(crate) const fn lock() -> Self {
-        Synchronize { released: Mutex::new(Released::Nothing), edge: Edge::Lock }
+        Synchronize { released: Cell::new(Released::Nothing), edge: Edge::Lock }
     }
 
-    fn cell(&self) -> MutexGuard<'_, Released> {
-        self.released.lock().unwrap_or_else(PoisonError::into_inner)
+    fn cell(&self) -> CellGuard<'_> {
+        self.released.lock()
     }
 
     /// Everything the current execution did so far happens before every
     /// later [`acquire`](Synchronize::acquire) of this cell, as does what
     /// earlier releases left (a join).
     pub(crate) fn release(&self) {
-        if let Some(now) = context::snapshot() {
-            self.cell().join(now, self.edge);
-        }
+        self.cell().join_current(self.edge);
     }
 
     /// Like [`release`](Synchronize::release), but what earlier releases
@@ -152,9 +182,7 @@ impl Synchronize {
     /// everything before it (a mutex), or an operation that starts over
     /// (an atomic store that begins a new release sequence).
     pub(crate) fn release_exclusive(&self) {
-        if let Some(now) = context::snapshot() {
-            self.cell().set(now);
-        }
+        self.cell().set_current();
     }
 
     /// Everything released into this cell happens before the current
@@ -291,9 +319,7 @@ impl AtomicSync {
         let mut cell = self.cell.cell();
         op();
         if releases(ordering) {
-            if let Some(now) = context::snapshot() {
-                cell.set(now);
-            }
+            cell.set_current();
         } else if let Some(fence) = context::fence_release_clock() {
             *cell = Released::Joined(fence, None);
         }
@@ -315,9 +341,7 @@ impl AtomicSync {
         };
         Self::acquire_part(cell, read);
         if releases(ordering) {
-            if let Some(now) = context::snapshot() {
-                cell.join(now, Edge::Hard);
-            }
+            cell.join_current(Edge::Hard);
         } else if let Some(fence) = context::fence_release_clock() {
             cell.join_clock(&fence);
         }
