@@ -1189,6 +1189,17 @@ fn the_mirrors_have_the_originals_auto_traits_and_common_impls() {
     fn clone<T: Clone>() {}
     fn debug<T: std::fmt::Debug>() {}
     fn default<T: Default>() {}
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+
+    // As std's: a lock, a once-cell or an atomic can be used across
+    // `catch_unwind`.
+    unwind_safe::<raceway::sync::Mutex<i32>>();
+    unwind_safe::<raceway::sync::RwLock<i32>>();
+    unwind_safe::<raceway::sync::Condvar>();
+    unwind_safe::<raceway::sync::Barrier>();
+    unwind_safe::<raceway::sync::OnceLock<i32>>();
+    unwind_safe::<raceway::sync::atomic::AtomicUsize>();
+    unwind_safe::<raceway::sync::atomic::AtomicBool>();
 
     send_sync::<mpsc::Sender<i32>>();
     send_sync::<mpsc::SyncSender<i32>>();

@@ -147,6 +147,10 @@ pub(crate) struct ThreadBuffer {
     /// waiting for room in the channel.
     accepted: AtomicU64,
     dropped: AtomicU64,
+    /// Chunks this buffer handed over so far: a [`Written`] mark compares
+    /// it to know whether its events are still here. Written under
+    /// `records`' lock.
+    handoffs: AtomicU64,
 }
 
 impl ThreadBuffer {
@@ -155,6 +159,7 @@ impl ThreadBuffer {
             records: Records::new(Vec::with_capacity(chunk)),
             accepted: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            handoffs: AtomicU64::new(0),
         }
     }
 
@@ -233,6 +238,7 @@ impl Pipeline {
             return;
         }
         let chunk = Chunk(std::mem::take(records));
+        ThreadBuffer::count(&buffer.handoffs, 1);
         let refused = match self.data.try_send(chunk) {
             Ok(()) => None,
             Err(TrySendError::Full(chunk)) if make_room() => self.data.try_send(chunk).err(),
@@ -442,7 +448,52 @@ pub(crate) struct Outlet {
     buffer: Arc<PaddedBuffer>,
 }
 
+/// Where an execution's last events went: a thread's buffer, and how many
+/// chunks that buffer had handed over then. An execution that moves to
+/// another thread without saying so (a tokio task raceway did not start,
+/// polled by another worker) hands over the buffer its earlier events are
+/// still in before it records again, so that its events enter the channel
+/// in program order.
+#[cfg(any(feature = "tokio", feature = "http"))]
+pub(crate) struct Written {
+    pipeline: Arc<Pipeline>,
+    buffer: Arc<PaddedBuffer>,
+    handoffs: u64,
+}
+
+#[cfg(any(feature = "tokio", feature = "http"))]
+impl Written {
+    /// Hands over the marked buffer if the marked events are still in it.
+    pub(crate) fn hand_off_if_unsent(&self) {
+        if self.buffer.handoffs.load(Ordering::Acquire) != self.handoffs {
+            return;
+        }
+        let mut records = self.buffer.records.lock();
+        if self.buffer.handoffs.load(Ordering::Relaxed) == self.handoffs {
+            self.pipeline.hand_off(&self.buffer, &mut records);
+        }
+    }
+}
+
 impl Outlet {
+    /// Marks (in `mark`) that an execution's last events went to this
+    /// thread's buffer; no reference count moves when the mark is already
+    /// of this buffer.
+    #[cfg(any(feature = "tokio", feature = "http"))]
+    pub(crate) fn mark_written(&self, mark: &mut Option<Written>) {
+        let handoffs = self.buffer.handoffs.load(Ordering::Relaxed);
+        match mark {
+            Some(w) if Arc::ptr_eq(&w.buffer, &self.buffer) => w.handoffs = handoffs,
+            _ => *mark = Some(Written { pipeline: self.pipeline.clone(), buffer: self.buffer.clone(), handoffs }),
+        }
+    }
+
+    /// Whether `mark` is of this thread's buffer.
+    #[cfg(any(feature = "tokio", feature = "http"))]
+    pub(crate) fn holds(&self, mark: &Written) -> bool {
+        Arc::ptr_eq(&mark.buffer, &self.buffer)
+    }
+
     pub(crate) fn attach(pipeline: &Arc<Pipeline>) -> Outlet {
         let buffer = Arc::new(CachePadded::new(ThreadBuffer::new(pipeline.chunk)));
         lock(&pipeline.buffers).push(buffer.clone());

@@ -155,6 +155,22 @@ impl ExecContext {
         ctx
     }
 
+    /// The execution of tokio task `task`, which raceway did not see start
+    /// (see [`super::plain_task`]): its spawn and join edges are unknown.
+    /// It records into the session open now, if only one is.
+    #[cfg(any(feature = "tokio", feature = "http"))]
+    fn plain_task(task: tokio::task::Id) -> Self {
+        let id = NEXT_EXEC.fetch_add(1, Ordering::Relaxed);
+        let mut info = ExecInfo::new(id, format!("tokio-task-{task}"), process_trace_id(), None);
+        info.origin_unknown = true;
+        let mut ctx = ExecContext::in_span(String::new(), 0, None);
+        ctx.info = Arc::new(info);
+        if install::is_active() {
+            ctx.session = install::sole_session();
+        }
+        ctx
+    }
+
     /// The implicit execution of the calling OS thread.
     fn for_current_thread() -> Self {
         let thread = std::thread::current();
@@ -374,12 +390,17 @@ pub(crate) struct ThreadState {
     /// Records taken on this thread, all executions together.
     recorded: u64,
     /// The tokio task the current execution was entered in (`None` outside
-    /// any task): an event from another task is a task the runtime did not
-    /// start through raceway, polled inside this execution.
+    /// any task): a call made in another task runs as that task's own
+    /// execution (see [`with_thread`]).
     entered_task: TaskId,
     /// Whether `current` is the thread's own execution (no execution was
     /// entered on it): a thread that raceway did not see start.
     own_execution: bool,
+    /// The slot of the tokio task raceway did not start that this thread
+    /// last ran as (see [`super::plain_task`]): a lookup saved while it
+    /// keeps polling the same task.
+    #[cfg(any(feature = "tokio", feature = "http"))]
+    plain: Option<(tokio::task::Id, Arc<super::plain_task::TaskSlot<TaskState>>)>,
 }
 
 impl ThreadState {
@@ -392,6 +413,8 @@ impl ThreadState {
             recorded: 0,
             entered_task: TaskId::default(),
             own_execution: true,
+            #[cfg(any(feature = "tokio", feature = "http"))]
+            plain: None,
         }
     }
 
@@ -437,6 +460,19 @@ impl ThreadState {
         // note them.
         let in_task = current_task() != TaskId::default();
         let plain_thread = thread.own_execution && !in_task && std::thread::current().name().is_none();
+        // A task raceway did not start, first seen while no session (or
+        // several) was open: taken into the session open now, if only one.
+        let plain_task = thread.current.info.origin_unknown && thread.current.session.is_none();
+        if plain_task {
+            match install::sole_session() {
+                Some(session) => {
+                    thread.current.session = Some(session.clone());
+                    thread.record(session.pipeline(), ts, make);
+                }
+                None => install::unattributed_elsewhere(),
+            }
+            return;
+        }
         match install::sole_session().filter(|_| plain_thread) {
             Some(session) => {
                 let name = thread.current.info.name.clone();
@@ -460,6 +496,16 @@ impl ThreadState {
         if self.outlet.as_ref().is_some_and(|o| o.pipeline_id() == pipeline) {
             self.hand_off();
         }
+    }
+
+    /// Ends the execution of a retired plain task: after its last events
+    /// (in whichever buffer they are), its end.
+    #[cfg(any(feature = "tokio", feature = "http"))]
+    fn end_plain_task(&self, task: TaskState) {
+        if let Some(written) = &task.written {
+            written.hand_off_if_unsent();
+        }
+        self.end_execution(&task.ctx);
     }
 
     /// Tells the pipeline that received `ctx`'s events that it ended.
@@ -551,7 +597,7 @@ pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
     }
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
-            with_thread(|t| {
+            with_thread_raw(|t| {
                 std::mem::swap(&mut t.current, self.ctx);
                 if let Some((recorded, task, own)) = self.before {
                     t.entered_task = task;
@@ -563,7 +609,7 @@ pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
             });
         }
     }
-    let before = with_thread(|t| {
+    let before = with_thread_raw(|t| {
         std::mem::swap(&mut t.current, ctx);
         let own = std::mem::replace(&mut t.own_execution, false);
         (t.recorded, std::mem::replace(&mut t.entered_task, current_task()), own)
@@ -800,8 +846,9 @@ pub(crate) fn emit_at(ts: u64, make: impl FnOnce() -> Kind) {
                 if thread.entered_task == current_task() {
                     thread.record(session.pipeline(), ts, make);
                 } else {
-                    // A task that raceway did not start, polled inside this
-                    // execution: its events are not this execution's.
+                    // Outside the task this execution was entered in, and
+                    // in no task now (`with_thread` runs a call made in
+                    // another task as that task's): not this execution's.
                     session_unattributed(&session, thread.current.id());
                 }
                 thread.current.session = Some(session);
@@ -859,9 +906,118 @@ pub(crate) fn hand_off_to(pipeline: &Pipeline) {
 ///
 /// Returns `None`, without running `f`, while the thread is being torn down
 /// or when called re-entrantly; instrumentation never panics into the host.
+///
+/// Inside a tokio task that raceway did not start (the task running is not
+/// the one the current execution was entered in), `f` runs as that task's
+/// own execution ([`super::plain_task`]).
 #[inline]
 fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    THREAD
+        .try_with(|cell| {
+            let mut state = cell.try_borrow_mut().ok()?;
+            let task = current_task();
+            if task == state.entered_task || task.is_none() {
+                Some(f(&mut state))
+            } else {
+                as_plain_task(&mut state, task, f)
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// [`with_thread`] without the plain-task redirection: for entering and
+/// leaving an execution, which set what the thread runs.
+#[inline]
+fn with_thread_raw<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     THREAD.try_with(|cell| cell.try_borrow_mut().ok().map(|mut state| f(&mut state))).ok().flatten()
+}
+
+/// A tokio task's execution, kept between the calls that run as it, and
+/// where its last events went.
+#[cfg(any(feature = "tokio", feature = "http"))]
+struct TaskState {
+    ctx: ExecContext,
+    written: Option<crate::pipeline::Written>,
+}
+
+/// The executions of the tokio tasks raceway did not start.
+#[cfg(any(feature = "tokio", feature = "http"))]
+static PLAIN_TASKS: super::plain_task::Table<TaskState> = super::plain_task::Table::new();
+
+/// Runs `f` as the execution of `task`, a tokio task raceway did not start:
+/// its execution is swapped in for the call and back out after it (even
+/// should `f` unwind), and the buffer its last events went to is handed
+/// over first when that is another thread's.
+#[cfg(any(feature = "tokio", feature = "http"))]
+#[inline(never)]
+fn as_plain_task<R>(state: &mut ThreadState, task: TaskId, f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    use super::plain_task::Slot;
+    let id = task?;
+    let slot = loop {
+        let slot = match state.plain.take() {
+            Some((cached, slot)) if cached == id => slot,
+            _ => {
+                let (slot, retired) = PLAIN_TASKS.slot(id);
+                for old in retired {
+                    state.end_plain_task(old);
+                }
+                slot
+            }
+        };
+        if matches!(*slot.lock(&PLAIN_TASKS), Slot::Retired) {
+            continue;
+        }
+        break slot;
+    };
+    let result = {
+        let mut guard = slot.lock(&PLAIN_TASKS);
+        if matches!(*guard, Slot::Fresh | Slot::Retired) {
+            *guard = Slot::Live(TaskState { ctx: ExecContext::plain_task(id), written: None });
+        }
+        let Slot::Live(task_state) = &mut *guard else { unreachable!("made live above") };
+        if let Some(written) = &task_state.written {
+            if !state.outlet.as_ref().is_some_and(|o| o.holds(written)) {
+                written.hand_off_if_unsent();
+            }
+        }
+        struct Loaded<'a> {
+            state: &'a mut ThreadState,
+            task: &'a mut TaskState,
+            entered: TaskId,
+            own: bool,
+            recorded: u64,
+        }
+        impl Drop for Loaded<'_> {
+            fn drop(&mut self) {
+                std::mem::swap(&mut self.state.current, &mut self.task.ctx);
+                self.state.entered_task = self.entered;
+                self.state.own_execution = self.own;
+                if self.state.recorded != self.recorded {
+                    if let Some(outlet) = &self.state.outlet {
+                        outlet.mark_written(&mut self.task.written);
+                    }
+                }
+            }
+        }
+        std::mem::swap(&mut state.current, &mut task_state.ctx);
+        let entered = std::mem::replace(&mut state.entered_task, task);
+        let own = std::mem::replace(&mut state.own_execution, false);
+        let recorded = state.recorded;
+        let loaded = Loaded { state, task: task_state, entered, own, recorded };
+        f(&mut *loaded.state)
+    };
+    state.plain = Some((id, slot));
+    Some(result)
+}
+
+/// Without tokio no call is in a task.
+#[cfg(not(any(feature = "tokio", feature = "http")))]
+fn as_plain_task<R>(state: &mut ThreadState, task: TaskId, f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    match task {
+        None => Some(f(state)),
+        Some(never) => match never {},
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! | read or join the current execution's clock | `current_clock`, [`absorb`]; through a synchronization object: [`Synchronize`] |
 //! | spawn and join a child execution | [`spawn_child`], [`join_child`], [`end`]; slots reused: `slots` |
 //! | enter and leave an execution | [`run_as`], [`enter`], [`take_current`] |
+//! | tokio tasks raceway did not start | their own executions, found by the context lookup: `plain_task` |
 //! | what crosses a service boundary | [`trace_context`] |
 //! | `raceway::check` sessions | [`Session`], [`current_session`] |
 //! | the process-wide client's pipeline | [`install`], [`uninstall`] |
@@ -19,6 +20,8 @@
 
 mod context;
 mod install;
+#[cfg(any(feature = "tokio", feature = "http"))]
+mod plain_task;
 mod session;
 mod slots;
 mod synchronize;

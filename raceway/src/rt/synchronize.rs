@@ -147,6 +147,13 @@ pub(crate) struct Synchronize {
     edge: Edge,
 }
 
+// The cell's clocks stay consistent whatever unwinds (a panic leaves a
+// clock joined or not, never half-joined, and nothing reads one across a
+// panic as a broken invariant), as std's locks are unwind safe: the mirrors
+// that hold a cell keep the originals' `UnwindSafe`/`RefUnwindSafe`.
+impl std::panic::UnwindSafe for Synchronize {}
+impl std::panic::RefUnwindSafe for Synchronize {}
+
 impl Default for Synchronize {
     fn default() -> Self {
         Synchronize::new()
