@@ -19,6 +19,7 @@ fn work_a_check_did_not_start_is_analyzed_or_said() {
     a_lost_update_between_plain_threads_is_found();
     plain_scoped_threads_racy_and_clean();
     plain_tokio_tasks_are_their_own_executions();
+    an_axum_server_inside_a_plain_task_is_analyzed();
     a_check_that_recorded_nothing_says_so();
 }
 
@@ -316,6 +317,50 @@ fn plain_tokio_tasks_are_their_own_executions() {
         assert_eq!(report.events_analyzed(), 15_000, "{flavour}: a write, a read and a write per task: {report}");
         assert_eq!(report.events_unattributed(), 0, "{flavour}: {report}");
     }
+}
+
+/// The ordinary way to test a service: `axum::serve` in a plain
+/// `tokio::spawn`, the router (with our layer) built inside that task, and
+/// requests from the test. Each request is an execution of the session;
+/// two requests that overlap on a counter read and written in separate
+/// critical sections lose an update.
+fn an_axum_server_inside_a_plain_task_is_analyzed() {
+    use axum::routing::post;
+    let report = raceway::check(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let both_read = Arc::new(tokio::sync::Barrier::new(2));
+            tokio::spawn(async move {
+                let counter = Arc::new(Mutex::new(0i64));
+                let app = axum::Router::new()
+                    .route(
+                        "/hit",
+                        post(move || {
+                            let (counter, both_read) = (counter.clone(), both_read.clone());
+                            async move {
+                                let seen = {
+                                    let guard = counter.lock().unwrap();
+                                    tracked!(*guard)
+                                };
+                                both_read.wait().await; // untracked: timing only
+                                let mut guard = counter.lock().unwrap();
+                                tracked!(*guard = seen + 1);
+                            }
+                        }),
+                    )
+                    .layer(raceway::layer::RacewayLayer::new());
+                axum::serve(listener, app).await.unwrap();
+            });
+            let client = reqwest::Client::new();
+            let url = format!("http://{addr}/hit");
+            let (a, b) = tokio::join!(client.post(&url).send(), client.post(&url).send());
+            assert!(a.unwrap().status().is_success() && b.unwrap().status().is_success());
+        });
+    });
+    assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{report}");
+    assert_eq!(report.events_unattributed(), 0, "{report}");
 }
 
 fn a_check_that_recorded_nothing_says_so() {
