@@ -954,7 +954,8 @@ static PLAIN_TASKS: super::plain_task::Table<TaskState> = super::plain_task::Tab
 fn as_plain_task<R>(state: &mut ThreadState, task: TaskId, f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     use super::plain_task::Slot;
     let id = task?;
-    let slot = loop {
+    let mut f = Some(f);
+    loop {
         let slot = match state.plain.take() {
             Some((cached, slot)) if cached == id => slot,
             _ => {
@@ -965,50 +966,51 @@ fn as_plain_task<R>(state: &mut ThreadState, task: TaskId, f: impl FnOnce(&mut T
                 slot
             }
         };
-        if matches!(*slot.lock(&PLAIN_TASKS), Slot::Retired) {
-            continue;
-        }
-        break slot;
-    };
-    let result = {
-        let mut guard = slot.lock(&PLAIN_TASKS);
-        if matches!(*guard, Slot::Fresh | Slot::Retired) {
-            *guard = Slot::Live(TaskState { ctx: ExecContext::plain_task(id), written: None });
-        }
-        let Slot::Live(task_state) = &mut *guard else { unreachable!("made live above") };
-        if let Some(written) = &task_state.written {
-            if !state.outlet.as_ref().is_some_and(|o| o.holds(written)) {
-                written.hand_off_if_unsent();
+        let result = {
+            let mut guard = slot.lock(&PLAIN_TASKS);
+            match &*guard {
+                // Retired since this thread last ran the task: its new
+                // slot is in the table.
+                Slot::Retired => continue,
+                Slot::Fresh => *guard = Slot::Live(TaskState { ctx: ExecContext::plain_task(id), written: None }),
+                Slot::Live(_) => {}
             }
-        }
-        struct Loaded<'a> {
-            state: &'a mut ThreadState,
-            task: &'a mut TaskState,
-            entered: TaskId,
-            own: bool,
-            recorded: u64,
-        }
-        impl Drop for Loaded<'_> {
-            fn drop(&mut self) {
-                std::mem::swap(&mut self.state.current, &mut self.task.ctx);
-                self.state.entered_task = self.entered;
-                self.state.own_execution = self.own;
-                if self.state.recorded != self.recorded {
-                    if let Some(outlet) = &self.state.outlet {
-                        outlet.mark_written(&mut self.task.written);
+            let Slot::Live(task_state) = &mut *guard else { unreachable!("made live above") };
+            if let Some(written) = &task_state.written {
+                if !state.outlet.as_ref().is_some_and(|o| o.holds(written)) {
+                    written.hand_off_if_unsent();
+                }
+            }
+            struct Loaded<'a> {
+                state: &'a mut ThreadState,
+                task: &'a mut TaskState,
+                entered: TaskId,
+                own: bool,
+                recorded: u64,
+            }
+            impl Drop for Loaded<'_> {
+                fn drop(&mut self) {
+                    std::mem::swap(&mut self.state.current, &mut self.task.ctx);
+                    self.state.entered_task = self.entered;
+                    self.state.own_execution = self.own;
+                    if self.state.recorded != self.recorded {
+                        if let Some(outlet) = &self.state.outlet {
+                            outlet.mark_written(&mut self.task.written);
+                        }
                     }
                 }
             }
-        }
-        std::mem::swap(&mut state.current, &mut task_state.ctx);
-        let entered = std::mem::replace(&mut state.entered_task, task);
-        let own = std::mem::replace(&mut state.own_execution, false);
-        let recorded = state.recorded;
-        let loaded = Loaded { state, task: task_state, entered, own, recorded };
-        f(&mut *loaded.state)
-    };
-    state.plain = Some((id, slot));
-    Some(result)
+            std::mem::swap(&mut state.current, &mut task_state.ctx);
+            let entered = std::mem::replace(&mut state.entered_task, task);
+            let own = std::mem::replace(&mut state.own_execution, false);
+            let recorded = state.recorded;
+            let loaded = Loaded { state, task: task_state, entered, own, recorded };
+            let f = f.take().expect("runs once: the loop ends here");
+            f(&mut *loaded.state)
+        };
+        state.plain = Some((id, slot));
+        return Some(result);
+    }
 }
 
 /// Without tokio no call is in a task.
