@@ -235,6 +235,61 @@ fn plain_tokio_tasks_are_their_own_executions() {
         assert_eq!(report.events_analyzed(), 2, "{flavour}: {report}");
         assert!(report.unordered_unknown_edges() >= 1, "{flavour}: {report}");
 
+        // tokio's JoinSet and spawn_blocking, unwrapped: the same verdicts.
+        let report = raceway::check(|| {
+            rt.block_on(async {
+                let both_read = Arc::new(tokio::sync::Barrier::new(2));
+                let mut set = tokio::task::JoinSet::new();
+                for amount in [30, 50] {
+                    set.spawn(withdraw_in_task(account.clone(), amount, both_read.clone()));
+                }
+                set.join_all().await;
+            })
+        });
+        assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{flavour} JoinSet: {report}");
+        assert_eq!(report.events_unattributed(), 0, "{flavour} JoinSet: {report}");
+        let report = raceway::check(|| {
+            rt.block_on(async {
+                let both_read = Arc::new(Barrier::new(2));
+                let tellers: Vec<_> = [30, 50]
+                    .into_iter()
+                    .map(|amount| {
+                        let (account, both_read) = (account.clone(), both_read.clone());
+                        tokio::task::spawn_blocking(move || withdraw(&account, amount, &both_read))
+                    })
+                    .collect();
+                for teller in tellers {
+                    teller.await.unwrap();
+                }
+            })
+        });
+        assert_eq!(kinds(&report), [RaceKind::LostUpdate], "{flavour} spawn_blocking: {report}");
+        assert_eq!(report.events_unattributed(), 0, "{flavour} spawn_blocking: {report}");
+        for kind in ["JoinSet", "spawn_blocking"] {
+            let report = raceway::check(|| {
+                rt.block_on(async {
+                    {
+                        let mut guard = shared.lock().unwrap();
+                        tracked!(*guard = 2);
+                    }
+                    let shared2 = shared.clone();
+                    let read = move || {
+                        let guard = shared2.lock().unwrap();
+                        let _ = tracked!(*guard);
+                    };
+                    if kind == "JoinSet" {
+                        let mut set = tokio::task::JoinSet::new();
+                        set.spawn(async move { read() });
+                        set.join_next().await.unwrap().unwrap();
+                    } else {
+                        tokio::task::spawn_blocking(read).await.unwrap();
+                    }
+                })
+            });
+            assert!(report.is_clean(), "{flavour} {kind}: {report}");
+            assert_eq!(report.events_analyzed(), 2, "{flavour} {kind}: {report}");
+        }
+
         // A task that moves between workers between its events keeps its
         // program order, and nothing it records is lost: each of two tasks
         // hands a value to a raceway task over a tracked channel after
