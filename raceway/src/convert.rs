@@ -31,6 +31,7 @@ struct ExecState {
     locks: Vec<String>,
     last_event: Option<Uuid>,
     origin_unknown: bool,
+    spawn_seen: bool,
 }
 
 /// What a record becomes. Short-lived and moved once: the size difference
@@ -58,6 +59,9 @@ pub(crate) struct Converter {
     /// (`wire::TAG_ORIGIN`).
     tags_unknown: Arc<BTreeMap<String, String>>,
     tags_unknown_not_atomic: Arc<BTreeMap<String, String>>,
+    /// And for those whose spawn was seen but not their join.
+    tags_join_unknown: Arc<BTreeMap<String, String>>,
+    tags_join_unknown_not_atomic: Arc<BTreeMap<String, String>>,
     /// Random per converter; event ids are this mixed with a counter, so they
     /// are unique without calling the RNG per event.
     id_seed: (u64, u64),
@@ -152,15 +156,17 @@ impl Converter {
         tags.insert("sdk_language".to_string(), "rust".to_string());
         let mut tags_not_atomic = tags.clone();
         tags_not_atomic.insert(wire::TAG_ATOMIC_REGION.to_string(), "false".to_string());
-        let unknown = |tags: &BTreeMap<String, String>| {
+        let origin = |tags: &BTreeMap<String, String>, origin: &str| {
             let mut tags = tags.clone();
-            tags.insert(wire::TAG_ORIGIN.to_string(), wire::ORIGIN_UNKNOWN.to_string());
+            tags.insert(wire::TAG_ORIGIN.to_string(), origin.to_string());
             Arc::new(tags)
         };
         Converter {
             max_value_bytes: config.max_value_bytes,
-            tags_unknown: unknown(&tags),
-            tags_unknown_not_atomic: unknown(&tags_not_atomic),
+            tags_unknown: origin(&tags, wire::ORIGIN_UNKNOWN),
+            tags_unknown_not_atomic: origin(&tags_not_atomic, wire::ORIGIN_UNKNOWN),
+            tags_join_unknown: origin(&tags, wire::ORIGIN_JOIN_UNKNOWN),
+            tags_join_unknown_not_atomic: origin(&tags_not_atomic, wire::ORIGIN_JOIN_UNKNOWN),
             tags_not_atomic: Arc::new(tags_not_atomic),
             service_name: Arc::from(config.service_name.as_str()),
             environment: Arc::from(config.environment.as_str()),
@@ -278,11 +284,13 @@ impl Converter {
                 process_id: self.process_id,
                 service_name: state.service.as_ref().unwrap_or(service).clone(),
                 environment: self.environment.clone(),
-                tags: match (opts_out, state.origin_unknown) {
-                    (false, false) => self.tags.clone(),
-                    (true, false) => self.tags_not_atomic.clone(),
-                    (false, true) => self.tags_unknown.clone(),
-                    (true, true) => self.tags_unknown_not_atomic.clone(),
+                tags: match (opts_out, state.origin_unknown, state.spawn_seen) {
+                    (false, false, _) => self.tags.clone(),
+                    (true, false, _) => self.tags_not_atomic.clone(),
+                    (false, true, false) => self.tags_unknown.clone(),
+                    (true, true, false) => self.tags_unknown_not_atomic.clone(),
+                    (false, true, true) => self.tags_join_unknown.clone(),
+                    (true, true, true) => self.tags_join_unknown_not_atomic.clone(),
                 },
                 duration_ns,
                 instance_id: Some(instance.clone()),
@@ -411,6 +419,7 @@ impl ExecState {
             locks: Vec::new(),
             last_event: None,
             origin_unknown: info.origin_unknown,
+            spawn_seen: info.spawn_seen,
         }
     }
 }

@@ -131,6 +131,9 @@ pub(crate) struct ExecInfo {
     /// `tokio::spawn`): its spawn and join edges are unknown, and the
     /// analysis must not take their absence for a race.
     pub origin_unknown: bool,
+    /// With `origin_unknown`: its spawn was seen (and its clock inherited
+    /// from the parent); only its join is unknown.
+    pub spawn_seen: bool,
 }
 
 impl ExecInfo {
@@ -143,6 +146,7 @@ impl ExecInfo {
             span,
             context_lost: AtomicBool::new(false),
             origin_unknown: false,
+            spawn_seen: false,
         }
     }
 }

@@ -163,6 +163,35 @@ pub fn request<F: Future>(method: &str, target: &str, future: F) -> Execution<F>
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use self::tokio_task::{spawn, spawn_blocking, JoinHandle, JoinSet};
 
+/// Registers raceway's task hooks on a tokio runtime you build, so that a
+/// plain `tokio::spawn` task (yours, or a library's such as hyper's
+/// connections) starts after what its spawner did: available when the
+/// program is built with `RUSTFLAGS="--cfg tokio_unstable"`, which tokio's
+/// hooks need.
+///
+/// ```ignore
+/// let rt = raceway::task::hooks(&mut tokio::runtime::Builder::new_multi_thread())
+///     .enable_all()
+///     .build()?;
+/// ```
+///
+/// Without the hooks (stable tokio), a plain task is still its own
+/// execution (tokio says which task runs, `tokio::task::try_id`), but its
+/// spawn is unknown: no race against what happened before its first event
+/// is reported. With them, its spawn is a happens-before edge, an
+/// `AsyncSpawn` event of the spawner's, and the task's end frees its state
+/// at once. Its join stays unknown either way (tokio has no hook for the
+/// `JoinHandle` being awaited): a pair that the join could order is held
+/// back until the task records again. `raceway::task::spawn` gives both
+/// edges on any tokio.
+#[cfg(all(feature = "tokio", tokio_unstable))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "tokio", tokio_unstable))))]
+pub fn hooks(builder: &mut tokio::runtime::Builder) -> &mut tokio::runtime::Builder {
+    builder
+        .on_task_spawn(|meta| rt::plain_task_spawned(meta.id(), meta.spawned_at()))
+        .on_task_terminate(|meta| rt::plain_task_terminated(meta.id()))
+}
+
 #[cfg(feature = "tokio")]
 mod tokio_task {
     use super::*;
@@ -185,7 +214,7 @@ mod tokio_task {
         let finish = Finish::default();
         let execution = Execution::new(future, None, || JoinBack::Handle(finish.clone()), site);
         let exec = execution.id().unwrap_or_default();
-        JoinHandle { inner: tokio::spawn(execution), exec, finish, site }
+        JoinHandle { inner: rt::spawning_own(|| tokio::spawn(execution)), exec, finish, site }
     }
 
     /// Runs `f` on tokio's blocking pool as a new execution; see
@@ -206,12 +235,14 @@ mod tokio_task {
         let mut ctx = rt::spawn_child(format!("blocking task {}:{}", site.file(), site.line()), site);
         let exec = ctx.id();
         let done = finish.clone();
-        let inner = tokio::task::spawn_blocking(move || {
-            let result = rt::run_as(&mut ctx, f);
-            // Also when `f` panicked: the panic reaches the handle as a
-            // `JoinError`, and the join still orders what came before.
-            let _ = super::finish(ctx, &JoinBack::Handle(done));
-            result
+        let inner = rt::spawning_own(|| {
+            tokio::task::spawn_blocking(move || {
+                let result = rt::run_as(&mut ctx, f);
+                // Also when `f` panicked: the panic reaches the handle as a
+                // `JoinError`, and the join still orders what came before.
+                let _ = super::finish(ctx, &JoinBack::Handle(done));
+                result
+            })
         });
         JoinHandle { inner, exec, finish, site }
     }
@@ -289,7 +320,7 @@ mod tokio_task {
             let finish = Finish::default();
             let execution = Execution::new(task, None, || JoinBack::Handle(finish.clone()), site);
             let exec = execution.id().unwrap_or_default();
-            let handle = self.inner.spawn(execution);
+            let handle = rt::spawning_own(|| self.inner.spawn(execution));
             self.tasks.insert(handle.id(), (exec, finish));
             handle
         }

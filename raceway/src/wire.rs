@@ -35,6 +35,11 @@ pub const TAG_ORIGIN: &str = "raceway.origin";
 /// The value of [`TAG_ORIGIN`].
 pub const ORIGIN_UNKNOWN: &str = "unknown";
 
+/// The value of [`TAG_ORIGIN`] for an execution whose spawn raceway saw (a
+/// `tokio::spawn` task seen through tokio's task hooks, built with
+/// `--cfg tokio_unstable`) but whose join it cannot see.
+pub const ORIGIN_JOIN_UNKNOWN: &str = "join_unknown";
+
 /// One event as the server ingests it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {

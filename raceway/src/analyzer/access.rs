@@ -66,9 +66,12 @@ pub(crate) struct ExecIdentity {
     /// Where clocks list the execution's component, as last found: where
     /// its next access starts looking.
     pub(crate) hint: Hint,
-    /// A thread or task raceway did not see start: its spawn and join
-    /// edges are unknown.
+    /// A thread or task raceway did not see start or end: its spawn or
+    /// its join edges are unknown (no prediction around it).
     pub(crate) origin_unknown: bool,
+    /// Its spawn is unknown too (not seen through tokio's task hooks): no
+    /// race against what happened before its first event is reported.
+    pub(crate) spawn_unknown: bool,
     /// The analysis position of its first event.
     pub(crate) first_seq: u64,
 }

@@ -10,7 +10,9 @@ use super::report::explain::{explain_race, explain_violation, schedule_race, sch
 use super::report::store::Races;
 use super::report::{RaceKind, Report};
 use crate::event::AccessType;
-use crate::wire::{Event, EventKind, FUNCTION_RETURN, ORIGIN_UNKNOWN, TAG_ATOMIC_REGION, TAG_ORIGIN};
+use crate::wire::{
+    Event, EventKind, FUNCTION_RETURN, ORIGIN_JOIN_UNKNOWN, ORIGIN_UNKNOWN, TAG_ATOMIC_REGION, TAG_ORIGIN,
+};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -175,7 +177,7 @@ impl UnknownEdges {
     /// Whether an unseen spawn or join may order `prev` before `rec` (which
     /// nothing recorded orders): the pair is then counted or held back.
     fn explains(&mut self, variable: &Arc<str>, name: &str, prev: &AccessRecord, rec: &AccessRecord) -> bool {
-        if rec.who.origin_unknown && prev.seq < rec.who.first_seq {
+        if rec.who.spawn_unknown && prev.seq < rec.who.first_seq {
             self.not_reported += 1;
             return true;
         }
@@ -284,7 +286,12 @@ impl Analyzer {
                     name: name.clone(),
                     service: event.metadata.service_name.clone(),
                     hint: Hint::default(),
-                    origin_unknown: event.metadata.tags.get(TAG_ORIGIN).is_some_and(|v| v == ORIGIN_UNKNOWN),
+                    origin_unknown: event
+                        .metadata
+                        .tags
+                        .get(TAG_ORIGIN)
+                        .is_some_and(|v| v == ORIGIN_UNKNOWN || v == ORIGIN_JOIN_UNKNOWN),
+                    spawn_unknown: event.metadata.tags.get(TAG_ORIGIN).is_some_and(|v| v == ORIGIN_UNKNOWN),
                     first_seq: self.events,
                 };
                 let mut state = Exec {

@@ -570,6 +570,78 @@ pub(crate) fn spawn_child(name: String, site: Site) -> ExecContext {
     child
 }
 
+#[cfg(tokio_unstable)]
+thread_local! {
+    /// Raceway itself is spawning a tokio task on this thread (whose
+    /// execution it enters itself): tokio's spawn hook leaves it alone.
+    static SPAWNING_OWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `spawn`, a tokio spawn of raceway's own (`raceway::task`), so that
+/// tokio's spawn hook does not take the task for a plain one.
+#[cfg(feature = "tokio")]
+pub(crate) fn spawning_own<R>(spawn: impl FnOnce() -> R) -> R {
+    #[cfg(tokio_unstable)]
+    {
+        struct Reset(bool);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                let _ = SPAWNING_OWN.try_with(|s| s.set(self.0));
+            }
+        }
+        let _reset = Reset(SPAWNING_OWN.try_with(|s| s.replace(true)).unwrap_or(false));
+        spawn()
+    }
+    #[cfg(not(tokio_unstable))]
+    spawn()
+}
+
+/// Tokio's spawn hook (`--cfg tokio_unstable`): a plain task `task` is
+/// being spawned at `site`, by the current execution. Its execution is made
+/// now, as that execution's child (the spawn edge, an `AsyncSpawn` event),
+/// whose join alone is unknown; it runs when the task first records.
+#[cfg(all(tokio_unstable, any(feature = "tokio", feature = "http")))]
+pub(crate) fn plain_task_spawned(task: tokio::task::Id, site: Site) {
+    if !install::is_active() || SPAWNING_OWN.try_with(std::cell::Cell::get).unwrap_or(true) {
+        return;
+    }
+    let (trace, span, session) =
+        with_thread(|t| (t.current.trace_id(), t.current.span().cloned(), t.current.session.clone()))
+            .unwrap_or_else(|| (process_trace_id(), None, None));
+    let mut child = ExecContext::in_span(String::new(), trace, span);
+    let mut info =
+        ExecInfo::new(child.id(), format!("tokio-task-{task} spawned at {site}"), trace, child.span().cloned());
+    info.origin_unknown = true;
+    info.spawn_seen = true;
+    child.info = Arc::new(info);
+    // In the spawner's session, not counted among those it waits for: its
+    // end is not joined.
+    child.session = session;
+    let id = child.id();
+    emit(|| Kind::AsyncSpawn { child: id, site });
+    with_thread(|t| {
+        child.inherit(&t.current);
+        t.hand_off();
+    });
+    let retired = PLAIN_TASKS.insert(task, TaskState { ctx: child, written: None });
+    with_thread_raw(|t| {
+        for old in retired {
+            t.end_plain_task(old);
+        }
+    });
+}
+
+/// Tokio's terminate hook: plain task `task` ended; its execution ends and
+/// its slot is freed.
+#[cfg(all(tokio_unstable, any(feature = "tokio", feature = "http")))]
+pub(crate) fn plain_task_terminated(task: tokio::task::Id) {
+    if let Some(state) = PLAIN_TASKS.remove(task) {
+        // Not `with_thread`: the hook may run inside the task, which must
+        // not get a new slot.
+        with_thread_raw(|t| t.end_plain_task(state));
+    }
+}
+
 /// Records that the current execution joined execution `child`, which
 /// left `finished`: the join edge. The joiner receives its slots (see
 /// [`super::slots`]).

@@ -37,8 +37,12 @@ pub(crate) use context::absorb;
 pub(crate) use context::absorb_snapshot;
 #[cfg(any(feature = "tower", feature = "actix"))]
 pub(crate) use context::current_session;
+#[cfg(feature = "tokio")]
+pub(crate) use context::spawning_own;
 #[cfg(feature = "rayon")]
 pub(crate) use context::take_current;
+#[cfg(all(feature = "tokio", tokio_unstable))]
+pub(crate) use context::{plain_task_spawned, plain_task_terminated};
 pub use install::is_active;
 pub(crate) use install::{install, session_opened, uninstall};
 pub(crate) use session::Session;

@@ -22,6 +22,11 @@
 //!   [`MAX_TASKS`] tasks, the least recently run are retired beyond that
 //!   (their execution ends; a retired task that runs again is a new
 //!   execution of unknown origin, which cannot invent a race either).
+//! - **With tokio's task hooks** (`--cfg tokio_unstable`, and the runtime
+//!   built with `raceway::task::hooks`): the spawn hook makes the task's
+//!   execution where it is spawned, as a child of the spawning execution
+//!   (its clock, its `AsyncSpawn` event), so only its join is unknown; the
+//!   terminate hook ends it and frees its slot.
 //! - **Where the spawn is known.** A task spawned with
 //!   `raceway::task::spawn` (or `JoinSet`, `spawn_blocking` of
 //!   `raceway::task`) is entered as its own execution with its spawn and
@@ -104,5 +109,25 @@ impl<S> Table<S> {
         let slot = Arc::new(TaskSlot { state: spin::mutex::SpinMutex::new(Slot::Fresh), used: AtomicU64::new(tick) });
         slots.insert(id, slot.clone());
         (slot, retired)
+    }
+
+    /// Gives task `id` the state `state` (made where it was spawned), and
+    /// returns the states retired to make room.
+    #[cfg(tokio_unstable)]
+    pub(crate) fn insert(&self, id: Id, state: S) -> Vec<S> {
+        let (slot, retired) = self.slot(id);
+        *slot.lock(self) = Slot::Live(state);
+        retired
+    }
+
+    /// Task `id` ended: its state, if it has one.
+    #[cfg(tokio_unstable)]
+    pub(crate) fn remove(&self, id: Id) -> Option<S> {
+        let slot = self.slots.lock().unwrap_or_else(PoisonError::into_inner).as_mut()?.remove(&id)?;
+        let state = std::mem::replace(&mut *slot.state.lock(), Slot::Retired);
+        match state {
+            Slot::Live(state) => Some(state),
+            _ => None,
+        }
     }
 }
