@@ -504,8 +504,61 @@ mod async_executions {
         assert!(report.is_clean(), "{report}");
     }
 
+    /// Two blocking withdrawals that both read before either writes.
+    async fn two_blocking_withdrawals() -> raceway::Report {
+        raceway::check_async(async {
+            let account = Arc::new(raceway::sync::Mutex::new(100i64));
+            let both_read = Arc::new(std::sync::Barrier::new(2));
+            let tellers: Vec<_> = [30, 50]
+                .into_iter()
+                .map(|amount| {
+                    let (account, both_read) = (account.clone(), both_read.clone());
+                    raceway::task::spawn_blocking(move || blocking_withdraw(&account, amount, &both_read))
+                })
+                .collect();
+            for teller in tellers {
+                teller.await.unwrap();
+            }
+        })
+        .await
+    }
+
+    #[track]
+    fn blocking_withdraw(account: &raceway::sync::Mutex<i64>, amount: i64, both_read: &std::sync::Barrier) {
+        let seen = {
+            let guard = account.lock().unwrap();
+            tracked!(*guard)
+        };
+        both_read.wait(); // untracked: timing only
+        let mut guard = account.lock().unwrap();
+        tracked!(*guard = seen - amount);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn spawn_blocking_lost_update_on_current_thread() {
+        let report = two_blocking_withdrawals().await;
+        let kinds: Vec<RaceKind> = report.races().iter().map(|r| r.kind()).collect();
+        assert_eq!(kinds, [RaceKind::LostUpdate], "{report}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn spawn_blocking_lost_update_on_multi_thread() {
+        let report = two_blocking_withdrawals().await;
+        let kinds: Vec<RaceKind> = report.races().iter().map(|r| r.kind()).collect();
+        assert_eq!(kinds, [RaceKind::LostUpdate], "{report}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_join_set_orders_its_task_on_current_thread() {
+        a_join_set_orders_each_task_after_the_spawn_and_before_join_next_body().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_join_set_orders_each_task_after_the_spawn_and_before_join_next() {
+        a_join_set_orders_each_task_after_the_spawn_and_before_join_next_body().await;
+    }
+
+    async fn a_join_set_orders_each_task_after_the_spawn_and_before_join_next_body() {
         let report = raceway::check_async(async {
             let shared = Arc::new(std::sync::Mutex::new(0i64)); // untracked lock
             {
