@@ -26,7 +26,9 @@
 //!   built with `raceway::task::hooks`): the spawn hook makes the task's
 //!   execution where it is spawned, as a child of the spawning execution
 //!   (its clock, its `AsyncSpawn` event), so only its join is unknown; the
-//!   terminate hook ends it and frees its slot.
+//!   terminate hook ends it and frees its slot. The poll hooks
+//!   (`on_before_task_poll`, `on_after_task_poll`) would say what `try_id`
+//!   already says (which task runs), one call per poll: they are not used.
 //! - **Where the spawn is known.** A task spawned with
 //!   `raceway::task::spawn` (or `JoinSet`, `spawn_blocking` of
 //!   `raceway::task`) is entered as its own execution with its spawn and
