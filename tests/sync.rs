@@ -759,6 +759,89 @@ mod tokio_sync {
     }
 
     #[test]
+    fn clean_and_racy_owned_mutex_guards() {
+        // A write under an owned guard is ordered before the next holder's
+        // read.
+        all_clean(&on_both_flavours(|data| async move {
+            let lock = Arc::new(rsync::Mutex::new(()));
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let (data, lock) = (data.clone(), lock.clone());
+                async move {
+                    let guard = lock.lock_owned().await;
+                    write(&data, 1);
+                    drop(guard);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            done_rx.await.unwrap();
+            let guard = lock.clone().try_lock_owned().expect("free");
+            read(&data);
+            drop(guard);
+            child.await.unwrap();
+        }));
+        // A write after the owned guard is gone is not.
+        all_racy(&on_both_flavours(|data| async move {
+            let lock = Arc::new(rsync::Mutex::new(()));
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let (data, lock) = (data.clone(), lock.clone());
+                async move {
+                    drop(lock.lock_owned().await);
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            done_rx.await.unwrap();
+            let guard = lock.lock().await;
+            read(&data);
+            drop(guard);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn rwlock_try_and_blocking_acquisitions_order_like_the_others() {
+        all_clean(&on_both_flavours(|data| async move {
+            let lock = Arc::new(rsync::RwLock::new(0i64));
+            let child = raceway::task::spawn_blocking({
+                let (data, lock) = (data.clone(), lock.clone());
+                move || {
+                    let mut guard = lock.blocking_write();
+                    *guard += 1;
+                    write(&data, 1);
+                }
+            });
+            child.await.unwrap();
+            let guard = lock.try_read().expect("no writer");
+            read(&data);
+            assert_eq!(*guard, 1);
+            drop(guard);
+            let mut guard = lock.try_write().expect("free");
+            *guard += 1;
+            write(&data, 2);
+        }));
+        // Without the join, only the lock orders: a write outside it races.
+        all_racy(&on_both_flavours(|data| async move {
+            let lock = Arc::new(rsync::RwLock::new(0i64));
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let (data, lock) = (data.clone(), lock.clone());
+                async move {
+                    drop(lock.try_write().expect("free"));
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            done_rx.await.unwrap();
+            let guard = lock.try_read().expect("no writer");
+            read(&data);
+            drop(guard);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
     fn a_dropped_permit_gives_its_room_back() {
         // Capacity 1: a permit dropped unused frees the room for the next
         // send, which must complete (without waiting for a receive's credit)
@@ -1234,6 +1317,11 @@ fn the_mirrors_have_the_originals_auto_traits_and_common_impls() {
     clone::<rsync::mpsc::Sender<i32>>();
     clone::<rsync::mpsc::UnboundedSender<i32>>();
     send_sync::<rsync::mpsc::Permit<'static, i32>>();
+    send_sync::<rsync::OwnedMutexGuard<i32>>();
+    default::<rsync::Mutex<i32>>();
+    default::<rsync::RwLock<i32>>();
+    let _: rsync::Mutex<i32> = 1.into();
+    let _: rsync::RwLock<i32> = 1.into();
     send_sync::<rsync::mpsc::OwnedPermit<i32>>();
     send_sync::<rsync::oneshot::Sender<i32>>();
     send_sync::<rsync::oneshot::Receiver<i32>>();

@@ -85,6 +85,30 @@ impl<'a> Held<'a> {
     }
 }
 
+impl Held<'_> {
+    /// Records an acquisition for a guard that holds its lock by `Arc` and
+    /// records the release itself ([`Held::released_later`]): no `Held`
+    /// borrows the lock. Returns whether it was recorded.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn acquire_owned(clocks: &ReleaseClocks, lock: &LockRef, lock_type: LockType, site: Site) -> bool {
+        acquired(clocks, lock, lock_type, site)
+    }
+
+    /// The release of an acquisition recorded by [`Held::acquire_owned`].
+    #[cfg(feature = "tokio")]
+    pub(crate) fn released_later(
+        clocks: &ReleaseClocks,
+        lock: &LockRef,
+        lock_type: LockType,
+        site: Site,
+        recorded: bool,
+    ) {
+        if recorded {
+            released(clocks, lock, lock_type, site);
+        }
+    }
+}
+
 impl<'a> Held<'a> {
     /// Records the release now (a condition variable's wait is about to
     /// unlock the lock) and keeps what acquiring it again needs.

@@ -6,28 +6,53 @@ use crate::sync::lock_state::{deref_guard, Held, LockState};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
+use std::sync::Arc;
 
 /// An async mutex; see [`tokio::sync::Mutex`].
 pub struct Mutex<T: ?Sized> {
     state: LockState,
-    inner: tokio::sync::Mutex<T>,
+    /// Shared, so that an owned guard ([`Mutex::lock_owned`]) can hold
+    /// tokio's owned guard; no one else holds it.
+    inner: Arc<tokio::sync::Mutex<T>>,
 }
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex, named after the place it is constructed.
     #[track_caller]
     pub fn new(value: T) -> Self {
-        Mutex { state: LockState::named_at("tokio::Mutex", Location::caller()), inner: tokio::sync::Mutex::new(value) }
+        Mutex {
+            state: LockState::named_at("tokio::Mutex", Location::caller()),
+            inner: Arc::new(tokio::sync::Mutex::new(value)),
+        }
     }
 
     /// A new unlocked mutex with a name for reports.
     pub fn with_name(value: T, name: impl Into<Name>) -> Self {
-        Mutex { state: LockState::new(name.into()), inner: tokio::sync::Mutex::new(value) }
+        Mutex { state: LockState::new(name.into()), inner: Arc::new(tokio::sync::Mutex::new(value)) }
     }
 
     /// Consumes the mutex, returning the data.
     pub fn into_inner(self) -> T {
-        self.inner.into_inner()
+        match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner.into_inner(),
+            // An owned guard holds the mirror, not only its inner lock: with
+            // the mirror by value, there is none.
+            Err(_) => unreachable!("no guard outlives its mutex"),
+        }
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        Mutex::new(value)
     }
 }
 
@@ -59,9 +84,102 @@ impl<T: ?Sized> Mutex<T> {
         self.inner.try_lock().map(|inner| self.guard(inner, site))
     }
 
+    /// Locks the mutex from blocking code; see
+    /// [`tokio::sync::Mutex::blocking_lock`].
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        let site = Location::caller();
+        let inner = self.inner.blocking_lock();
+        self.guard(inner, site)
+    }
+
+    /// Locks the mutex, waiting asynchronously, for a guard that holds the
+    /// mutex (no borrow); see [`tokio::sync::Mutex::lock_owned`].
+    #[track_caller]
+    pub fn lock_owned(self: Arc<Self>) -> impl Future<Output = OwnedMutexGuard<T>> {
+        let site = Location::caller();
+        async move {
+            let inner = self.inner.clone().lock_owned().await;
+            OwnedMutexGuard::acquired(self, inner, site)
+        }
+    }
+
+    /// [`lock_owned`](Mutex::lock_owned) if the mutex is free; see
+    /// [`tokio::sync::Mutex::try_lock_owned`].
+    #[track_caller]
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, tokio::sync::TryLockError> {
+        let site = Location::caller();
+        let inner = self.inner.clone().try_lock_owned()?;
+        Ok(OwnedMutexGuard::acquired(self, inner, site))
+    }
+
     /// Mutable access without locking.
     pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.get_mut(),
+            // A guard borrows the mirror or holds it in an `Arc`: with the
+            // mirror borrowed mutably, there is none.
+            None => unreachable!("no guard while the mutex is borrowed mutably"),
+        }
+    }
+}
+
+/// The guard of [`Mutex::lock_owned`]: holds the mutex; see
+/// [`tokio::sync::OwnedMutexGuard`]. Records the release before it unlocks,
+/// as [`MutexGuard`] does.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct OwnedMutexGuard<T: ?Sized> {
+    /// Whether the acquisition was recorded (and the release must be).
+    recorded: bool,
+    site: crate::event::Site,
+    inner: tokio::sync::OwnedMutexGuard<T>,
+    // After `inner`: the mutex outlives the unlock.
+    mutex: Arc<Mutex<T>>,
+}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    fn acquired(mutex: Arc<Mutex<T>>, inner: tokio::sync::OwnedMutexGuard<T>, site: crate::event::Site) -> Self {
+        let recorded =
+            Held::acquire_owned(&mutex.state.clocks, mutex.state.lock_ref(mutex.addr()), LockType::Mutex, site);
+        OwnedMutexGuard { recorded, site, inner, mutex }
+    }
+
+    /// The mutex this guard holds; see
+    /// [`tokio::sync::OwnedMutexGuard::mutex`].
+    pub fn mutex(&self) -> &Arc<Mutex<T>> {
+        &self.mutex
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        // Before `inner` unlocks (fields drop after this body).
+        Held::released_later(
+            &self.mutex.state.clocks,
+            self.mutex.state.lock_ref(self.mutex.addr()),
+            LockType::Mutex,
+            self.site,
+            self.recorded,
+        );
+    }
+}
+
+impl<T: ?Sized> std::ops::Deref for OwnedMutexGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> std::ops::DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 
@@ -109,6 +227,20 @@ impl<T> RwLock<T> {
     }
 }
 
+impl<T: Default> Default for RwLock<T> {
+    #[track_caller]
+    fn default() -> Self {
+        RwLock::new(T::default())
+    }
+}
+
+impl<T> From<T> for RwLock<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        RwLock::new(value)
+    }
+}
+
 impl<T: ?Sized> RwLock<T> {
     fn addr(&self) -> usize {
         std::ptr::from_ref(self).cast::<()>() as usize
@@ -120,8 +252,7 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         async move {
             let inner = self.inner.read().await;
-            let held = Held::acquire(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::RwLockRead, site);
-            RwLockReadGuard { held, inner }
+            self.read_guard(inner, site)
         }
     }
 
@@ -131,9 +262,52 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         async move {
             let inner = self.inner.write().await;
-            let held = Held::acquire(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::RwLockWrite, site);
-            RwLockWriteGuard { held, inner }
+            self.write_guard(inner, site)
         }
+    }
+
+    fn read_guard<'a>(&'a self, inner: tokio::sync::RwLockReadGuard<'a, T>, site: Site) -> RwLockReadGuard<'a, T> {
+        let held = Held::acquire(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::RwLockRead, site);
+        RwLockReadGuard { held, inner }
+    }
+
+    fn write_guard<'a>(&'a self, inner: tokio::sync::RwLockWriteGuard<'a, T>, site: Site) -> RwLockWriteGuard<'a, T> {
+        let held = Held::acquire(&self.state.clocks, self.state.lock_ref(self.addr()), LockType::RwLockWrite, site);
+        RwLockWriteGuard { held, inner }
+    }
+
+    /// Shared read access if no writer holds the lock; see
+    /// [`tokio::sync::RwLock::try_read`].
+    #[track_caller]
+    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, tokio::sync::TryLockError> {
+        let site = Location::caller();
+        self.inner.try_read().map(|inner| self.read_guard(inner, site))
+    }
+
+    /// Exclusive access if the lock is free; see
+    /// [`tokio::sync::RwLock::try_write`].
+    #[track_caller]
+    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, tokio::sync::TryLockError> {
+        let site = Location::caller();
+        self.inner.try_write().map(|inner| self.write_guard(inner, site))
+    }
+
+    /// Shared read access from blocking code; see
+    /// [`tokio::sync::RwLock::blocking_read`].
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        let site = Location::caller();
+        let inner = self.inner.blocking_read();
+        self.read_guard(inner, site)
+    }
+
+    /// Exclusive access from blocking code; see
+    /// [`tokio::sync::RwLock::blocking_write`].
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        let site = Location::caller();
+        let inner = self.inner.blocking_write();
+        self.write_guard(inner, site)
     }
 
     /// Mutable access without locking.
