@@ -91,6 +91,55 @@ fn macros(c: &mut Criterion) {
     drop(guard);
 }
 
+/// Every event analyzed: `tracked!` and `#[track]` inside a
+/// `raceway::check` session, which never drops (a recording thread waits
+/// for the analysis when it falls behind). Each sample is one session,
+/// timed whole: the recording and the session's wait for the analysis of
+/// everything recorded (its report made outside the timing is small), so
+/// that the figure is what a sustained load costs, not what a channel can
+/// absorb. The 2-thread lines run two `raceway::thread` threads in the
+/// session, `iters` events each: the figure is per event of one thread. The
+/// counters of every session are summed and printed: analyzed, dropped.
+fn analyzed(c: &mut Criterion) {
+    let (mut analyzed, mut dropped) = (0u64, 0u64);
+    let mut session = |iters: u64, threads: u64, op: fn(i64)| -> Duration {
+        let start = Instant::now();
+        let report = raceway::check(|| {
+            let per_thread: Vec<_> = (0..threads)
+                .map(|_| {
+                    raceway::thread::spawn(move || {
+                        for i in 0..iters as i64 {
+                            op(i);
+                        }
+                    })
+                })
+                .collect();
+            per_thread.into_iter().for_each(|t| t.join().unwrap());
+        });
+        let took = start.elapsed();
+        analyzed += report.events_analyzed();
+        dropped += report.events_dropped();
+        took
+    };
+    fn write(i: i64) {
+        let mut balance = 0i64;
+        raceway::tracked!(balance = black_box(i));
+        black_box(balance);
+    }
+    fn call(_: i64) {
+        empty();
+    }
+    for threads in [1, 2] {
+        c.bench_function(&format!("tracked! write i64 in a check session, {threads} thread(s) (per thread)"), |b| {
+            b.iter_custom(|iters| session(iters, threads, write));
+        });
+    }
+    c.bench_function("#[track] empty fn (call + return) in a check session, 1 thread", |b| {
+        b.iter_custom(|iters| session(iters, 1, call));
+    });
+    eprintln!("check sessions of the analyzed benches: {analyzed} events analyzed, {dropped} dropped");
+}
+
 /// `op` on 1 and on 2 worker threads, per thread, measured two ways.
 ///
 /// - CPU time: what the operation costs the thread that runs it (the
@@ -211,6 +260,6 @@ fn pin_to_cpu(cpu: usize) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = state_change, macros
+    targets = state_change, macros, analyzed
 }
 criterion_main!(benches);

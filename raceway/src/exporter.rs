@@ -96,6 +96,7 @@ impl Exporter {
             }
         }
         self.pipeline.recycle(records);
+        self.pipeline.made_room();
     }
 
     fn ship_pending(&mut self) {

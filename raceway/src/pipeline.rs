@@ -22,7 +22,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Largest number of records a thread buffers before handing them over.
@@ -113,6 +113,16 @@ pub(crate) struct Pipeline {
     /// between two).
     lost_ends: Mutex<Vec<u64>>,
     closed: AtomicBool,
+    /// Recording threads waiting for room ([`Overflow::Block`]), and what
+    /// they wait on: the exporter wakes them once the channel is down to
+    /// `low_water` chunks, not at every chunk it takes (a wake-up per chunk
+    /// made both threads trade context switches instead of working: a
+    /// `check` session analyzed 0.65M events/s while its analysis alone
+    /// ran several times faster).
+    waiting: AtomicUsize,
+    room: Condvar,
+    room_lock: Mutex<()>,
+    low_water: usize,
     /// When delivery must be over; set as the client shuts down.
     pub(crate) deadline: Arc<Deadline>,
     /// Written by the exporter on every delivery: kept off the cache line
@@ -187,6 +197,7 @@ impl Pipeline {
         let (control, control_rx) = crossbeam_channel::unbounded();
         let overflow = config.overflow();
         let spare_max = config.channel_capacity.div_ceil(chunk) + 64;
+        let low_water = config.channel_capacity.div_ceil(chunk) / 2;
         let pipeline = Arc::new(Pipeline {
             id: NEXT_PIPELINE.fetch_add(1, Ordering::Relaxed),
             overflow,
@@ -199,6 +210,10 @@ impl Pipeline {
             buffers: Mutex::new(Vec::new()),
             lost_ends: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            room: Condvar::new(),
+            room_lock: Mutex::new(()),
+            low_water,
             deadline: Arc::default(),
             counters: CachePadded::new(Counters::default()),
             retired_accepted: AtomicU64::new(0),
@@ -243,7 +258,7 @@ impl Pipeline {
             Ok(()) => None,
             Err(TrySendError::Full(chunk)) if make_room() => self.data.try_send(chunk).err(),
             Err(TrySendError::Full(chunk)) if may_wait && self.overflow == Overflow::Block => {
-                self.data.send(chunk).err().map(|e| TrySendError::Disconnected(e.into_inner()))
+                self.send_when_drained(chunk)
             }
             Err(e) => Some(e),
         };
@@ -261,6 +276,40 @@ impl Pipeline {
                 lost
             }
         };
+    }
+
+    /// Sends `chunk` into a full channel once the exporter has drained it to
+    /// its low-water mark ([`Overflow::Block`]). A wake-up that is missed
+    /// (the exporter read `waiting` before this thread set it) costs at most
+    /// the bounded wait.
+    #[cold]
+    fn send_when_drained(&self, mut chunk: Chunk) -> Option<TrySendError<Chunk>> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let refused = loop {
+            {
+                let guard = lock(&self.room_lock);
+                if self.data.len() > self.low_water && !self.is_closed() {
+                    let _ = self.room.wait_timeout(guard, Duration::from_millis(5));
+                }
+            }
+            match self.data.try_send(chunk) {
+                Ok(()) => break None,
+                Err(TrySendError::Full(back)) => chunk = back,
+                Err(e) => break Some(e),
+            }
+        };
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        refused
+    }
+
+    /// The exporter took chunks: wakes the recording threads waiting for
+    /// room once the channel is down to its low-water mark.
+    #[inline]
+    pub(crate) fn made_room(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 && self.data.len() <= self.low_water {
+            let _guard = lock(&self.room_lock);
+            self.room.notify_all();
+        }
     }
 
     /// The executions whose end was dropped since the last call. Taken

@@ -9,12 +9,41 @@ use std::time::UNIX_EPOCH;
 /// A window that holds events and releases them in timestamp order; ties
 /// keep arrival order, so an execution's program order survives.
 pub struct Reorder {
-    heap: BinaryHeap<Reverse<(u128, u64)>>,
-    held: std::collections::HashMap<u64, Event>,
+    /// The held events themselves, boxed: a sift moves a pointer, and no
+    /// map from arrival to event is kept beside the heap (its hashing was a
+    /// fifth of what the embedded analysis spent per event).
+    heap: BinaryHeap<Reverse<Held>>,
     arrivals: u64,
     capacity: usize,
     window_ns: u128,
     newest: u128,
+}
+
+/// An event held, ordered by its timestamp, then its arrival.
+struct Held {
+    at: u128,
+    arrival: u64,
+    event: Box<Event>,
+}
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.arrival) == (other.at, other.arrival)
+    }
+}
+
+impl Eq for Held {}
+
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Held {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.arrival).cmp(&(other.at, other.arrival))
+    }
 }
 
 /// Nanoseconds since the epoch of an RFC 3339 timestamp (an event's
@@ -73,14 +102,7 @@ impl Reorder {
     /// Holds at most `capacity` events, and releases an event once one at
     /// least `window` newer has arrived.
     pub fn new(capacity: usize, window: std::time::Duration) -> Self {
-        Reorder {
-            heap: BinaryHeap::new(),
-            held: std::collections::HashMap::new(),
-            arrivals: 0,
-            capacity,
-            window_ns: window.as_nanos(),
-            newest: 0,
-        }
+        Reorder { heap: BinaryHeap::new(), arrivals: 0, capacity, window_ns: window.as_nanos(), newest: 0 }
     }
 
     /// Holds everything until [`drain`](Reorder::drain), for finite inputs.
@@ -90,34 +112,40 @@ impl Reorder {
 
     /// Takes an event; returns the events now safe to release, in order.
     pub fn push(&mut self, event: Event) -> Vec<Event> {
+        let mut out = Vec::new();
+        self.push_into(event, &mut out);
+        out
+    }
+
+    /// [`push`](Reorder::push), appending what it releases to `out` (which
+    /// a caller reuses: no allocation per event).
+    pub fn push_into(&mut self, event: Event, out: &mut Vec<Event>) {
         let at = timestamp_ns(&event.timestamp);
         self.newest = self.newest.max(at);
         self.arrivals += 1;
-        self.heap.push(Reverse((at, self.arrivals)));
-        self.held.insert(self.arrivals, event);
-        let mut out = Vec::new();
-        while let Some(&Reverse((oldest, arrival))) = self.heap.peek() {
+        self.heap.push(Reverse(Held { at, arrival: self.arrivals, event: Box::new(event) }));
+        while let Some(Reverse(oldest)) = self.heap.peek() {
             let overfull = self.heap.len() > self.capacity;
-            let old_enough = self.newest.saturating_sub(oldest) > self.window_ns;
+            let old_enough = self.newest.saturating_sub(oldest.at) > self.window_ns;
             if !(overfull || old_enough) {
                 break;
             }
-            self.heap.pop();
-            out.extend(self.held.remove(&arrival));
+            if let Some(Reverse(held)) = self.heap.pop() {
+                out.push(*held.event);
+            }
         }
-        out
     }
 
     /// The timestamp of the oldest event held, if any.
     pub(crate) fn oldest(&self) -> Option<u128> {
-        self.heap.peek().map(|Reverse((at, _))| *at)
+        self.heap.peek().map(|Reverse(held)| held.at)
     }
 
     /// Everything held, in order.
     pub fn drain(&mut self) -> Vec<Event> {
         let mut out = Vec::with_capacity(self.heap.len());
-        while let Some(Reverse((_, arrival))) = self.heap.pop() {
-            out.extend(self.held.remove(&arrival));
+        while let Some(Reverse(held)) = self.heap.pop() {
+            out.push(*held.event);
         }
         out
     }

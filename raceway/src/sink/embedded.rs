@@ -96,10 +96,11 @@ impl Sink for EmbeddedSink {
             events.drain(..excess);
         }
         let mut analysis = lock(&self.store.analysis);
+        let mut released = Vec::new();
         for event in batch {
-            let released = analysis.reorder.push(event);
-            analysis.observe_all(released);
+            analysis.reorder.push_into(event, &mut released);
         }
+        analysis.observe_all(released);
         counters.sent(n);
     }
 
