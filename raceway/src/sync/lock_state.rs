@@ -143,24 +143,31 @@ impl Drop for Held<'_> {
 }
 
 /// `Deref` (and `DerefMut`, and `Debug`) for a guard whose data is behind
-/// its `inner` guard.
+/// its `inner` guard: `deref_guard!(Guard, mut)` for a `Guard<'_, T>`,
+/// `deref_guard!(owned Guard, mut)` for a `Guard<T>` that holds its lock.
 macro_rules! deref_guard {
+    (owned $guard:ident $(, $mutable:ident)?) => {
+        deref_guard!(@impls $guard<T> $(, $mutable)?);
+    };
     ($guard:ident $(, $mutable:ident)?) => {
-        impl<T: ?Sized> std::ops::Deref for $guard<'_, T> {
+        deref_guard!(@impls $guard<'_, T> $(, $mutable)?);
+    };
+    (@impls $ty:ty $(, $mutable:ident)?) => {
+        impl<T: ?Sized> std::ops::Deref for $ty {
             type Target = T;
             fn deref(&self) -> &T {
                 &self.inner
             }
         }
-        $(deref_guard!(@$mutable $guard);)?
-        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<'_, T> {
+        $(deref_guard!(@$mutable $ty);)?
+        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 std::fmt::Debug::fmt(&**self, f)
             }
         }
     };
-    (@mut $guard:ident) => {
-        impl<T: ?Sized> std::ops::DerefMut for $guard<'_, T> {
+    (@mut $ty:ty) => {
+        impl<T: ?Sized> std::ops::DerefMut for $ty {
             fn deref_mut(&mut self) -> &mut T {
                 &mut self.inner
             }
