@@ -146,12 +146,19 @@ impl ExecContext {
     /// only one open): its spawn and join edges are unknown, and the
     /// session does not wait for it to end.
     fn adopted(name: String, session: Arc<Session>) -> Self {
-        let id = NEXT_EXEC.fetch_add(1, Ordering::Relaxed);
-        let mut info = ExecInfo::new(id, name, process_trace_id(), None);
-        info.origin_unknown = true;
-        let mut ctx = ExecContext::in_span(String::new(), 0, None);
-        ctx.info = Arc::new(info);
+        let mut ctx = ExecContext::of_unknown_origin(name, process_trace_id(), None, false);
         ctx.session = Some(session);
+        ctx
+    }
+
+    /// A new execution that raceway did not see start (`spawn_seen`: only
+    /// its end is unseen): the analysis must not take the missing edges
+    /// for a race.
+    fn of_unknown_origin(name: String, trace_id: u128, span: Option<Arc<Span>>, spawn_seen: bool) -> Self {
+        let mut ctx = ExecContext::in_span(name, trace_id, span);
+        let info = Arc::get_mut(&mut ctx.info).expect("a new execution's identity is not shared yet");
+        info.origin_unknown = true;
+        info.spawn_seen = spawn_seen;
         ctx
     }
 
@@ -160,11 +167,7 @@ impl ExecContext {
     /// It records into the session open now, if only one is.
     #[cfg(any(feature = "tokio", feature = "http"))]
     fn plain_task(task: tokio::task::Id) -> Self {
-        let id = NEXT_EXEC.fetch_add(1, Ordering::Relaxed);
-        let mut info = ExecInfo::new(id, format!("tokio-task-{task}"), process_trace_id(), None);
-        info.origin_unknown = true;
-        let mut ctx = ExecContext::in_span(String::new(), 0, None);
-        ctx.info = Arc::new(info);
+        let mut ctx = ExecContext::of_unknown_origin(format!("tokio-task-{task}"), process_trace_id(), None, false);
         if install::is_active() {
             ctx.session = install::sole_session();
         }
@@ -608,12 +611,7 @@ pub(crate) fn plain_task_spawned(task: tokio::task::Id, site: Site) {
     let (trace, span, session) =
         with_thread(|t| (t.current.trace_id(), t.current.span().cloned(), t.current.session.clone()))
             .unwrap_or_else(|| (process_trace_id(), None, None));
-    let mut child = ExecContext::in_span(String::new(), trace, span);
-    let mut info =
-        ExecInfo::new(child.id(), format!("tokio-task-{task} spawned at {site}"), trace, child.span().cloned());
-    info.origin_unknown = true;
-    info.spawn_seen = true;
-    child.info = Arc::new(info);
+    let mut child = ExecContext::of_unknown_origin(format!("tokio-task-{task} spawned at {site}"), trace, span, true);
     // In the spawner's session, not counted among those it waits for: its
     // end is not joined.
     child.session = session;
