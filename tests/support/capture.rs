@@ -20,6 +20,14 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<Event>) {
     (result, events)
 }
 
+/// Runs `f` while no test of this binary captures: for code that records
+/// with no client installed, whose events would otherwise land in another
+/// test's capture.
+pub fn uncaptured<R>(f: impl FnOnce() -> R) -> R {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
 /// A compact, comparable summary of an event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seen {
