@@ -181,6 +181,35 @@ impl ThreadBuffer {
     }
 }
 
+/// How many records ahead of the one written [`prefetch`] asks for.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Asks the CPU to bring the slot `at` of `records` (if it has one) into
+/// this core's cache: a buffer comes back from the exporter's core, so
+/// each record's lines are elsewhere, and writes that wait for them stall
+/// the recording thread (at its next locked instruction). Asked a few
+/// records ahead, the lines are there when written (about 10 ns less per
+/// event in the atomics' bench). A hint only: no effect on what the
+/// program does. (`PREFETCHW`, for writing, measured no better.)
+#[inline(always)]
+fn prefetch(records: &Vec<Record>, at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if at < records.capacity() {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // The record's first two lines (a record is up to 128 bytes); the
+        // addresses are only computed, never dereferenced.
+        let slot = records.as_ptr().wrapping_add(at).cast::<i8>();
+        // SAFETY: a prefetch of any address reads and writes nothing the
+        // program can observe.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(slot);
+            _mm_prefetch::<_MM_HINT_T0>(slot.wrapping_add(64));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (records, at);
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves consistent data
     // (pushes and swaps only): carry on rather than propagate the poison.
@@ -275,6 +304,9 @@ impl Pipeline {
                 lost
             }
         };
+        for at in 0..PREFETCH_AHEAD {
+            prefetch(records, at);
+        }
     }
 
     /// Sends `chunk` into a full channel once the exporter has drained it to
@@ -573,6 +605,7 @@ impl Outlet {
         // initialized it. (Should `finish` unwind, the record is leaked,
         // never read.)
         unsafe { records.set_len(len + 1) };
+        prefetch(&records, len + PREFETCH_AHEAD);
         ThreadBuffer::count(&self.buffer.accepted, u64::from(exported));
         if records.len() >= self.pipeline.chunk {
             self.pipeline.hand_off(&self.buffer, &mut records);
