@@ -19,18 +19,27 @@ use std::panic::Location;
 pub use std::sync::atomic::Ordering;
 
 /// Records one access of the atomic at `addr` (of `size` bytes), named
-/// `name`.
-#[inline]
-fn record(
+/// `name`. The values are converted inside the event's constructor, where
+/// the event is built: passed as the atomic's own type, in registers, they
+/// are not stored and reloaded at another width on the way (a stall on
+/// every operation).
+#[inline(always)]
+fn record<T: Recorded>(
     name: &'static str,
     (addr, size): (usize, usize),
     access: AccessType,
-    old: Option<Value>,
-    new: Value,
+    old: Option<T>,
+    new: T,
     site: &'static Location<'static>,
 ) {
-    let (variable, place) = (Name::Borrowed(name), Place::new(addr, size));
-    rt::emit(|| Kind::StateChange { variable, place, old, new, access, site });
+    rt::emit(|| Kind::StateChange {
+        variable: Name::Borrowed(name),
+        place: Place::new(addr, size),
+        old: old.map(Recorded::value),
+        new: new.value(),
+        access,
+        site,
+    });
 }
 
 /// A memory fence; see [`std::sync::atomic::fence`]. An `Acquire` (or
@@ -103,7 +112,7 @@ macro_rules! atomic_common {
                     return op();
                 }
                 let value = self.sync.load(order, op);
-                record($name, self.addr(), AccessType::AtomicRead, None, Recorded::value(value), site);
+                record($name, self.addr(), AccessType::AtomicRead, None, value, site);
                 value
             }
 
@@ -121,8 +130,7 @@ macro_rules! atomic_common {
                     return op();
                 }
                 let old = self.sync.read_modify_write(order, op);
-                let (old_value, new_value) = (Recorded::value(old), Recorded::value(new(old)));
-                record($name, self.addr(), AccessType::AtomicRMW, Some(old_value), new_value, site);
+                record($name, self.addr(), AccessType::AtomicRMW, Some(old), new(old), site);
                 old
             }
 
@@ -141,8 +149,8 @@ macro_rules! atomic_common {
                 let result = self.sync.compare_exchange(success, failure, op);
                 let addr = self.addr();
                 match result {
-                    Ok(old) => record($name, addr, AccessType::AtomicRMW, Some(Recorded::value(old)), Recorded::value(new), site),
-                    Err(seen) => record($name, addr, AccessType::AtomicRead, None, Recorded::value(seen), site),
+                    Ok(old) => record($name, addr, AccessType::AtomicRMW, Some(old), new, site),
+                    Err(seen) => record($name, addr, AccessType::AtomicRead, None, seen, site),
                 }
                 result
             }
@@ -160,7 +168,7 @@ macro_rules! atomic_common {
                     return self.inner.store(val, order);
                 }
                 self.sync.store(order, || self.inner.store(val, order));
-                record($name, self.addr(), AccessType::AtomicWrite, None, Recorded::value(val), Location::caller());
+                record($name, self.addr(), AccessType::AtomicWrite, None, val, Location::caller());
             }
 
             /// Stores a value and returns the previous one; see the
@@ -223,7 +231,7 @@ macro_rules! atomic_common {
                 if rt::is_active() {
                     let value = *self.inner.get_mut();
                     let addr = self.addr();
-                    record($name, addr, AccessType::Write, Some(Recorded::value(value)), Recorded::value(value), Location::caller());
+                    record($name, addr, AccessType::Write, Some(value), value, Location::caller());
                 }
                 self.inner.get_mut()
             }
@@ -235,7 +243,7 @@ macro_rules! atomic_common {
                 let home = self.sync.home();
                 let value = self.inner.into_inner();
                 if rt::is_active() && home != 0 {
-                    record($name, (home, std::mem::size_of::<$t>()), AccessType::Read, None, Recorded::value(value), Location::caller());
+                    record($name, (home, std::mem::size_of::<$t>()), AccessType::Read, None, value, Location::caller());
                 }
                 value
             }
