@@ -553,6 +553,80 @@ fn clean_and_racy_once_lock() {
 }
 
 #[test]
+fn clean_and_racy_lazy_lock() {
+    use raceway::sync::LazyLock;
+    // What the initializer did happens before every access that sees the
+    // value, whichever thread ran it.
+    let data = Shared::new();
+    let lazy = LazyLock::new(|| {
+        write(&data, 1);
+        5
+    });
+    let report = check(|| {
+        thread::scope(|s| {
+            s.spawn(|| assert_eq!(*lazy, 5));
+            assert_eq!(*LazyLock::force(&lazy), 5);
+            read(&data);
+        });
+    });
+    assert_clean(&report);
+
+    // A write after the initialization is ordered with nothing.
+    let data = Shared::new();
+    let lazy: LazyLock<i64> = LazyLock::new(|| 5);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel(); // untracked: timing only
+    let report = check(|| {
+        thread::scope(|s| {
+            s.spawn(|| {
+                assert_eq!(*lazy, 5);
+                write(&data, 1);
+                ready_tx.send(()).unwrap();
+            });
+            ready_rx.recv().unwrap();
+            assert_eq!(*lazy, 5);
+            read(&data);
+        });
+    });
+    assert_data_race(&report);
+}
+
+#[test]
+fn fetch_not_releases_and_acquires_like_the_other_read_modify_writes() {
+    let data = Shared::new();
+    let flag = AtomicBool::new(false);
+    let report = check(|| {
+        thread::scope(|s| {
+            s.spawn(|| {
+                write(&data, 1);
+                assert!(!flag.fetch_not(Ordering::AcqRel));
+            });
+            while !flag.load(Ordering::Acquire) {
+                std::hint::spin_loop();
+            }
+            read(&data);
+        });
+    });
+    assert_clean(&report);
+    assert!(flag.load(Ordering::Relaxed));
+
+    let data = Shared::new();
+    let flag = AtomicBool::new(false);
+    let report = check(|| {
+        thread::scope(|s| {
+            s.spawn(|| {
+                write(&data, 1);
+                flag.fetch_not(Ordering::Relaxed);
+            });
+            while !flag.load(Ordering::Acquire) {
+                std::hint::spin_loop();
+            }
+            read(&data);
+        });
+    });
+    assert_data_race(&report);
+}
+
+#[test]
 fn clean_manual_happens_before_after() {
     let data = Shared::new();
     let flag = std::sync::atomic::AtomicBool::new(false); // std's: not tracked
@@ -794,6 +868,57 @@ mod tokio_sync {
             });
             done_rx.await.unwrap();
             let guard = lock.lock().await;
+            read(&data);
+            drop(guard);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
+    fn clean_and_racy_owned_rwlock_guards() {
+        // A write under an owned write guard is ordered before the next
+        // reader's read, owned or not.
+        all_clean(&on_both_flavours(|data| async move {
+            let lock = Arc::new(rsync::RwLock::new(0i64));
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let (data, lock) = (data.clone(), lock.clone());
+                async move {
+                    let mut guard = lock.write_owned().await;
+                    *guard += 1;
+                    write(&data, 1);
+                    drop(guard);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            done_rx.await.unwrap();
+            let guard = lock.clone().try_read_owned().expect("no writer");
+            assert_eq!(*guard, 1);
+            read(&data);
+            drop(guard);
+            let guard = lock.clone().read_owned().await;
+            read(&data);
+            drop(guard);
+            let guard = lock.clone().try_write_owned().expect("free");
+            write(&data, 2);
+            drop(guard);
+            child.await.unwrap();
+        }));
+        // A write after the owned guard is gone is not ordered; and a read
+        // release orders no later read.
+        all_racy(&on_both_flavours(|data| async move {
+            let lock = Arc::new(rsync::RwLock::new(0i64));
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let (data, lock) = (data.clone(), lock.clone());
+                async move {
+                    drop(lock.write_owned().await);
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            done_rx.await.unwrap();
+            let guard = lock.clone().read_owned().await;
             read(&data);
             drop(guard);
             child.await.unwrap();
@@ -1298,6 +1423,10 @@ fn the_mirrors_have_the_originals_auto_traits_and_common_impls() {
     debug::<Barrier>();
     send_sync::<Once>();
     debug::<Once>();
+    send_sync::<raceway::sync::LazyLock<String>>();
+    default::<raceway::sync::LazyLock<String>>();
+    debug::<raceway::sync::LazyLock<String>>();
+    unwind_safe::<raceway::sync::LazyLock<String>>();
     send_sync::<OnceLock<String>>();
     default::<OnceLock<String>>();
     clone::<OnceLock<String>>();
@@ -1351,6 +1480,7 @@ static HITS: AtomicUsize = AtomicUsize::new(0);
 static READY: Condvar = Condvar::new();
 static GATE: Barrier = Barrier::new(1);
 static INIT: OnceLock<i64> = OnceLock::new();
+static LAZY: raceway::sync::LazyLock<i64> = raceway::sync::LazyLock::new(|| 7);
 
 #[test]
 fn the_mirrors_construct_in_statics_like_the_originals() {
@@ -1368,6 +1498,7 @@ fn the_mirrors_construct_in_statics_like_the_originals() {
                     READY.notify_all();
                     GATE.wait();
                     INIT.get_or_init(|| 7);
+                    assert_eq!(*LAZY, 7);
                 });
             }
         });

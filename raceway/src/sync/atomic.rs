@@ -393,6 +393,13 @@ impl AtomicBool {
     pub fn fetch_xor(&self, val: bool, order: Ordering) -> bool {
         self.modify_with(order, Location::caller(), || self.inner.fetch_xor(val, order), |old| old ^ val)
     }
+
+    /// Logical not; see the original's `fetch_not` (a `fetch_xor` with
+    /// `true`, which is what it is, and available before Rust 1.81).
+    #[track_caller]
+    pub fn fetch_not(&self, order: Ordering) -> bool {
+        self.modify_with(order, Location::caller(), || self.inner.fetch_xor(true, order), |old| !old)
+    }
 }
 
 atomic_common!([] AtomicBool, bool, "AtomicBool");

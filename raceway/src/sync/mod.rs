@@ -11,7 +11,7 @@
 //! | [`atomic`] | a `Release` (or stronger) store or read-modify-write before an `Acquire` (or stronger) load that reads from its release sequence; `fence`s as in the C++/Rust model; each operation is an atomic access (`AtomicRead`, `AtomicWrite`, `AtomicRMW`; fences `MemoryFence`), and atomic accesses never race each other |
 //! | [`Condvar`] | a notify before the wait it wakes (plus the mutex's own edges) |
 //! | [`Barrier`] | everything before any `wait` of a round before everything after every `wait` of it |
-//! | [`Once`], [`OnceLock`] | the initialization before every call that observes it |
+//! | [`Once`], [`OnceLock`], [`LazyLock`] | the initialization before every call that observes it |
 //! | [`happens_before`] / [`happens_after`] | a manual edge keyed by an address, as ThreadSanitizer's annotations |
 //! | [`tokio`] (feature `tokio`) | `Mutex`, `RwLock`, `mpsc`, `oneshot`, `watch`, `broadcast`, `Notify`, `Semaphore`, `Barrier`, `OnceCell` |
 //! | [`crossbeam`] (feature `crossbeam`) | `channel::{bounded, unbounded}`, like `mpsc` |
@@ -19,7 +19,8 @@
 //! A lock's identity within a process is its address; its display name is
 //! the one given, or else the place where it was constructed. `Arc`,
 //! `Weak`, `LockResult` and the poison types are std's, re-exported so that
-//! the whole of `std::sync` can be swapped.
+//! the whole of `std::sync` can be swapped (std's unstable items, such as
+//! `mpmc` or `Exclusive`, are not mirrored).
 //!
 //! Synchronization that no mirror covers (std's own channels and atomics,
 //! `parking_lot`, a lock-free queue) orders nothing in the analysis:
@@ -33,6 +34,7 @@ mod condvar;
 #[cfg(feature = "crossbeam")]
 #[cfg_attr(docsrs, doc(cfg(feature = "crossbeam")))]
 pub mod crossbeam;
+mod lazy_lock;
 mod lock_state;
 pub mod mpsc;
 mod mutex;
@@ -46,6 +48,7 @@ mod tracked_lock;
 pub use annotate::{happens_after, happens_before};
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
+pub use lazy_lock::LazyLock;
 pub use mutex::{Mutex, MutexGuard};
 pub use once::{Once, OnceLock, OnceState};
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};

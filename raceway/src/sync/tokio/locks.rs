@@ -124,47 +124,60 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
-/// The guard of [`Mutex::lock_owned`]: holds the mutex; see
-/// [`tokio::sync::OwnedMutexGuard`]. Records the release before it unlocks,
-/// as [`MutexGuard`] does.
-#[must_use = "if unused the Mutex will immediately unlock"]
-pub struct OwnedMutexGuard<T: ?Sized> {
-    /// Whether the acquisition was recorded (and the release must be).
-    recorded: bool,
-    site: crate::event::Site,
-    inner: tokio::sync::OwnedMutexGuard<T>,
-    // After `inner`: the mutex outlives the unlock.
-    mutex: Arc<Mutex<T>>,
+/// A guard that holds its lock in an `Arc` (no borrow), as tokio's owned
+/// guards do, and records the release before it unlocks, as the borrowing
+/// guards do.
+macro_rules! owned_guard {
+    ($(#[$doc:meta])* $guard:ident of $lock:ident: $inner:ident, $lock_type:expr, $must_use:literal $(, $mutable:ident)?) => {
+        $(#[$doc])*
+        #[must_use = $must_use]
+        pub struct $guard<T: ?Sized> {
+            /// Whether the acquisition was recorded (and the release must be).
+            recorded: bool,
+            site: Site,
+            inner: tokio::sync::$inner<T>,
+            // After `inner`: the lock outlives the unlock.
+            lock: Arc<$lock<T>>,
+        }
+
+        impl<T: ?Sized> $guard<T> {
+            fn acquired(lock: Arc<$lock<T>>, inner: tokio::sync::$inner<T>, site: Site) -> Self {
+                let recorded =
+                    Held::acquire_owned(&lock.state.clocks, lock.state.lock_ref(lock.addr()), $lock_type, site);
+                $guard { recorded, site, inner, lock }
+            }
+        }
+
+        impl<T: ?Sized> Drop for $guard<T> {
+            fn drop(&mut self) {
+                // Before `inner` unlocks (fields drop after this body).
+                Held::released_later(
+                    &self.lock.state.clocks,
+                    self.lock.state.lock_ref(self.lock.addr()),
+                    $lock_type,
+                    self.site,
+                    self.recorded,
+                );
+            }
+        }
+
+        deref_guard!(owned $guard $(, $mutable)?);
+    };
 }
 
-impl<T: ?Sized> OwnedMutexGuard<T> {
-    fn acquired(mutex: Arc<Mutex<T>>, inner: tokio::sync::OwnedMutexGuard<T>, site: crate::event::Site) -> Self {
-        let recorded =
-            Held::acquire_owned(&mutex.state.clocks, mutex.state.lock_ref(mutex.addr()), LockType::Mutex, site);
-        OwnedMutexGuard { recorded, site, inner, mutex }
-    }
+owned_guard!(
+    /// The guard of [`Mutex::lock_owned`]: holds the mutex; see
+    /// [`tokio::sync::OwnedMutexGuard`].
+    OwnedMutexGuard of Mutex: OwnedMutexGuard, LockType::Mutex, "if unused the Mutex will immediately unlock", mut
+);
 
+impl<T: ?Sized> OwnedMutexGuard<T> {
     /// The mutex this guard holds; see
     /// [`tokio::sync::OwnedMutexGuard::mutex`].
     pub fn mutex(&self) -> &Arc<Mutex<T>> {
-        &self.mutex
+        &self.lock
     }
 }
-
-impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
-    fn drop(&mut self) {
-        // Before `inner` unlocks (fields drop after this body).
-        Held::released_later(
-            &self.mutex.state.clocks,
-            self.mutex.state.lock_ref(self.mutex.addr()),
-            LockType::Mutex,
-            self.site,
-            self.recorded,
-        );
-    }
-}
-
-deref_guard!(owned OwnedMutexGuard, mut);
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -186,7 +199,9 @@ deref_guard!(MutexGuard, mut);
 /// An async reader-writer lock; see [`tokio::sync::RwLock`].
 pub struct RwLock<T: ?Sized> {
     state: LockState,
-    inner: tokio::sync::RwLock<T>,
+    /// Shared, so that an owned guard ([`RwLock::read_owned`]) can hold
+    /// tokio's owned guard; no one else holds it.
+    inner: Arc<tokio::sync::RwLock<T>>,
 }
 
 impl<T> RwLock<T> {
@@ -195,18 +210,22 @@ impl<T> RwLock<T> {
     pub fn new(value: T) -> Self {
         RwLock {
             state: LockState::named_at("tokio::RwLock", Location::caller()),
-            inner: tokio::sync::RwLock::new(value),
+            inner: Arc::new(tokio::sync::RwLock::new(value)),
         }
     }
 
     /// A new unlocked lock with a name for reports.
     pub fn with_name(value: T, name: impl Into<Name>) -> Self {
-        RwLock { state: LockState::new(name.into()), inner: tokio::sync::RwLock::new(value) }
+        RwLock { state: LockState::new(name.into()), inner: Arc::new(tokio::sync::RwLock::new(value)) }
     }
 
     /// Consumes the lock, returning the data.
     pub fn into_inner(self) -> T {
-        self.inner.into_inner()
+        match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner.into_inner(),
+            // An owned guard holds the mirror, not only its inner lock.
+            Err(_) => unreachable!("no guard outlives its lock"),
+        }
     }
 }
 
@@ -293,11 +312,68 @@ impl<T: ?Sized> RwLock<T> {
         self.write_guard(inner, site)
     }
 
+    /// Shared read access, waiting asynchronously, for a guard that holds
+    /// the lock (no borrow); see [`tokio::sync::RwLock::read_owned`].
+    #[track_caller]
+    pub fn read_owned(self: Arc<Self>) -> impl Future<Output = OwnedRwLockReadGuard<T>> {
+        let site = Location::caller();
+        async move {
+            let inner = self.inner.clone().read_owned().await;
+            OwnedRwLockReadGuard::acquired(self, inner, site)
+        }
+    }
+
+    /// Exclusive access, waiting asynchronously, for a guard that holds
+    /// the lock (no borrow); see [`tokio::sync::RwLock::write_owned`].
+    #[track_caller]
+    pub fn write_owned(self: Arc<Self>) -> impl Future<Output = OwnedRwLockWriteGuard<T>> {
+        let site = Location::caller();
+        async move {
+            let inner = self.inner.clone().write_owned().await;
+            OwnedRwLockWriteGuard::acquired(self, inner, site)
+        }
+    }
+
+    /// [`read_owned`](RwLock::read_owned) if no writer holds the lock; see
+    /// [`tokio::sync::RwLock::try_read_owned`].
+    #[track_caller]
+    pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, tokio::sync::TryLockError> {
+        let site = Location::caller();
+        let inner = self.inner.clone().try_read_owned()?;
+        Ok(OwnedRwLockReadGuard::acquired(self, inner, site))
+    }
+
+    /// [`write_owned`](RwLock::write_owned) if the lock is free; see
+    /// [`tokio::sync::RwLock::try_write_owned`].
+    #[track_caller]
+    pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, tokio::sync::TryLockError> {
+        let site = Location::caller();
+        let inner = self.inner.clone().try_write_owned()?;
+        Ok(OwnedRwLockWriteGuard::acquired(self, inner, site))
+    }
+
     /// Mutable access without locking.
     pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.get_mut(),
+            // A guard borrows the mirror or holds it in an `Arc`: with the
+            // mirror borrowed mutably, there is none.
+            None => unreachable!("no guard while the lock is borrowed mutably"),
+        }
     }
 }
+
+owned_guard!(
+    /// The guard of [`RwLock::read_owned`]: shared access that holds the
+    /// lock; see [`tokio::sync::OwnedRwLockReadGuard`].
+    OwnedRwLockReadGuard of RwLock: OwnedRwLockReadGuard, LockType::RwLockRead, "if unused the RwLock will immediately unlock"
+);
+
+owned_guard!(
+    /// The guard of [`RwLock::write_owned`]: exclusive access that holds
+    /// the lock; see [`tokio::sync::OwnedRwLockWriteGuard`].
+    OwnedRwLockWriteGuard of RwLock: OwnedRwLockWriteGuard, LockType::RwLockWrite, "if unused the RwLock will immediately unlock", mut
+);
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

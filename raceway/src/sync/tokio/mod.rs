@@ -29,7 +29,10 @@ mod semaphore;
 pub mod watch;
 
 pub use barrier::{Barrier, BarrierWaitResult};
-pub use locks::{Mutex, MutexGuard, OwnedMutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use locks::{
+    Mutex, MutexGuard, OwnedMutexGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard,
+    RwLockWriteGuard,
+};
 pub use notify::{Notified, Notify};
 pub use once_cell::{OnceCell, SetError};
 pub use semaphore::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError};
