@@ -733,6 +733,75 @@ mod tokio_sync {
     }
 
     #[test]
+    fn clean_and_racy_sends_through_an_upgraded_weak_sender() {
+        // An upgraded weak sender's send happens before the receive, as any
+        // sender's; and the close (the last strong sender dropped, a weak
+        // one left) before the receive that observes it.
+        all_clean(&on_both_flavours(|data| async move {
+            let closing = Arc::new(Shared::new());
+            let (tx, mut rx) = rsync::mpsc::channel(4);
+            let (utx, mut urx) = rsync::mpsc::unbounded_channel::<()>();
+            let (weak, uweak) = (tx.downgrade(), utx.downgrade());
+            assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+            let child = raceway::task::spawn({
+                let (data, closing) = (data.clone(), closing.clone());
+                async move {
+                    write(&data, 1);
+                    weak.upgrade().expect("open").send(()).await.unwrap();
+                    write(&closing, 1);
+                    drop(utx);
+                    assert!(uweak.upgrade().is_none());
+                }
+            });
+            rx.recv().await.unwrap();
+            read(&data);
+            assert!(urx.recv().await.is_none());
+            read(&closing);
+            drop(tx);
+            child.await.unwrap();
+        }));
+        // Through an upgraded sender, a bounded channel's room orders as
+        // any sender's: the first receive before the second send of a
+        // channel of one completes.
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel(1);
+            let weak = tx.downgrade();
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    let tx = weak.upgrade().expect("open");
+                    tx.send(()).await.unwrap();
+                    tx.send(()).await.unwrap();
+                    read(&data);
+                }
+            });
+            write(&data, 1);
+            rx.recv().await.unwrap();
+            rx.recv().await.unwrap();
+            drop(tx);
+            child.await.unwrap();
+        }));
+        all_racy(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::unbounded_channel();
+            let weak = tx.downgrade();
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel(); // untracked: timing only
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    weak.upgrade().expect("open").send(()).unwrap();
+                    write(&data, 1);
+                    done_tx.send(()).unwrap();
+                }
+            });
+            rx.recv().await.unwrap();
+            done_rx.await.unwrap();
+            read(&data);
+            drop(tx);
+            child.await.unwrap();
+        }));
+    }
+
+    #[test]
     fn clean_mpsc_close_is_observed_by_recv() {
         all_clean(&on_both_flavours(|data| async move {
             let (tx, mut rx) = rsync::mpsc::channel::<()>(1);

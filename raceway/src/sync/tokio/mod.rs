@@ -17,6 +17,11 @@
 //!   everything after every `wait` of that round.
 //! - [`OnceCell`]: the initialization happens before every read that sees
 //!   the value.
+//!
+//! Not mirrored: `const_new` of `Mutex`, `RwLock` and `Semaphore` (their
+//! owned guards and permits share the inner lock in an `Arc`, which cannot
+//! be made in a `const`; `Notify::const_new` and `OnceCell::const_new` are
+//! there), and the mapped guards (`MutexGuard::map` and the like).
 
 mod barrier;
 pub mod broadcast;

@@ -396,3 +396,76 @@ macro_rules! sender_common {
 
 sender_common!(Sender);
 sender_common!(UnboundedSender);
+
+/// A sender that does not keep the channel open, and its `downgrade`.
+macro_rules! weak_sender {
+    ($(#[$doc:meta])* $weak:ident of $sender:ident) => {
+        $(#[$doc])*
+        pub struct $weak<T> {
+            inner: tokio_mpsc::$weak<Message<T>>,
+            clocks: Arc<ChannelClocks>,
+        }
+
+        impl<T> $weak<T> {
+            /// A sender again, if the channel is still open (another
+            /// sender still lives); see the original's `upgrade`.
+            pub fn upgrade(&self) -> Option<$sender<T>> {
+                self.inner.upgrade().map(|inner| $sender { inner, clocks: self.clocks.clone() })
+            }
+
+            /// The number of senders; see the original's `strong_count`.
+            pub fn strong_count(&self) -> usize {
+                self.inner.strong_count()
+            }
+
+            /// The number of weak senders; see the original's
+            /// `weak_count`.
+            pub fn weak_count(&self) -> usize {
+                self.inner.weak_count()
+            }
+        }
+
+        impl<T> Clone for $weak<T> {
+            fn clone(&self) -> Self {
+                $weak { inner: self.inner.clone(), clocks: self.clocks.clone() }
+            }
+        }
+
+        impl<T> fmt::Debug for $weak<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($weak)).finish_non_exhaustive()
+            }
+        }
+
+        impl<T> $sender<T> {
+            /// A sender that does not keep the channel open; see the
+            /// original's `downgrade`. Sends through it once upgraded are
+            /// ordered as any sender's.
+            pub fn downgrade(&self) -> $weak<T> {
+                $weak { inner: self.inner.downgrade(), clocks: self.clocks.clone() }
+            }
+
+            /// The number of senders; see the original's `strong_count`.
+            pub fn strong_count(&self) -> usize {
+                self.inner.strong_count()
+            }
+
+            /// The number of weak senders; see the original's
+            /// `weak_count`.
+            pub fn weak_count(&self) -> usize {
+                self.inner.weak_count()
+            }
+        }
+    };
+}
+
+weak_sender!(
+    /// A [`Sender`] that does not keep the channel open; see
+    /// [`tokio::sync::mpsc::WeakSender`].
+    WeakSender of Sender
+);
+weak_sender!(
+    /// An [`UnboundedSender`] that does not keep the channel open; see
+    /// [`tokio::sync::mpsc::WeakUnboundedSender`].
+    WeakUnboundedSender of UnboundedSender
+);
