@@ -802,6 +802,29 @@ mod tokio_sync {
     }
 
     #[test]
+    fn send_timeout_takes_room_in_order_and_times_out_without_a_send() {
+        // A channel of one: the first receive happens before the second
+        // send completes, whichever way the send waited.
+        all_clean(&on_both_flavours(|data| async move {
+            let (tx, mut rx) = rsync::mpsc::channel(1);
+            let child = raceway::task::spawn({
+                let data = data.clone();
+                async move {
+                    tx.send_timeout(1, std::time::Duration::from_secs(60)).await.unwrap();
+                    tx.send_timeout(2, std::time::Duration::from_secs(60)).await.unwrap();
+                    read(&data);
+                    let full = tx.send_timeout(3, std::time::Duration::from_millis(1)).await;
+                    assert!(matches!(full, Err(rsync::mpsc::error::SendTimeoutError::Timeout(3))), "{full:?}");
+                }
+            });
+            write(&data, 1);
+            assert_eq!(rx.recv().await, Some(1));
+            child.await.unwrap();
+            assert_eq!(rx.recv().await, Some(2));
+        }));
+    }
+
+    #[test]
     fn clean_mpsc_close_is_observed_by_recv() {
         all_clean(&on_both_flavours(|data| async move {
             let (tx, mut rx) = rsync::mpsc::channel::<()>(1);

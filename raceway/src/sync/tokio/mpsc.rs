@@ -11,10 +11,10 @@ use tokio::sync::mpsc as tokio_mpsc;
 
 /// The channels' error types, as `tokio::sync::mpsc::error`.
 pub mod error {
-    pub use tokio::sync::mpsc::error::{SendError, TryRecvError, TrySendError};
+    pub use tokio::sync::mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 }
 
-use error::{SendError, TryRecvError, TrySendError};
+use error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 /// A message with the clock of its send.
 type Message<T> = (T, Option<Snapshot>);
@@ -82,6 +82,19 @@ impl<T> Sender<T> {
             }
             Err(TrySendError::Full((message, _))) => Err(TrySendError::Full(message)),
             Err(TrySendError::Closed((message, _))) => Err(TrySendError::Closed(message)),
+        }
+    }
+
+    /// Sends a value, waiting at most `timeout` for room; see
+    /// [`tokio::sync::mpsc::Sender::send_timeout`].
+    pub async fn send_timeout(&self, value: T, timeout: std::time::Duration) -> Result<(), SendTimeoutError<T>> {
+        match self.inner.send_timeout((value, self.clocks.stamp()), timeout).await {
+            Ok(()) => {
+                self.clocks.sent();
+                Ok(())
+            }
+            Err(SendTimeoutError::Timeout((value, _))) => Err(SendTimeoutError::Timeout(value)),
+            Err(SendTimeoutError::Closed((value, _))) => Err(SendTimeoutError::Closed(value)),
         }
     }
 
