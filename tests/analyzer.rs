@@ -245,6 +245,75 @@ fn racy_inconsistent_read() {
     assert_eq!(kinds(&report), [RaceKind::InconsistentRead], "{report}");
 }
 
+/// Publishes in two critical sections, a placeholder then the value,
+/// letting the other thread run after the first (W-R-W).
+#[track]
+fn publish_in_two_steps(slot: &Mutex<i64>, first_done: &Barrier, other_done: &Barrier) {
+    {
+        let mut g = slot.lock().unwrap();
+        tracked!(*g = -1);
+    }
+    first_done.wait();
+    other_done.wait();
+    let mut g = slot.lock().unwrap();
+    tracked!(*g = 10);
+}
+
+#[test]
+fn racy_dirty_read() {
+    let slot = Mutex::new(0i64);
+    let (first_done, other_done) = (Barrier::new(2), Barrier::new(2));
+    let report = check(|| {
+        thread::scope(|s| {
+            s.spawn(|| publish_in_two_steps(&slot, &first_done, &other_done));
+            s.spawn(|| {
+                first_done.wait();
+                let g = slot.lock().unwrap();
+                assert_eq!(tracked!(*g), -1, "the placeholder");
+                drop(g);
+                other_done.wait();
+            });
+        });
+    });
+    assert_eq!(kinds(&report), [RaceKind::DirtyRead], "{report}");
+    assert!(!report.races()[0].is_predicted(), "it happened in this run");
+}
+
+/// Writes a value, then reads it back in another critical section,
+/// letting the other thread run in between (W-W-R).
+#[track]
+fn write_then_read_back(slot: &Mutex<i64>, first_done: &Barrier, other_done: &Barrier) -> i64 {
+    {
+        let mut g = slot.lock().unwrap();
+        tracked!(*g = 1);
+    }
+    first_done.wait();
+    other_done.wait();
+    let g = slot.lock().unwrap();
+    tracked!(*g)
+}
+
+#[test]
+fn racy_overwritten_write() {
+    let slot = Mutex::new(0i64);
+    let (first_done, other_done) = (Barrier::new(2), Barrier::new(2));
+    let report = check(|| {
+        thread::scope(|s| {
+            let reader = s.spawn(|| write_then_read_back(&slot, &first_done, &other_done));
+            s.spawn(|| {
+                first_done.wait();
+                let mut g = slot.lock().unwrap();
+                tracked!(*g = 2);
+                drop(g);
+                other_done.wait();
+            });
+            assert_eq!(reader.join().unwrap(), 2, "its own write was overwritten");
+        });
+    });
+    assert_eq!(kinds(&report), [RaceKind::OverwrittenWrite], "{report}");
+    assert!(!report.races()[0].is_predicted(), "it happened in this run");
+}
+
 // --------------------------------------------------------------- clean
 
 #[test]

@@ -80,6 +80,29 @@ fn a_data_race_ordered_only_by_unrelated_critical_sections_is_predicted() {
 }
 
 #[test]
+fn a_serial_dirty_read_is_predicted() {
+    let report = serial_dirty_read();
+    assert_eq!(predicted(&report), [(RaceKind::DirtyRead, true)], "{report}");
+    let schedule = report.races()[0].schedule().expect("a predicted race gives its schedule");
+    assert!(schedule.starts_with("possible dirty read: if "), "{schedule}");
+    assert!(schedule.contains(" between "), "{schedule}");
+}
+
+#[test]
+fn a_serial_overwritten_write_is_predicted() {
+    let report = serial_overwritten_write();
+    assert_eq!(predicted(&report), [(RaceKind::OverwrittenWrite, true)], "{report}");
+    let schedule = report.races()[0].schedule().expect("a predicted race gives its schedule");
+    assert!(schedule.contains(" between "), "{schedule}");
+}
+
+#[test]
+fn clean_dirty_read_and_overwritten_write_twins() {
+    assert_clean(&messaged_dirty_read());
+    assert_clean(&joined_overwritten_write());
+}
+
+#[test]
 fn clean_when_ordered_by_a_join() {
     assert_clean(&joined_lost_update());
 }

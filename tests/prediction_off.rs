@@ -26,6 +26,10 @@ fn without_prediction_the_serial_twins_are_clean() {
         ("flagged data", flagged_data()),
         ("untracked flag", untracked_flag()),
         ("message inside critical sections", message_inside_critical_sections()),
+        ("serial dirty read", serial_dirty_read()),
+        ("serial overwritten write", serial_overwritten_write()),
+        ("messaged dirty read", messaged_dirty_read()),
+        ("joined overwritten write", joined_overwritten_write()),
     ];
     for (name, report) in reports {
         assert!(report.is_clean(), "{name}: expected no race with RACEWAY_PREDICT=0:\n{report}");

@@ -380,3 +380,102 @@ pub fn message_inside_critical_sections() -> Report {
         )
     })
 }
+
+// ------------------------------------ W-R-W and W-W-R (dirty read, overwritten write)
+
+/// Publishes a value in two critical sections: a placeholder first, then
+/// the value (W-R-W: whoever reads in between sees the placeholder).
+#[track]
+pub fn publish_in_two_steps(slot: &Mutex<i64>) {
+    {
+        let mut g = slot.lock().unwrap();
+        tracked!(*g = -1);
+    }
+    let mut g = slot.lock().unwrap();
+    tracked!(*g = 10);
+}
+
+/// Writes a value, then reads it back in another critical section (W-W-R:
+/// a write in between is what it reads instead).
+#[track]
+pub fn write_then_read_back(slot: &Mutex<i64>) -> i64 {
+    {
+        let mut g = slot.lock().unwrap();
+        tracked!(*g = 1);
+    }
+    let g = slot.lock().unwrap();
+    tracked!(*g)
+}
+
+/// One critical section that reads the slot.
+#[track]
+pub fn peek(slot: &Mutex<i64>) -> i64 {
+    let g = slot.lock().unwrap();
+    tracked!(*g)
+}
+
+/// One critical section that writes the slot.
+#[track]
+pub fn overwrite(slot: &Mutex<i64>) {
+    let mut g = slot.lock().unwrap();
+    tracked!(*g = 2);
+}
+
+/// The dirty read, run serially: the two-step publication, then a read.
+pub fn serial_dirty_read() -> Report {
+    let slot = Mutex::new(0i64);
+    check(|| {
+        one_after_the_other(
+            || publish_in_two_steps(&slot),
+            || {
+                assert_eq!(peek(&slot), 10, "it did not happen in this run");
+            },
+        )
+    })
+}
+
+/// The overwritten write, run serially: the write and its read-back, then
+/// another write.
+pub fn serial_overwritten_write() -> Report {
+    let slot = Mutex::new(0i64);
+    check(|| {
+        one_after_the_other(
+            || {
+                assert_eq!(write_then_read_back(&slot), 1, "it did not happen in this run");
+            },
+            || overwrite(&slot),
+        )
+    })
+}
+
+/// The dirty read's clean twin: the reader waits for a message sent after
+/// the publication.
+pub fn messaged_dirty_read() -> Report {
+    let slot = Mutex::new(0i64);
+    check(|| {
+        let (done, turn) = raceway::sync::mpsc::channel();
+        let slot = &slot;
+        thread::scope(|s| {
+            s.spawn(move || {
+                publish_in_two_steps(slot);
+                done.send(()).unwrap();
+            });
+            s.spawn(move || {
+                turn.recv().unwrap();
+                peek(slot);
+            });
+        });
+    })
+}
+
+/// The overwritten write's clean twin: the second writer starts after
+/// joining the first.
+pub fn joined_overwritten_write() -> Report {
+    let slot = Mutex::new(0i64);
+    check(|| {
+        thread::scope(|s| {
+            s.spawn(|| write_then_read_back(&slot)).join().unwrap();
+            s.spawn(|| overwrite(&slot));
+        });
+    })
+}
