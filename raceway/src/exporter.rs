@@ -82,7 +82,8 @@ impl Exporter {
     }
 
     /// Converts a chunk, shipping every full batch.
-    fn take(&mut self, Chunk(mut records): Chunk) {
+    fn take(&mut self, Chunk(mut records, weight): Chunk) {
+        self.pipeline.taken(weight);
         for record in records.drain(..) {
             match self.converter.convert(record) {
                 Converted::Event(event) => {

@@ -9,7 +9,8 @@
 //! the exporter ever contends for (when it collects the buffers of idle
 //! threads, once per flush interval or on `flush()`). A full buffer goes to
 //! the channel as one message, so the shared channel is touched once per
-//! chunk rather than once per event. The channel is bounded in events: when
+//! chunk rather than once per event. The channel is bounded in events and
+//! in their [weight] (what the clocks of their context deltas hold): when
 //! it is full, the chunk is dropped and counted and the caller never waits
 //! ([`Overflow::Drop`]), or the caller waits for room ([`Overflow::Block`]:
 //! `raceway::check` sessions, `file://` endpoints by default).
@@ -28,10 +29,41 @@ use std::time::{Duration, Instant};
 /// Largest number of records a thread buffers before handing them over.
 const MAX_CHUNK: usize = 64;
 
+/// The [weight](weight) in flight that the channel's capacity allows, per
+/// record of it: records that carry small clocks fill the channel first,
+/// as before; at the default capacity (65,536) the bound is about 32 MiB.
+const MAX_IN_FLIGHT_PER_RECORD: usize = 4;
+
+/// Waits (of at most 5 ms each) a recorder gives the exporter to bring
+/// what is in flight under its bound before it sends all the same
+/// ([`Overflow::Block`]).
+const MAX_WEIGHT_WAITS: u32 = 200;
+
 static NEXT_PIPELINE: AtomicUsize = AtomicUsize::new(1);
 
-/// A message on the data channel.
-pub(crate) struct Chunk(pub Vec<Record>);
+/// A message on the data channel: records, and their [weight](weight).
+pub(crate) struct Chunk(pub Vec<Record>, pub usize);
+
+/// Clock entries that weigh as much as one record (a record is 128 bytes,
+/// an entry 16).
+const ENTRIES_PER_RECORD: usize = 8;
+
+/// What records hold in memory, in records: one each, and the clocks their
+/// context deltas carry. A clock that grew with every execution a shared
+/// lock met makes a record carry megabytes, so the channel's bound in
+/// records alone does not bound its memory.
+fn weight(records: &[Record]) -> usize {
+    records.len()
+        + records
+            .iter()
+            .filter_map(|r| r.delta.as_deref())
+            .map(|d| {
+                let entries = d.clock.as_ref().map_or(0, |c| c.entries().len())
+                    + d.hard.as_ref().map_or(0, |c| c.entries().len());
+                entries / ENTRIES_PER_RECORD
+            })
+            .sum::<usize>()
+}
 
 /// A request to the exporter on the control channel. The answer is the
 /// number of events given up.
@@ -107,6 +139,11 @@ pub(crate) struct Pipeline {
     /// How many buffers `spare` keeps; more are freed.
     spare_max: usize,
     chunk: usize,
+    /// The [weight](weight) of the chunks handed over and not yet taken
+    /// by the exporter, and its bound: a chunk that would go above it is
+    /// treated as one the full channel refused.
+    in_flight: AtomicUsize,
+    max_in_flight: usize,
     buffers: Mutex<Vec<Arc<PaddedBuffer>>>,
     /// Executions whose end was dropped with a refused chunk: the exporter
     /// forgets them at its next collection (at most [`MAX_LOST_ENDS`]
@@ -226,6 +263,7 @@ impl Pipeline {
         let overflow = config.overflow();
         let spare_max = config.channel_capacity.div_ceil(chunk) + 64;
         let low_water = config.channel_capacity.div_ceil(chunk) / 2;
+        let max_in_flight = config.channel_capacity.saturating_mul(MAX_IN_FLIGHT_PER_RECORD);
         let pipeline = Arc::new(Pipeline {
             id: NEXT_PIPELINE.fetch_add(1, Ordering::Relaxed),
             overflow,
@@ -235,6 +273,8 @@ impl Pipeline {
             spare: Mutex::new(Vec::new()),
             spare_max,
             chunk,
+            in_flight: AtomicUsize::new(0),
+            max_in_flight,
             buffers: Mutex::new(Vec::new()),
             lost_ends: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
@@ -280,15 +320,26 @@ impl Pipeline {
         if records.is_empty() {
             return;
         }
-        let chunk = Chunk(std::mem::take(records));
+        let weight = weight(records);
+        let chunk = Chunk(std::mem::take(records), weight);
         ThreadBuffer::count(&buffer.handoffs, 1);
-        let refused = match self.data.try_send(chunk) {
-            Ok(()) => None,
-            Err(TrySendError::Full(chunk)) if make_room() => self.data.try_send(chunk).err(),
-            Err(TrySendError::Full(chunk)) if may_wait && self.overflow == Overflow::Block => {
+        // The exporter (which does not wait) hands over regardless of the
+        // weight: it takes the chunks at once.
+        let refused = if may_wait && !self.room_for(weight) {
+            if self.overflow == Overflow::Block {
                 self.send_when_drained(chunk)
+            } else {
+                Some(TrySendError::Full(chunk))
             }
-            Err(e) => Some(e),
+        } else {
+            match self.send(chunk) {
+                Ok(()) => None,
+                Err(TrySendError::Full(chunk)) if make_room() => self.send(chunk).err(),
+                Err(TrySendError::Full(chunk)) if may_wait && self.overflow == Overflow::Block => {
+                    self.send_when_drained(chunk)
+                }
+                Err(e) => Some(e),
+            }
         };
         *records = match refused {
             // Buffers go back and forth between the threads and the
@@ -317,14 +368,23 @@ impl Pipeline {
     #[cold]
     fn send_when_drained(&self, mut chunk: Chunk) -> Option<TrySendError<Chunk>> {
         self.waiting.fetch_add(1, Ordering::SeqCst);
+        let mut waits = 0u32;
         let refused = loop {
+            let heavy = |this: &Self| !this.room_for(chunk.1) && !this.is_closed();
             {
                 let guard = lock(&self.room_lock);
-                if self.data.len() > self.low_water {
+                if self.data.len() > self.low_water || heavy(self) {
                     let _ = self.room.wait_timeout(guard, Duration::from_millis(5));
                 }
             }
-            match self.data.try_send(chunk) {
+            // Over the weight bound: wait on, but not for ever (about a
+            // second: an exporter that stopped taking chunks must not hold
+            // the thread; the send then tells a gone exporter).
+            waits += 1;
+            if heavy(self) && waits < MAX_WEIGHT_WAITS {
+                continue;
+            }
+            match self.send(chunk) {
                 Ok(()) => break None,
                 Err(TrySendError::Full(back)) => chunk = back,
                 Err(e) => break Some(e),
@@ -334,11 +394,43 @@ impl Pipeline {
         refused
     }
 
+    /// Puts `chunk` in the channel, its weight in flight first: the
+    /// exporter may take it (and its weight out) at once.
+    fn send(&self, chunk: Chunk) -> Result<(), TrySendError<Chunk>> {
+        let weight = chunk.1;
+        self.in_flight.fetch_add(weight, Ordering::Relaxed);
+        self.data.try_send(chunk).inspect_err(|_| {
+            self.in_flight.fetch_sub(weight, Ordering::Relaxed);
+        })
+    }
+
+    /// Whether a chunk of `weight` fits under the bound on what is in
+    /// flight. One that weighs more than the bound alone fits when nothing
+    /// else is in flight.
+    #[inline]
+    fn room_for(&self, weight: usize) -> bool {
+        let in_flight = self.in_flight.load(Ordering::Relaxed);
+        in_flight == 0 || in_flight.saturating_add(weight) <= self.max_in_flight
+    }
+
+    /// Whether what is in flight is down to half its bound: where a waiting
+    /// recorder is woken (as with the channel's low-water mark).
+    #[inline]
+    fn drained_to_half(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) <= self.max_in_flight / 2
+    }
+
+    /// The exporter took a chunk of `weight` out of flight.
+    #[inline]
+    pub(crate) fn taken(&self, weight: usize) {
+        self.in_flight.fetch_sub(weight, Ordering::Relaxed);
+    }
+
     /// The exporter took chunks: wakes the recording threads waiting for
     /// room once the channel is down to its low-water mark.
     #[inline]
     pub(crate) fn made_room(&self) {
-        if self.waiting.load(Ordering::SeqCst) > 0 && self.data.len() <= self.low_water {
+        if self.waiting.load(Ordering::SeqCst) > 0 && self.data.len() <= self.low_water && self.drained_to_half() {
             let _guard = lock(&self.room_lock);
             self.room.notify_all();
         }
@@ -652,5 +744,96 @@ mod tests {
         assert!(lost.is_empty());
         assert!(owner.context_lost.load(Ordering::Relaxed), "its context is sent again");
         assert_eq!(*lock(&ends), [3], "the exporter still learns that 3 ended");
+    }
+
+    /// Pushes a chunk of records, each carrying a context delta with a
+    /// clock of `entries` entries.
+    fn push_chunk(outlet: &Outlet, owner: &Arc<ExecInfo>, entries: u64) {
+        let clock = Arc::new(crate::clock::VectorClock::from_entries((1..=entries).map(|c| (c, 1)).collect()));
+        let site = std::panic::Location::caller();
+        for _ in 0..MAX_CHUNK {
+            let delta = ContextDelta {
+                owner: owner.clone(),
+                announce: false,
+                clock: Some(clock.clone()),
+                hard: None,
+                locks: None,
+            };
+            outlet.push(
+                || Record {
+                    ts: 0,
+                    exec: 1,
+                    seq: 1,
+                    delta: Some(Box::new(delta)),
+                    kind: Kind::AsyncAwait { awaited: 2, site },
+                },
+                |_| {},
+            );
+        }
+    }
+
+    #[test]
+    fn records_that_carry_large_clocks_fill_the_channel_by_their_weight() {
+        let config = Config { channel_capacity: 16 * MAX_CHUNK, overflow: Some(Overflow::Drop), ..Config::default() };
+        let (pipeline, outputs) = Pipeline::new(config);
+        let outlet = Outlet::attach(&pipeline);
+        let owner = Arc::new(ExecInfo::new(1, "t".into(), 1, None));
+        // Light records: the channel's sixteen chunks, then a drop.
+        for _ in 0..17 {
+            push_chunk(&outlet, &owner, 0);
+        }
+        let stats = pipeline.stats();
+        assert_eq!((stats.accepted, stats.dropped), (17 * 64, 64), "the channel's bound in records, as before");
+        let mut taken = 0;
+        while let Ok(Chunk(records, weight)) = outputs.data.try_recv() {
+            assert_eq!(weight, records.len(), "a record without a clock weighs one");
+            pipeline.taken(weight);
+            taken += 1;
+        }
+        assert_eq!(taken, 16);
+        // Heavy ones (a clock of 8,000 entries weighs 1,000 records): the
+        // first chunk goes through alone, the next is over the bound of
+        // four records per record of capacity, although the channel has
+        // room.
+        push_chunk(&outlet, &owner, 8_000);
+        push_chunk(&outlet, &owner, 8_000);
+        let stats = pipeline.stats();
+        assert_eq!((stats.accepted, stats.dropped), (19 * 64, 2 * 64), "{stats}");
+        assert_eq!(outputs.data.len(), 1);
+        assert!(owner.context_lost.load(Ordering::Relaxed), "the dropped deltas are sent again");
+        // Taken by the exporter, the weight leaves the bound.
+        let Chunk(_, weight) = outputs.data.try_recv().unwrap();
+        assert_eq!(weight, 64 * 1_001);
+        pipeline.taken(weight);
+        push_chunk(&outlet, &owner, 8_000);
+        assert_eq!(pipeline.stats().dropped, 2 * 64);
+        assert_eq!(outputs.data.len(), 1);
+    }
+
+    #[test]
+    fn with_block_a_recorder_over_the_weight_bound_waits_for_the_exporter() {
+        let config = Config { channel_capacity: 16 * MAX_CHUNK, overflow: Some(Overflow::Block), ..Config::default() };
+        let (pipeline, outputs) = Pipeline::new(config);
+        let owner = Arc::new(ExecInfo::new(1, "t".into(), 1, None));
+        let outlet = Outlet::attach(&pipeline);
+        push_chunk(&outlet, &owner, 8_000);
+        std::thread::scope(|s| {
+            let recorder = s.spawn(|| {
+                let outlet = Outlet::attach(&pipeline);
+                push_chunk(&outlet, &owner, 8_000);
+            });
+            // The recorder waits for room (the first chunk weighs the
+            // bound many times over): then the exporter takes that chunk.
+            while pipeline.waiting.load(Ordering::SeqCst) == 0 {
+                std::thread::yield_now();
+            }
+            let Chunk(_, weight) = outputs.data.recv().unwrap();
+            pipeline.taken(weight);
+            pipeline.made_room();
+            recorder.join().unwrap();
+        });
+        let stats = pipeline.stats();
+        assert_eq!((stats.accepted, stats.dropped), (2 * 64, 0), "{stats}");
+        assert_eq!(outputs.data.len(), 1, "the waiting chunk went in");
     }
 }

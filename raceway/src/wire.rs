@@ -205,7 +205,49 @@ pub struct Batch {
     pub events: Vec<Event>,
 }
 
+#[cfg(test)]
 impl Event {
+    /// A `Custom` event at `timestamp` whose clock lists `entries`
+    /// components, for the tests of what keeps events.
+    pub(crate) fn for_tests(timestamp: &str, entries: usize) -> Event {
+        Event {
+            id: Uuid::new_v4(),
+            trace_id: Uuid::from_u128(1),
+            parent_id: None,
+            timestamp: timestamp.to_owned(),
+            kind: EventKind::Custom { name: "e".into(), data: Value::I64(0) },
+            metadata: Metadata {
+                thread_id: "t".into(),
+                process_id: 1,
+                service_name: "svc".into(),
+                environment: "test".into(),
+                tags: Arc::default(),
+                duration_ns: None,
+                instance_id: None,
+                distributed_span_id: None,
+                upstream_span_id: None,
+            },
+            causality_vector: (0..entries).map(|i| (Arc::from(format!("c{i}")), 1)).collect(),
+            hard_causality: Vec::new(),
+            lock_set: Vec::new(),
+        }
+    }
+}
+
+/// Clock entries that weigh as much as one event's own fields (an entry
+/// is 24 bytes).
+const ENTRIES_PER_EVENT: usize = 16;
+
+impl Event {
+    /// What the event holds in memory, in events: one, and its clocks.
+    /// Clocks that grew with every execution a shared lock met make an
+    /// event weigh megabytes, so what keeps events (the reorder window,
+    /// the embedded collector's retained events) bounds this, not only
+    /// their number.
+    pub(crate) fn weight(&self) -> usize {
+        1 + (self.causality_vector.len() + self.hard_causality.len()) / ENTRIES_PER_EVENT
+    }
+
     /// For a function return carried as `Custom`, its payload.
     pub fn function_return(&self) -> Option<&Value> {
         match &self.kind {

@@ -15,6 +15,10 @@ pub struct Reorder {
     heap: BinaryHeap<Reverse<Held>>,
     arrivals: u64,
     capacity: usize,
+    /// The [weight](Event::weight) of the events held, and its bound: above it
+    /// the window releases its oldest, as when it holds `capacity` events.
+    weight: usize,
+    max_weight: usize,
     window_ns: u128,
     newest: u128,
 }
@@ -23,8 +27,13 @@ pub struct Reorder {
 struct Held {
     at: u128,
     arrival: u64,
+    weight: usize,
     event: Box<Event>,
 }
+
+/// The weight a window of `capacity` events may hold, per event of it:
+/// clocks may take as much memory again as the events themselves.
+const MAX_WEIGHT_PER_EVENT: usize = 2;
 
 impl PartialEq for Held {
     fn eq(&self, other: &Self) -> bool {
@@ -102,7 +111,15 @@ impl Reorder {
     /// Holds at most `capacity` events, and releases an event once one at
     /// least `window` newer has arrived.
     pub fn new(capacity: usize, window: std::time::Duration) -> Self {
-        Reorder { heap: BinaryHeap::new(), arrivals: 0, capacity, window_ns: window.as_nanos(), newest: 0 }
+        Reorder {
+            heap: BinaryHeap::new(),
+            arrivals: 0,
+            capacity,
+            weight: 0,
+            max_weight: capacity.saturating_mul(MAX_WEIGHT_PER_EVENT),
+            window_ns: window.as_nanos(),
+            newest: 0,
+        }
     }
 
     /// Holds everything until [`drain`](Reorder::drain), for finite inputs.
@@ -123,14 +140,17 @@ impl Reorder {
         let at = timestamp_ns(&event.timestamp);
         self.newest = self.newest.max(at);
         self.arrivals += 1;
-        self.heap.push(Reverse(Held { at, arrival: self.arrivals, event: Box::new(event) }));
+        let weight = event.weight();
+        self.weight += weight;
+        self.heap.push(Reverse(Held { at, arrival: self.arrivals, weight, event: Box::new(event) }));
         while let Some(Reverse(oldest)) = self.heap.peek() {
-            let overfull = self.heap.len() > self.capacity;
+            let overfull = self.heap.len() > self.capacity || self.weight > self.max_weight;
             let old_enough = self.newest.saturating_sub(oldest.at) > self.window_ns;
             if !(overfull || old_enough) {
                 break;
             }
             if let Some(Reverse(held)) = self.heap.pop() {
+                self.weight -= held.weight;
                 out.push(*held.event);
             }
         }
@@ -147,6 +167,7 @@ impl Reorder {
         while let Some(Reverse(held)) = self.heap.pop() {
             out.push(*held.event);
         }
+        self.weight = 0;
         out
     }
 }
@@ -164,6 +185,30 @@ pub(crate) fn sort_by_time(events: impl IntoIterator<Item = Event>) -> impl Iter
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_that_carry_large_clocks_are_released_by_their_weight() {
+        let event = |second: u32, entries: usize| Event::for_tests(&format!("2026-11-25T17:45:{second:02}Z"), entries);
+        // A window of 4 events may hold a weight of 8: light events stay
+        // until the fifth arrives, heavy ones (a weight of 3 each) leave
+        // once the third is in.
+        let mut window = Reorder::new(4, std::time::Duration::from_secs(3600));
+        let mut out = Vec::new();
+        for second in 0..4 {
+            window.push_into(event(second, 0), &mut out);
+        }
+        assert!(out.is_empty());
+        window.push_into(event(4, 0), &mut out);
+        assert_eq!(out.len(), 1);
+        let mut window = Reorder::new(4, std::time::Duration::from_secs(3600));
+        let mut out = Vec::new();
+        window.push_into(event(0, 32), &mut out);
+        window.push_into(event(1, 32), &mut out);
+        assert!(out.is_empty(), "a weight of 6");
+        window.push_into(event(2, 32), &mut out);
+        assert_eq!(out.iter().map(|e| e.timestamp.clone()).collect::<Vec<_>>(), ["2026-11-25T17:45:00Z"]);
+        assert_eq!(window.drain().len(), 2);
+    }
 
     #[test]
     fn fast_path_agrees_with_humantime() {

@@ -15,9 +15,34 @@ const REORDER_CAPACITY: usize = 65_536;
 
 /// The embedded collector's state, shared with the client.
 pub(crate) struct EmbeddedStore {
-    events: Mutex<VecDeque<Event>>,
+    events: Mutex<Retained>,
     capacity: usize,
     analysis: Mutex<Analysis>,
+}
+
+/// The events kept for inspection, oldest first, and their
+/// [weight](Event::weight): at most `capacity` events and twice that
+/// weight (clocks may take as much memory again as the events themselves).
+#[derive(Default)]
+struct Retained {
+    events: VecDeque<Event>,
+    weight: usize,
+}
+
+impl Retained {
+    fn keep(&mut self, batch: &[Event], capacity: usize) {
+        for event in batch {
+            self.weight += event.weight();
+            self.events.push_back(event.clone());
+        }
+        let max_weight = capacity.saturating_mul(2);
+        while self.events.len() > capacity || self.weight > max_weight {
+            match self.events.pop_front() {
+                Some(old) => self.weight -= old.weight(),
+                None => break,
+            }
+        }
+    }
 }
 
 struct Analysis {
@@ -51,7 +76,7 @@ impl Analysis {
 impl EmbeddedStore {
     /// A copy of the retained events, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<Event> {
-        lock(&self.events).iter().cloned().collect()
+        lock(&self.events).events.iter().cloned().collect()
     }
 
     /// The analysis of everything delivered so far.
@@ -74,7 +99,7 @@ impl EmbeddedSink {
         let window = config.flush_interval * 2;
         EmbeddedSink {
             store: Arc::new(EmbeddedStore {
-                events: Mutex::new(VecDeque::new()),
+                events: Mutex::new(Retained::default()),
                 capacity: config.embedded_capacity,
                 analysis: Mutex::new(Analysis {
                     reorder: Reorder::new(REORDER_CAPACITY, window),
@@ -90,10 +115,7 @@ impl Sink for EmbeddedSink {
     fn submit(&mut self, batch: Vec<Event>, counters: &Counters) {
         let n = batch.len();
         if self.store.capacity > 0 {
-            let mut events = lock(&self.store.events);
-            events.extend(batch.iter().cloned());
-            let excess = events.len().saturating_sub(self.store.capacity);
-            events.drain(..excess);
+            lock(&self.store.events).keep(&batch, self.store.capacity);
         }
         let mut analysis = lock(&self.store.analysis);
         let mut released = Vec::new();
@@ -123,5 +145,27 @@ impl Sink for EmbeddedSink {
 
     fn embedded_store(&self) -> Option<Arc<EmbeddedStore>> {
         Some(self.store.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retained_events_are_bounded_by_number_and_by_weight() {
+        let event = |entries| Event::for_tests("2026-11-25T17:45:00Z", entries);
+        let mut retained = Retained::default();
+        retained.keep(&[event(0), event(0), event(0), event(0), event(0)], 4);
+        assert_eq!((retained.events.len(), retained.weight), (4, 4), "the oldest goes");
+        // Twice the capacity in weight: an event whose clock makes it weigh
+        // three takes the room of three light ones.
+        retained.keep(&[event(32)], 4);
+        assert_eq!((retained.events.len(), retained.weight), (4, 6));
+        retained.keep(&[event(32)], 4);
+        assert_eq!((retained.events.len(), retained.weight), (4, 8), "at most a weight of 8");
+        retained.keep(&[event(32)], 4);
+        assert_eq!((retained.events.len(), retained.weight), (2, 6), "heavy events leave fewer");
+        assert!(retained.events.iter().all(|e| e.causality_vector.len() == 32));
     }
 }
