@@ -107,7 +107,17 @@ fn std_mirrors_order_the_serial_twin() {
     );
 
     let barrier = sync::Barrier::new(2);
-    assert_clean(&ordered_by(|| drop(barrier.wait()), || drop(barrier.wait())), "a barrier");
+    assert_clean(
+        &ordered_by(
+            || {
+                barrier.wait();
+            },
+            || {
+                barrier.wait();
+            },
+        ),
+        "a barrier",
+    );
 
     let cell = sync::OnceLock::new();
     assert_clean(
@@ -225,9 +235,15 @@ fn tokio_mirrors_order_the_serial_twin_on_both_flavours() {
 
         let barrier = Arc::new(rsync::Barrier::new(2));
         let b = barrier.clone();
-        let report = tokio_ordered_by(rt, async move { drop(b.wait().await) }, async move {
-            drop(barrier.wait().await);
-        });
+        let report = tokio_ordered_by(
+            rt,
+            async move {
+                b.wait().await;
+            },
+            async move {
+                barrier.wait().await;
+            },
+        );
         assert_clean(&report, &edge("tokio Barrier"));
 
         let cell = Arc::new(rsync::OnceCell::new());
