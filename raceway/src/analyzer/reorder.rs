@@ -15,8 +15,9 @@ pub struct Reorder {
     heap: BinaryHeap<Reverse<Held>>,
     arrivals: u64,
     capacity: usize,
-    /// The [weight](Event::weight) of the events held, and its bound: above it
-    /// the window releases its oldest, as when it holds `capacity` events.
+    /// The [weight](Event::weight) of the events held, and its bound:
+    /// above it the window releases its oldest, as when it holds
+    /// `capacity` events.
     weight: usize,
     max_weight: usize,
     window_ns: u128,
@@ -108,8 +109,9 @@ fn fast_utc(b: &[u8]) -> Option<u128> {
 }
 
 impl Reorder {
-    /// Holds at most `capacity` events, and releases an event once one at
-    /// least `window` newer has arrived.
+    /// Holds at most `capacity` events (and clock entries weighing as much
+    /// again: events whose clocks are large are released sooner), and
+    /// releases an event once one at least `window` newer has arrived.
     pub fn new(capacity: usize, window: std::time::Duration) -> Self {
         Reorder {
             heap: BinaryHeap::new(),
