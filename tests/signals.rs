@@ -5,7 +5,7 @@
 //! Each case runs a real child process, signalled once it says it is ready.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 
 /// Set in the child process: which scenario to run.
@@ -81,6 +81,19 @@ fn stop_child(mode: &str, signal: libc::c_int, envs: &[(&str, &str)]) -> Stopped
         .stderr(Stdio::piped());
     for (k, v) in envs {
         cmd.env(k, v);
+    }
+    // The child starts with the signals' default actions, whatever this
+    // process inherited: a shell without job control starts background
+    // jobs with SIGINT ignored, and an ignored signal would never stop
+    // the child.
+    // SAFETY: `signal` is async-signal-safe, as `pre_exec` requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGTERM] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
     }
     let mut child = cmd.spawn().expect("run the child");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
