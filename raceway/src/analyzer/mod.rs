@@ -141,40 +141,25 @@ pub fn analyze_with_prediction(events: impl IntoIterator<Item = Event>, predict:
 mod tests {
     use super::*;
     use crate::event::AccessType;
-    use crate::wire::{EventKind, Metadata};
+    use crate::wire::EventKind;
     use std::sync::Arc;
     use uuid::Uuid;
 
     /// A state change by execution `exec` with vector clock `clock` (its own
     /// entry last, as the wire format has it).
     fn access(n: u128, exec: &str, clock: &[(&str, u64)], write: bool) -> Event {
-        Event {
-            id: Uuid::from_u128(n),
-            trace_id: Uuid::from_u128(1),
-            parent_id: None,
-            timestamp: format!("2026-11-25T10:00:00.{n:09}Z"),
-            kind: EventKind::StateChange {
-                variable: "x".into(),
-                old_value: None,
-                new_value: crate::value::Value::I64(1),
-                location: Arc::from(format!("src/lib.rs:{n}:1")),
-                access_type: if write { AccessType::Write } else { AccessType::Read },
-            },
-            metadata: Metadata {
-                thread_id: exec.into(),
-                process_id: 1,
-                service_name: "svc".into(),
-                environment: "test".into(),
-                tags: Arc::default(),
-                duration_ns: None,
-                instance_id: None,
-                distributed_span_id: None,
-                upstream_span_id: None,
-            },
-            causality_vector: clock.iter().map(|&(c, n)| (Arc::from(c), n)).collect(),
-            hard_causality: Vec::new(),
-            lock_set: Vec::new(),
-        }
+        let mut event = Event::for_tests(&format!("2026-11-25T10:00:00.{n:09}Z"), 0);
+        event.id = Uuid::from_u128(n);
+        event.kind = EventKind::StateChange {
+            variable: "x".into(),
+            old_value: None,
+            new_value: crate::value::Value::I64(1),
+            location: Arc::from(format!("src/lib.rs:{n}:1")),
+            access_type: if write { AccessType::Write } else { AccessType::Read },
+        };
+        event.metadata.thread_id = exec.into();
+        event.causality_vector = clock.iter().map(|&(c, n)| (Arc::from(c), n)).collect();
+        event
     }
 
     #[test]
