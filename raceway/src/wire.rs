@@ -248,6 +248,12 @@ impl Event {
         1 + (self.causality_vector.len() + self.hard_causality.len()) / ENTRIES_PER_EVENT
     }
 
+    /// The weight that a holder of at most `capacity` events may hold:
+    /// clocks may take as much memory again as the events themselves.
+    pub(crate) fn weight_bound(capacity: usize) -> usize {
+        capacity.saturating_mul(2)
+    }
+
     /// For a function return carried as `Custom`, its payload.
     pub fn function_return(&self) -> Option<&Value> {
         match &self.kind {

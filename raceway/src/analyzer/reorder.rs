@@ -32,10 +32,6 @@ struct Held {
     event: Box<Event>,
 }
 
-/// The weight a window of `capacity` events may hold, per event of it:
-/// clocks may take as much memory again as the events themselves.
-const MAX_WEIGHT_PER_EVENT: usize = 2;
-
 impl PartialEq for Held {
     fn eq(&self, other: &Self) -> bool {
         (self.at, self.arrival) == (other.at, other.arrival)
@@ -118,7 +114,7 @@ impl Reorder {
             arrivals: 0,
             capacity,
             weight: 0,
-            max_weight: capacity.saturating_mul(MAX_WEIGHT_PER_EVENT),
+            max_weight: Event::weight_bound(capacity),
             window_ns: window.as_nanos(),
             newest: 0,
         }

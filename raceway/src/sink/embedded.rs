@@ -21,8 +21,8 @@ pub(crate) struct EmbeddedStore {
 }
 
 /// The events kept for inspection, oldest first, and their
-/// [weight](Event::weight): at most `capacity` events and twice that
-/// weight (clocks may take as much memory again as the events themselves).
+/// [weight](Event::weight): at most `capacity` events and
+/// [`Event::weight_bound`] of weight.
 #[derive(Default)]
 struct Retained {
     events: VecDeque<Event>,
@@ -35,7 +35,7 @@ impl Retained {
             self.weight += event.weight();
             self.events.push_back(event.clone());
         }
-        let max_weight = capacity.saturating_mul(2);
+        let max_weight = Event::weight_bound(capacity);
         while self.events.len() > capacity || self.weight > max_weight {
             match self.events.pop_front() {
                 Some(old) => self.weight -= old.weight(),
