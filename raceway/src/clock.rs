@@ -120,6 +120,11 @@ impl VectorClock {
         }
     }
 
+    /// Keeps the components for which `keep` is true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(u64) -> bool) {
+        self.entries.retain(|&(e, _)| keep(e));
+    }
+
     /// Pointwise maximum with `other`.
     pub fn join(&mut self, other: &VectorClock) {
         if other.entries.is_empty() {

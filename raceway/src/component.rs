@@ -94,12 +94,7 @@ pub(crate) fn name(id: u64) -> Arc<str> {
 /// the interner is full.
 #[cfg_attr(not(any(feature = "tower", feature = "actix", feature = "reqwest")), allow(dead_code))]
 pub(crate) fn id_of(name: &str) -> Option<u64> {
-    if let Some(exec) = name
-        .strip_prefix(process_prefix())
-        .and_then(|rest| rest.strip_prefix('/'))
-        .and_then(|n| n.parse::<u64>().ok())
-        .filter(|n| n & FOREIGN == 0)
-    {
+    if let Some(exec) = local(name) {
         return Some(exec);
     }
     if name.is_empty() || name.len() > MAX_NAME_LEN {
@@ -119,6 +114,14 @@ pub(crate) fn id_of(name: &str) -> Option<u64> {
     interner.names.push(name.clone());
     interner.ids.insert(name, id);
     Some(id)
+}
+
+/// The component of this process that `name` names, if it is one.
+pub(crate) fn local(name: &str) -> Option<u64> {
+    name.strip_prefix(process_prefix())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|n| n.parse::<u64>().ok())
+        .filter(|n| n & FOREIGN == 0)
 }
 
 /// Foreign component names not learnt because the interner was full.

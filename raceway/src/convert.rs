@@ -39,9 +39,19 @@ struct ExecState {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Converted {
     Event(Event),
-    /// The execution with this `thread_id` ended.
-    Ended(String),
+    /// An execution ended.
+    Ended(Ending),
     Nothing,
+}
+
+/// The end of an execution, as a sink learns it.
+pub(crate) struct Ending {
+    /// `None` when none of its events reached the converter.
+    pub(crate) thread_id: Option<String>,
+    /// Its component's wire name, when its slot was freed rather than
+    /// handed on to a joiner: the analysis may then retire the component
+    /// (see `crate::retirement`).
+    pub(crate) freed: Option<Arc<str>>,
 }
 
 pub(crate) struct Converter {
@@ -193,8 +203,12 @@ impl Converter {
 
     /// Forgets execution `exec`, which ended; its `thread_id` if it was
     /// known.
-    pub(crate) fn end(&mut self, exec: u64) -> Option<String> {
-        self.execs.remove(&exec).map(|state| state.thread_id.to_string())
+    ///
+    /// `freed`: its component, when its slot was freed as it ended.
+    pub(crate) fn end(&mut self, exec: u64, freed: Option<u64>) -> Option<Ending> {
+        let thread_id = self.execs.remove(&exec).map(|state| state.thread_id.to_string());
+        let freed = freed.map(|c| self.components.remove(&c).unwrap_or_else(|| crate::component::name(c)));
+        (thread_id.is_some() || freed.is_some()).then_some(Ending { thread_id, freed })
     }
 
     /// Converts one record: an event, or the end of an execution.
@@ -214,9 +228,13 @@ impl Converter {
             Kind::AsyncSpawn { child, .. } => Some(child),
             _ => None,
         };
+        let freed = match kind {
+            Kind::ExecEnd { freed } => freed,
+            _ => None,
+        };
         let Some(kind) = wire_kind(kind, &mut self.locations) else {
-            return match self.end(exec) {
-                Some(thread_id) => Converted::Ended(thread_id),
+            return match self.end(exec, freed) {
+                Some(ending) => Converted::Ended(ending),
                 None => Converted::Nothing,
             };
         };
@@ -400,7 +418,7 @@ fn wire_kind(kind: Kind, locations: &mut Locations) -> Option<EventKind> {
             body: r.body,
             duration_ms: r.duration_ms,
         },
-        Kind::ExecEnd => return None,
+        Kind::ExecEnd { .. } => return None,
     })
 }
 
@@ -465,7 +483,21 @@ mod tests {
         let call = Kind::AsyncAwait { awaited: 8, site };
         let record = Record { ts: 0, exec: 7, seq: 1, delta: Some(Box::new(delta)), kind: call };
         assert!(matches!(converter.convert(record), Converted::Event(_)));
-        assert!(converter.end(7).is_some_and(|thread_id| thread_id.starts_with("worker#7@")));
-        assert_eq!(converter.end(7), None, "forgotten");
+        let ending = converter.end(7, Some(7)).expect("known");
+        assert!(ending.thread_id.is_some_and(|t| t.starts_with("worker#7@")));
+        assert!(ending.freed.is_some_and(|c| c.ends_with("/7")), "its slot was freed: its component may retire");
+        assert!(converter.end(7, None).is_none(), "forgotten");
+        let unseen = converter.end(9, Some(9)).expect("a freed slot, even of an execution none of whose events came");
+        assert!(unseen.thread_id.is_none() && unseen.freed.is_some());
+    }
+
+    #[test]
+    fn a_slot_is_handed_on_or_freed_once() {
+        let joined = ExecInfo::new(1, "joined".into(), 1, None);
+        assert!(joined.hand_on_slot() && joined.hand_on_slot());
+        assert!(!joined.free_slot(), "a joiner holds its slot");
+        let ended = ExecInfo::new(2, "ended".into(), 1, None);
+        assert!(ended.free_slot());
+        assert!(!ended.hand_on_slot(), "ended before its final clock was taken: no joiner reuses it");
     }
 }

@@ -67,7 +67,7 @@ impl Exporter {
                 default(timeout) => {}
             }
             let now = Instant::now();
-            if now >= next_tick {
+            if now >= next_tick || self.sink.tick_due(self.pipeline.lost_ends()) {
                 // Threads that went idle still hold records: collect them, and
                 // ship the partial batch.
                 self.collect();
@@ -92,7 +92,7 @@ impl Exporter {
                         self.ship_pending();
                     }
                 }
-                Converted::Ended(thread_id) => self.sink.ended(thread_id),
+                Converted::Ended(ending) => self.sink.ended(ending),
                 Converted::Nothing => {}
             }
         }
@@ -124,16 +124,22 @@ impl Exporter {
             self.take(chunk);
         }
         self.drain();
-        for exec in lost_ends {
-            if let Some(thread_id) = self.converter.end(exec) {
-                self.sink.ended(thread_id);
+        for (exec, freed) in lost_ends {
+            if let Some(ending) = self.converter.end(exec, freed) {
+                self.sink.ended(ending);
             }
         }
     }
 
+    /// Takes the chunks in the channel now: not those sent meanwhile, or
+    /// under a steady load a tick (and the analysis and retirement that
+    /// wait for it) would never end.
     fn drain(&mut self) {
-        while let Ok(chunk) = self.data.try_recv() {
-            self.take(chunk);
+        for _ in 0..self.data.len() {
+            match self.data.try_recv() {
+                Ok(chunk) => self.take(chunk),
+                Err(_) => break,
+            }
         }
     }
 

@@ -134,12 +134,13 @@
 // The layers, bottom to top; each module uses only those above it in this
 // list (tests/layering.rs checks it).
 //
-// Leaves: time and clocks, values, settings, counters, this process's
+// Leaves: time and clocks, the retired clock components, values, settings, counters, this process's
 // identity, the header codec, diagnostics.
 mod clock;
 mod component;
 mod config;
 mod log;
+mod retirement;
 mod stats;
 pub mod trace_context;
 mod value;

@@ -128,6 +128,9 @@ pub(crate) struct Pipeline {
     pub(crate) config: Config,
     /// What a full channel does to a recording thread.
     overflow: Overflow,
+    /// Whether its analysis (the embedded collector's) retires components
+    /// (see `crate::retirement`).
+    retires: bool,
     data: Sender<Chunk>,
     control: Sender<Control>,
     /// Emptied buffers on their way back to the threads: a stack, so that
@@ -148,7 +151,8 @@ pub(crate) struct Pipeline {
     /// Executions whose end was dropped with a refused chunk: the exporter
     /// forgets them at its next collection (at most [`MAX_LOST_ENDS`]
     /// between two).
-    lost_ends: Mutex<Vec<u64>>,
+    /// With the component each freed, if any.
+    lost_ends: Mutex<Vec<(u64, Option<u64>)>>,
     closed: AtomicBool,
     /// Recording threads waiting for room ([`Overflow::Block`]), and what
     /// they wait on: the exporter wakes them once the channel is down to
@@ -267,6 +271,7 @@ impl Pipeline {
         let pipeline = Arc::new(Pipeline {
             id: NEXT_PIPELINE.fetch_add(1, Ordering::Relaxed),
             overflow,
+            retires: config.endpoint.is_none(),
             config,
             data,
             control,
@@ -321,6 +326,10 @@ impl Pipeline {
             return;
         }
         let weight = weight(records);
+        let mut delivering = Delivering::default();
+        if self.retires {
+            delivering.note(records);
+        }
         let chunk = Chunk(std::mem::take(records), weight);
         ThreadBuffer::count(&buffer.handoffs, 1);
         // The exporter (which does not wait) hands over regardless of the
@@ -341,6 +350,9 @@ impl Pipeline {
                 Err(e) => Some(e),
             }
         };
+        if refused.is_none() {
+            delivering.mark();
+        }
         *records = match refused {
             // Buffers go back and forth between the threads and the
             // exporter, so the hot path neither allocates them nor frees
@@ -351,7 +363,7 @@ impl Pipeline {
             // then touches nothing the other threads share.
             Some(refused) => {
                 let mut lost = refused.into_inner().0;
-                ThreadBuffer::count(&buffer.dropped, discard(&mut lost, &self.lost_ends));
+                ThreadBuffer::count(&buffer.dropped, discard(&mut lost, &self.lost_ends, self.retires));
                 lost
             }
         };
@@ -440,8 +452,14 @@ impl Pipeline {
     /// before the exporter drains the channel: everything they recorded
     /// was sent (or dropped) before their end, so once the channel is
     /// drained they can be forgotten.
-    pub(crate) fn take_lost_ends(&self) -> Vec<u64> {
+    pub(crate) fn take_lost_ends(&self) -> Vec<(u64, Option<u64>)> {
         std::mem::take(&mut *lock(&self.lost_ends))
+    }
+
+    /// How many executions' ends were dropped since the last
+    /// [`take_lost_ends`](Pipeline::take_lost_ends).
+    pub(crate) fn lost_ends(&self) -> usize {
+        lock(&self.lost_ends).len()
     }
 
     /// Returns an emptied buffer for reuse; drops it when enough are spare.
@@ -578,6 +596,11 @@ impl Pipeline {
 /// each execution whose end it never learns.
 const MAX_LOST_ENDS: usize = 65_536;
 
+/// The same for the ends that free a component the analysis has yet to
+/// retire (see `crate::retirement`): past [`MAX_LOST_ENDS`], up to this
+/// many, since one that is not kept stays in the clocks for good.
+const MAX_LOST_FREED: usize = 1 << 20;
+
 /// Empties `lost`, a chunk the channel refused, and returns how many of
 /// its records were events. What the records told the exporter about their
 /// executions is gone too: those executions tell it again. (Only them: a
@@ -586,7 +609,47 @@ const MAX_LOST_ENDS: usize = 65_536;
 /// One pass over the records, and a record that owns nothing is forgotten
 /// rather than dropped: a thread that outruns the exporter does this for
 /// most of its records.
-fn discard(lost: &mut Vec<Record>, lost_ends: &Mutex<Vec<u64>>) -> u64 {
+/// The executions of a chunk, marked delivered (see
+/// `crate::retirement::delivered`) once the channel took it: a few kept
+/// until then; a chunk of more marks them all at once, before (which only
+/// keeps some from retiring early).
+#[derive(Default)]
+struct Delivering {
+    execs: [u64; 16],
+    len: usize,
+}
+
+impl Delivering {
+    fn note(&mut self, records: &[Record]) {
+        let mut last = None;
+        for record in records {
+            if last == Some(record.exec) {
+                continue;
+            }
+            last = Some(record.exec);
+            if self.execs[..self.len].contains(&record.exec) {
+                continue;
+            }
+            if self.len < self.execs.len() {
+                self.execs[self.len] = record.exec;
+                self.len += 1;
+            } else {
+                crate::retirement::delivered(record.exec);
+            }
+        }
+    }
+
+    fn mark(&self) {
+        for &exec in &self.execs[..self.len] {
+            crate::retirement::delivered(exec);
+        }
+    }
+}
+
+/// `retires`: the pipeline's analysis retires components, and an
+/// execution that ended here with none of its records delivered retires
+/// its component at once.
+fn discard(lost: &mut Vec<Record>, lost_ends: &Mutex<Vec<(u64, Option<u64>)>>, retires: bool) -> u64 {
     let len = lost.len();
     let mut events = 0;
     let mut ends = None;
@@ -600,8 +663,17 @@ fn discard(lost: &mut Vec<Record>, lost_ends: &Mutex<Vec<u64>>) -> u64 {
                 events += 1;
             } else {
                 let ends = ends.get_or_insert_with(|| lock(lost_ends));
-                if ends.len() < MAX_LOST_ENDS {
-                    ends.push(record.exec);
+                let freed = match record.kind {
+                    crate::event::Kind::ExecEnd { freed } => freed,
+                    _ => None,
+                };
+                let retired = retires
+                    && freed.is_some_and(|component| crate::retirement::ended_undelivered(record.exec, component));
+                // A freed component that did not retire here waits for the
+                // analysis's sweep: its end must reach it.
+                let cap = if retires && freed.is_some() && !retired { MAX_LOST_FREED } else { MAX_LOST_ENDS };
+                if ends.len() < cap {
+                    ends.push((record.exec, freed));
                 }
             }
             if let Some(delta) = &record.delta {
@@ -737,13 +809,35 @@ mod tests {
         let mut lost = vec![
             record(1, Some(Box::new(delta)), Kind::AsyncAwait { awaited: 2, site }),
             record(1, None, Kind::AsyncSpawn { child: 2, site }),
-            record(3, None, Kind::ExecEnd),
+            record(3, None, Kind::ExecEnd { freed: None }),
         ];
         let ends = Mutex::new(Vec::new());
-        assert_eq!(discard(&mut lost, &ends), 2, "ends are not events");
+        assert_eq!(discard(&mut lost, &ends, false), 2, "ends are not events");
         assert!(lost.is_empty());
         assert!(owner.context_lost.load(Ordering::Relaxed), "its context is sent again");
-        assert_eq!(*lock(&ends), [3], "the exporter still learns that 3 ended");
+        assert_eq!(*lock(&ends), [(3, None)], "the exporter still learns that 3 ended");
+    }
+
+    #[test]
+    fn an_execution_whose_records_were_all_dropped_retires_its_component_where_its_end_is_dropped() {
+        // Executions and components far from those the other tests take.
+        let (undelivered, delivered) = (2_100_000_001u64, 2_100_000_002u64);
+        let site = std::panic::Location::caller();
+        let record = |exec, kind| Record { ts: 0, exec, seq: 1, delta: None, kind };
+        // `delivered` had a chunk taken by the channel before.
+        let mut delivering = Delivering::default();
+        delivering.note(&[record(delivered, Kind::AsyncSpawn { child: 9, site })]);
+        delivering.mark();
+        let mut lost = vec![
+            record(undelivered, Kind::AsyncSpawn { child: 9, site }),
+            record(undelivered, Kind::ExecEnd { freed: Some(undelivered) }),
+            record(delivered, Kind::ExecEnd { freed: Some(delivered) }),
+        ];
+        let ends = Mutex::new(Vec::new());
+        discard(&mut lost, &ends, true);
+        assert!(crate::retirement::is_retired(undelivered), "nothing of it can reach an analysis");
+        assert!(!crate::retirement::is_retired(delivered), "the analysis decides: it may remember an access");
+        assert_eq!(*lock(&ends), [(undelivered, Some(undelivered)), (delivered, Some(delivered))]);
     }
 
     /// Pushes a chunk of records, each carrying a context delta with a

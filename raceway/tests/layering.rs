@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom to top: the same order as `src/lib.rs`.
 const LAYERS: &[&[&str]] = &[
     // Leaves.
-    &["clock", "component", "config", "log", "stats", "trace_context", "value"],
+    &["clock", "component", "config", "log", "retirement", "stats", "trace_context", "value"],
     // The record.
     &["event"],
     // The wire format and the analysis.

@@ -138,6 +138,9 @@ pub struct Analyzer {
     predict: bool,
     /// The order a predicted reordering keeps.
     order: Order,
+    /// Components of ended executions whose slots were freed, not yet
+    /// found unreferenced (see [`retire_components`](Analyzer::retire_components)).
+    freed: Vec<Arc<str>>,
 }
 
 /// The unordered pairs of accesses that involve an execution raceway did
@@ -247,6 +250,7 @@ impl Default for Analyzer {
             unknown_edges: UnknownEdges::default(),
             predict: true,
             order: Order::default(),
+            freed: Vec::new(),
         }
     }
 }
@@ -690,6 +694,65 @@ impl Analyzer {
             .map(|v| usize::from(v.last_write.is_some()) + v.reads.len() + v.locals.len() + v.ended.len())
             .sum();
         (self.execs.len(), self.vars.len(), accesses)
+    }
+
+    /// The component (its wire name) of an ended execution, which nothing
+    /// will run in again (its slot was freed, not handed on to a joiner),
+    /// all of whose events were analyzed: a candidate for
+    /// [`retire_components`](Analyzer::retire_components).
+    pub(crate) fn component_freed(&mut self, component: Arc<str>) {
+        self.freed.push(component);
+    }
+
+    /// The freed components that nothing the analysis remembers refers to
+    /// any more: no remembered access of theirs (a variable's last write
+    /// and the reads since, an execution's last access in a region and
+    /// the accesses it may be reordered with, an ended pair, a race held
+    /// back). No check will ask about them again, so they may leave every
+    /// clock (see `crate::retirement`); the prediction's order forgets them
+    /// here (see [`Order::retire`]). Those still referred to stay
+    /// candidates.
+    ///
+    /// A sweep reads the whole state, so unless `force` it waits until
+    /// the candidates are many against what is remembered.
+    pub(crate) fn retire_components(&mut self, force: bool) -> Vec<Arc<str>> {
+        /// Candidates that make a sweep worth it whatever is remembered.
+        const ENOUGH: usize = 1_024;
+        if self.freed.is_empty() {
+            return Vec::new();
+        }
+        let remembered = self.retained().2;
+        if !force && self.freed.len() < ENOUGH && self.freed.len() * 8 < remembered {
+            return Vec::new();
+        }
+        fn mark<'a>(referenced: &mut HashSet<&'a str>, rec: &'a AccessRecord) {
+            if let Some((component, _)) = &rec.epoch {
+                referenced.insert(&**component);
+            }
+        }
+        let mut referenced: HashSet<&str> = HashSet::default();
+        let r = &mut referenced;
+        for var in self.vars.values() {
+            var.last_write.iter().chain(&var.reads).for_each(|rec| mark(r, rec));
+            for local in var.locals.values().chain(&var.ended) {
+                mark(r, &local.p);
+                local.movable.iter().for_each(|rec| mark(r, rec));
+                if let Some(pair) = &local.pair {
+                    mark(r, &pair.first);
+                }
+            }
+        }
+        for held in self.unknown_edges.pending.values().flatten() {
+            mark(r, &held.prev);
+            mark(r, &held.rec);
+        }
+        let (retired, kept): (Vec<Arc<str>>, Vec<Arc<str>>) =
+            std::mem::take(&mut self.freed).into_iter().partition(|c| !referenced.contains(&**c));
+        self.freed = kept;
+        if !retired.is_empty() {
+            self.order.retire(&retired);
+        }
+        retired
     }
 
     /// The report so far.

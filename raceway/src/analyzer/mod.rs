@@ -93,7 +93,11 @@
 //! 65,536). Plus the deduplicated report. Events themselves are not kept
 //! (the analysis borrows them), so memory does not grow with the number of
 //! events; it grows with the executions alive at once and with the
-//! variables seen. Variables are not forgotten: a `Traced` key or a name
+//! variables seen. In this process (the embedded collector, `check`) the
+//! components of ended executions that nothing remembered refers to any
+//! more are swept from the prediction's order, and leave the runtime's
+//! clocks (`crate::retirement`), so the clocks that events carry stay as
+//! small as the executions alive and remembered. Variables are not forgotten: a `Traced` key or a name
 //! counts once, but an unkeyed place is known by its address, so a program
 //! that tracks short-lived unkeyed places grows the analysis with every
 //! new address (and a reused address is taken for the same variable). Give
@@ -175,6 +179,31 @@ mod tests {
         let report = analyze(events);
         let racing: Vec<_> = report.races().iter().map(|r| r.accesses[1].execution.as_str()).collect();
         assert_eq!(racing, ["C"]);
+    }
+
+    #[test]
+    fn only_freed_components_that_nothing_remembered_refers_to_retire() {
+        let mut analyzer = Analyzer::new();
+        // B's write comes after A's (its clock lists `a`): x's last write is
+        // B's, A's is forgotten.
+        analyzer.observe(&access(1, "A", &[("a", 1)], true));
+        analyzer.observe(&access(2, "B", &[("a", 1), ("b", 1)], true));
+        for (exec, component) in [("A", "a"), ("B", "b")] {
+            analyzer.execution_ended(exec);
+            analyzer.component_freed(Arc::from(component));
+        }
+        let retired: Vec<String> = analyzer.retire_components(true).iter().map(|c| c.to_string()).collect();
+        assert_eq!(retired, ["a"], "B's write is still remembered");
+        // Clocks without `a` from now on: C saw B's write, D did not.
+        analyzer.observe(&access(3, "C", &[("b", 1), ("c", 1)], false));
+        assert!(analyzer.report().is_clean());
+        analyzer.observe(&access(4, "D", &[("d", 1)], false));
+        assert_eq!(analyzer.report().races().len(), 1, "B's write races with D's read");
+        // Once another write replaces B's, `b` retires too.
+        analyzer.observe(&access(5, "C", &[("b", 1), ("c", 2)], true));
+        let retired: Vec<String> = analyzer.retire_components(true).iter().map(|c| c.to_string()).collect();
+        assert_eq!(retired, ["b"]);
+        assert!(analyzer.retire_components(true).is_empty(), "nothing left to retire");
     }
 
     #[test]

@@ -112,6 +112,8 @@ struct Components {
     by_name: HashMap<Arc<str>, u64>,
     /// Keeps the string alive, so that its address stays its own.
     by_address: HashMap<usize, (Arc<str>, u64)>,
+    /// The last id given.
+    next: u64,
 }
 
 impl Components {
@@ -120,13 +122,25 @@ impl Components {
         if let Some((_, id)) = self.by_address.get(&address) {
             return *id;
         }
-        let next = self.by_name.len() as u64 + 1;
-        let id = *self.by_name.entry(name.clone()).or_insert(next);
+        let next = &mut self.next;
+        let id = *self.by_name.entry(name.clone()).or_insert_with(|| {
+            *next += 1;
+            *next
+        });
         if self.by_address.len() >= MAX_BY_ADDRESS {
             self.by_address.clear();
         }
         self.by_address.insert(address, (name.clone(), id));
         id
+    }
+
+    /// Forgets `names`; the ids they had (ids are not reused).
+    fn forget(&mut self, names: &[Arc<str>]) -> rustc_hash::FxHashSet<u64> {
+        let ids: rustc_hash::FxHashSet<u64> = names.iter().filter_map(|name| self.by_name.remove(name)).collect();
+        if !ids.is_empty() {
+            self.by_address.retain(|_, (_, id)| !ids.contains(id));
+        }
+        ids
     }
 
     /// The id of a component seen before; `None` for one no clock named.
@@ -536,6 +550,55 @@ impl Order {
         let Some(c) = self.components.find(&epoch.0) else { return false };
         let at = clocks.own().map_or(0, |(_, n)| *n);
         self.count_of(exec, c, own, at) >= epoch.1
+    }
+
+    /// Forgets the `retired` components: no access of theirs is
+    /// remembered, so the order is never asked about them again. Rule
+    /// (b)'s recent sections of theirs are folded into their lock's
+    /// evicted clock (a source of every later release: more order, never
+    /// less), and their entries leave every clock here.
+    pub(crate) fn retire(&mut self, retired: &[Arc<str>]) {
+        let ids = self.components.forget(retired);
+        if ids.is_empty() {
+            return;
+        }
+        let keep = |c: u64| !ids.contains(&c);
+        let prune = |clock: &mut VectorClock| clock.retain(keep);
+        let prune_shared = |clock: &mut Arc<VectorClock>| {
+            if clock.entries().iter().any(|&(c, _)| !keep(c)) {
+                Arc::make_mut(clock).retain(keep);
+            }
+        };
+        for state in self.execs.values_mut() {
+            prune(&mut state.clock);
+            prune(&mut state.hard);
+            prune(&mut state.seen);
+            state.checkpoints.iter_mut().for_each(|(_, k)| prune_shared(k));
+            state.wire_ids.clear();
+            state.fingerprint = None;
+        }
+        for lock in self.locks.values_mut() {
+            for gone in lock.arrival.iter().copied().filter(|c| !keep(*c)).collect::<Vec<_>>() {
+                if let Some((_, _, last)) = lock.recent.remove(&gone).and_then(|mut s| s.pop_back()) {
+                    lock.evicted.join(&last);
+                }
+            }
+            lock.arrival.retain(|c| keep(*c));
+            for (reads, writes) in lock.vars.values_mut() {
+                prune(reads);
+                prune(writes);
+            }
+            for sections in lock.recent.values_mut() {
+                sections.iter_mut().for_each(|(_, _, clock)| prune_shared(clock));
+            }
+            prune(&mut lock.evicted);
+            prune_shared(&mut lock.released);
+            prune(&mut lock.knowledge);
+            prune(&mut lock.opaque);
+            prune(&mut lock.every_release);
+        }
+        self.knowers.retain(|c, _| keep(*c));
+        prune(&mut self.everyone);
     }
 
     /// Execution `exec` ended: what it knew stays, for everyone.

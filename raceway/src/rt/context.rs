@@ -13,6 +13,7 @@ use super::slots::{Ended, Token, Tokens};
 use crate::clock::{Timebase, VectorClock};
 use crate::event::{process_trace_id, ContextDelta, ExecInfo, Kind, LockRef, Record, Site, Span};
 use crate::pipeline::{Outlet, Pipeline};
+use crate::retirement;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -200,7 +201,11 @@ impl ExecContext {
     /// before the join all the same).
     pub(crate) fn ended(&mut self) -> Ended {
         let clock = self.clock_now();
-        let mut slots = vec![Token { slot: self.component(), count: self.seq }];
+        let mut slots = Vec::new();
+        // Unless its end was recorded first, freeing the slot.
+        if self.info.hand_on_slot() {
+            slots.push(Token { slot: self.component(), count: self.seq });
+        }
         slots.extend(self.tokens.take_all());
         self.retired = true;
         Ended { clock, slots }
@@ -237,14 +242,16 @@ impl ExecContext {
         }
         let own = self.component();
         let learnt = &snapshot.learnt;
-        let learns_learnt = !Arc::ptr_eq(learnt, &self.clock)
-            && learnt.entries().iter().any(|&(e, n)| e != own && n > self.clock.get(e));
-        let learns_own = snapshot.exec != own && snapshot.seq > self.clock.get(snapshot.exec);
+        let learns_learnt = !Arc::ptr_eq(learnt, &self.clock) && teaches(learnt, &self.clock, own);
+        let learns_own = snapshot.exec != own
+            && snapshot.seq > self.clock.get(snapshot.exec)
+            && !retirement::is_retired(snapshot.exec);
         if learns_learnt || learns_own {
             let clock = Arc::make_mut(&mut self.clock);
             if learns_learnt {
                 clock.join(learnt);
                 clock.forget(own);
+                retirement::prune(clock);
             }
             if learns_own {
                 clock.observe(snapshot.exec, snapshot.seq);
@@ -266,9 +273,9 @@ impl ExecContext {
         // what it learnt: an edge back from its own release (an atomic it
         // stored and loads again) teaches it nothing.
         let own = self.component();
-        let learns = clock.entries().iter().any(|&(e, n)| e != own && n > self.clock.get(e));
+        let learns = teaches(clock, &self.clock, own);
         let known_hard = self.hard.as_deref().unwrap_or(&self.clock);
-        let learns_hard = hard.entries().iter().any(|&(e, n)| e != own && n > known_hard.get(e));
+        let learns_hard = teaches(hard, known_hard, own);
         if !learns && !learns_hard {
             return;
         }
@@ -280,12 +287,14 @@ impl ExecContext {
             let mine = Arc::make_mut(&mut self.clock);
             mine.join(clock);
             mine.forget(own);
+            retirement::prune(mine);
         }
         if let Some(known) = self.hard.as_mut() {
             if learns_hard {
                 let known = Arc::make_mut(known);
                 known.join(hard);
                 known.forget(own);
+                retirement::prune(known);
             }
             if **known == *self.clock {
                 self.hard = None;
@@ -302,12 +311,14 @@ impl ExecContext {
         let own = self.component();
         let mut clock = parent.clock_now();
         clock.forget(own);
+        retirement::prune(&mut clock);
         self.hard = parent.hard.as_ref().map(|hard| {
             let mut hard = VectorClock::clone(hard);
             if parent.seq > 0 {
                 hard.observe(parent.component(), parent.seq);
             }
             hard.forget(own);
+            retirement::prune(&mut hard);
             Arc::new(hard)
         });
         if self.hard.as_deref() == Some(&clock) {
@@ -379,6 +390,14 @@ impl ExecContext {
         let lost = &self.info.context_lost;
         lost.load(Ordering::Relaxed) && lost.swap(false, Ordering::Relaxed)
     }
+}
+
+/// Whether `other` knows more than `known` of some component but `own`
+/// (which is not learnt) and the retired ones (which leave clocks).
+#[inline]
+fn teaches(other: &VectorClock, known: &VectorClock, own: u64) -> bool {
+    let retired = retirement::any();
+    other.entries().iter().any(|&(e, n)| e != own && n > known.get(e) && !(retired && retirement::is_retired(e)))
 }
 
 /// Everything a thread keeps for instrumentation.
@@ -514,8 +533,19 @@ impl ThreadState {
     /// Tells the pipeline that received `ctx`'s events that it ended.
     fn end_execution(&self, ctx: &ExecContext) {
         if let Some(outlet) = self.outlet.as_ref().filter(|o| o.pipeline_id() == ctx.announced) {
+            // Nobody took its final clock: its slot is not handed on, and
+            // its component may be retired (see `crate::retirement`).
+            let freed = ctx.info.free_slot().then_some(ctx.component());
             let ts = Timebase::get().now();
-            outlet.push(|| Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd }, |_| {});
+            let end = || Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd { freed } };
+            outlet.push(end, |_| {});
+            if freed.is_some() {
+                // Its component leaves the clocks only once the analysis
+                // has seen its end: sent now rather than when the buffer
+                // fills, or a busy service's clocks list every request the
+                // buffers hold.
+                outlet.hand_off();
+            }
         }
     }
 }
@@ -1116,6 +1146,28 @@ mod tests {
         assert!(Arc::ptr_eq(again.clock.as_ref().unwrap(), &ctx.clock), "sent again without a copy");
         assert!(ctx.delta_for(7).is_none(), "the mark is cleared");
         assert!(ctx.delta_for(8).unwrap().announce, "another pipeline");
+    }
+
+    #[test]
+    fn a_retired_component_leaves_the_clock_that_learns_next() {
+        // Components far from those the other tests' executions take.
+        let (gone, kept) = (2_000_000_001, 2_000_000_002);
+        let mut ctx = ExecContext::new("t".into(), 1);
+        ctx.absorb(&VectorClock::from_entries(vec![(gone, 3), (kept, 1)]));
+        assert_eq!(ctx.clock_now().get(gone), 3);
+        crate::retirement::retire(gone);
+        ctx.absorb(&VectorClock::from_entries(vec![(gone, 5), (kept, 2)]));
+        let now = ctx.clock_now();
+        assert_eq!((now.get(gone), now.get(kept)), (0, 2), "the retired entry left, the other learnt");
+        // A clock that brings only retired entries teaches nothing: the
+        // execution's clock is not even copied.
+        let before = ctx.clock.clone();
+        ctx.absorb(&VectorClock::from_entries(vec![(gone, 9)]));
+        assert!(Arc::ptr_eq(&before, &ctx.clock));
+        // Nor does a release by the retired execution itself.
+        let release = Snapshot { learnt: Arc::default(), hard: None, exec: gone, seq: 12 };
+        ctx.absorb_snapshot(&release, Edge::Hard);
+        assert!(Arc::ptr_eq(&before, &ctx.clock));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! | whether anything listens | [`is_active`] |
 //! | read or join the current execution's clock | `current_clock`, [`absorb`]; through a synchronization object: [`Synchronize`] |
 //! | spawn and join a child execution | [`spawn_child`], [`join_child`], [`end`]; slots reused: `slots` |
+//! | components the analysis no longer needs leave the clocks | `crate::retirement` |
 //! | enter and leave an execution | [`run_as`], [`enter`], [`take_current`] |
 //! | tokio tasks raceway did not start | their own executions, found by the context lookup: `plain_task` |
 //! | what crosses a service boundary | [`trace_context`] |

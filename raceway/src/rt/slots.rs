@@ -55,10 +55,11 @@
 //! a client. No happens-before edge leads from one such request's end to
 //! another's start, so any slot a new request took would order the old
 //! request's events before it without cause, hiding races. Through a
-//! shared lock each request's clock then lists every earlier request's
-//! component; a bound there needs the analysis to learn order through the
-//! lock rather than component by component (see `BENCHMARKS.md` and
-//! issue #16's report).
+//! shared lock each request's clock would then list every earlier
+//! request's component. Their components are *retired* instead, once the
+//! analysis no longer needs them: see `crate::retirement`. (A slot whose
+//! execution ended before its final clock was taken is freed, never
+//! handed on: `ExecInfo::free_slot`.)
 
 use crate::clock::VectorClock;
 

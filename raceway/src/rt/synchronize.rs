@@ -7,6 +7,7 @@
 
 use super::context::{self, Edge, Snapshot};
 use crate::clock::VectorClock;
+use crate::retirement;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -55,8 +56,14 @@ impl Released {
         }
     }
 
-    /// Adds `snapshot`, released over `edge`, to what was released.
+    /// Adds `snapshot`, released over `edge`, to what was released; the
+    /// retired components leave the joined clocks.
     fn join(&mut self, snapshot: Snapshot, edge: Edge) {
+        self.join_unpruned(snapshot, edge);
+        self.prune();
+    }
+
+    fn join_unpruned(&mut self, snapshot: Snapshot, edge: Edge) {
         match self {
             Released::Nothing => *self = Released::One(snapshot),
             // The same execution's later clock holds all of its earlier.
@@ -88,8 +95,24 @@ impl Released {
         }
     }
 
+    /// Removes the retired components from a join of several releases
+    /// (one release is the releaser's own clock, pruned as it learns).
+    fn prune(&mut self) {
+        if let Released::Joined(clock, hard) = self {
+            retirement::prune(clock);
+            if let Some(hard) = hard {
+                retirement::prune(hard);
+            }
+        }
+    }
+
     /// Adds `other` (a fence's clock, a hard edge) to what was released.
     fn join_clock(&mut self, other: &VectorClock) {
+        self.join_clock_unpruned(other);
+        self.prune();
+    }
+
+    fn join_clock_unpruned(&mut self, other: &VectorClock) {
         match self {
             Released::Nothing => *self = Released::Joined(other.clone(), None),
             Released::One(one) => {

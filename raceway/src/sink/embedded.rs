@@ -5,10 +5,14 @@
 use super::Sink;
 use crate::analyzer::{Analyzer, Reorder, Report};
 use crate::config::Config;
+use crate::convert::Ending;
 use crate::stats::Counters;
 use crate::wire::Event;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Ended executions that make the next tick due.
+const ENDINGS_PER_TICK: usize = 16;
 
 /// Events the analysis holds back to restore timestamp order, at most.
 const REORDER_CAPACITY: usize = 65_536;
@@ -49,7 +53,7 @@ struct Analysis {
     reorder: Reorder,
     analyzer: Analyzer,
     /// Executions that ended, applied once their events have been analyzed.
-    ended: Vec<String>,
+    ended: Vec<Ending>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -63,11 +67,23 @@ impl Analysis {
         }
     }
 
-    /// Forgets ended executions once nothing of theirs can still be held.
-    fn apply_ended(&mut self) {
+    /// Forgets ended executions once nothing of theirs can still be held,
+    /// and retires the components that the analysis no longer needs
+    /// (`force`: whatever a sweep costs; see `crate::retirement`).
+    fn apply_ended(&mut self, force: bool) {
         if self.reorder.oldest().is_none() {
-            for thread_id in self.ended.drain(..) {
-                self.analyzer.execution_ended(&thread_id);
+            for ending in self.ended.drain(..) {
+                if let Some(thread_id) = &ending.thread_id {
+                    self.analyzer.execution_ended(thread_id);
+                }
+                if let Some(component) = ending.freed {
+                    self.analyzer.component_freed(component);
+                }
+            }
+        }
+        for component in self.analyzer.retire_components(force) {
+            if let Some(id) = crate::component::local(&component) {
+                crate::retirement::retire(id);
             }
         }
     }
@@ -84,7 +100,7 @@ impl EmbeddedStore {
         let mut analysis = lock(&self.analysis);
         let held = analysis.reorder.drain();
         analysis.observe_all(held);
-        analysis.apply_ended();
+        analysis.apply_ended(true);
         analysis.analyzer.report()
     }
 }
@@ -129,18 +145,40 @@ impl Sink for EmbeddedSink {
     /// Queued: the execution's last events may still be in the exporter's
     /// partial batch; the next pump (after that batch is submitted) applies
     /// it.
-    fn ended(&mut self, thread_id: String) {
-        lock(&self.store.analysis).ended.push(thread_id);
+    fn ended(&mut self, ending: Ending) {
+        let mut analysis = lock(&self.store.analysis);
+        match ending {
+            // None of its events came (all were dropped with their chunks,
+            // and nothing of it can still arrive: its end came after
+            // them): nothing of it is remembered, so its component
+            // retires now, without waiting for the window.
+            Ending { thread_id: None, freed: Some(component) } => {
+                if let Some(id) = crate::component::local(&component) {
+                    crate::retirement::retire(id);
+                }
+                analysis.analyzer.component_freed(component);
+            }
+            ending => analysis.ended.push(ending),
+        }
     }
 
     /// Called on every tick and flush, right after the exporter collected
     /// every thread's buffer: nothing recorded earlier can still arrive, so
     /// the held events are released in order.
-    fn pump(&mut self, _counters: &Counters, _force: bool) {
+    fn pump(&mut self, _counters: &Counters, force: bool) {
         let mut analysis = lock(&self.store.analysis);
         let held = analysis.reorder.drain();
         analysis.observe_all(held);
-        analysis.apply_ended();
+        analysis.apply_ended(force);
+    }
+
+    /// Due once [`ENDINGS_PER_TICK`] executions ended since the last tick:
+    /// retiring their components waits for a tick (their events must be
+    /// analyzed first, and the window releases them at a tick), so at the
+    /// flush interval alone a busy service's clocks would list every
+    /// request of the last second.
+    fn tick_due(&self, lost_ends: usize) -> bool {
+        lost_ends + lock(&self.store.analysis).ended.len() >= ENDINGS_PER_TICK
     }
 
     fn embedded_store(&self) -> Option<Arc<EmbeddedStore>> {

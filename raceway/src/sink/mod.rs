@@ -22,9 +22,9 @@ pub(crate) trait Sink: Send {
     /// Takes one batch of at most `batch_size` events.
     fn submit(&mut self, events: Vec<Event>, counters: &Counters);
 
-    /// The execution with this `thread_id` ended; its events were
-    /// submitted, or are in the partial batch the next tick submits.
-    fn ended(&mut self, _thread_id: String) {}
+    /// An execution ended; its events were submitted, or are in the
+    /// partial batch the next tick submits.
+    fn ended(&mut self, _ending: crate::convert::Ending) {}
 
     /// Retries or writes out what is waiting. `force` ignores any backoff:
     /// a flush was requested.
@@ -42,6 +42,16 @@ pub(crate) trait Sink: Send {
     /// arrived (the end of a retry backoff).
     fn wake_at(&self) -> Option<Instant> {
         None
+    }
+
+    /// Whether the sink wants the next tick now (every thread's buffer
+    /// collected, then [`pump`](Sink::pump)) rather than at its time,
+    /// `lost_ends` being the ends of executions that were dropped with
+    /// their chunks and that the next tick tells it: the embedded
+    /// collector, when enough executions ended that retiring their
+    /// components is due (see `crate::retirement`).
+    fn tick_due(&self, _lost_ends: usize) -> bool {
+        false
     }
 
     /// The store behind the embedded collector, if this is it.
