@@ -135,3 +135,143 @@ fn reused_components_keep_every_verdict_of_joined_executions() {
     let kinds: Vec<RaceKind> = report.races().iter().map(|r| r.kind()).collect();
     assert_eq!(kinds, [RaceKind::DataRace], "{report}");
 }
+
+/// A service whose handler updates one shared counter under one
+/// `raceway::sync::Mutex`, behind `RacewayLayer`, on 127.0.0.1: its
+/// requests are roots that nothing joins.
+fn served(counter: Arc<Mutex<i64>>, data: Arc<Shared>) -> axum::Router {
+    use axum::extract::{Path, State};
+    type Both = State<(Arc<Mutex<i64>>, Arc<Shared>)>;
+    axum::Router::new()
+        .route(
+            "/work/{i}",
+            axum::routing::get(|State((counter, _)): Both, Path(_i): Path<u64>| async move {
+                work(counter).await;
+                "ok"
+            }),
+        )
+        .route(
+            "/unlocked/{i}",
+            axum::routing::get(|State((_, data)): Both, Path(i): Path<i64>| async move {
+                write(&data, i);
+                "ok"
+            }),
+        )
+        .route(
+            "/locked/{i}",
+            axum::routing::get(|State((counter, data)): Both, Path(i): Path<i64>| async move {
+                let _guard = counter.lock().unwrap();
+                write(&data, i);
+                "ok"
+            }),
+        )
+        .with_state((counter, data))
+        .layer(raceway::layer::RacewayLayer::new().service_name("clocks"))
+}
+
+/// Sends `REQUESTS` requests through the layer, `concurrent` at a time
+/// (one keep-alive connection each), and flushes after every wave, so
+/// that the analysis has seen the ended requests before the next ones;
+/// returns the events.
+fn layer_requests_through_one_lock(concurrent: usize) -> Vec<Event> {
+    let paths = (1..=REQUESTS).map(|i| format!("/work/{i}"));
+    let (events, report) = through_the_layer(paths, concurrent);
+    assert!(report.is_clean(), "every update is under the lock: {report}");
+    events
+}
+
+/// Sends the requests for `paths` through the layer, `concurrent` at a
+/// time, flushing after every wave; the events and the report.
+fn through_the_layer(paths: impl Iterator<Item = String>, concurrent: usize) -> (Vec<Event>, raceway::Report) {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let config = raceway::Config {
+        service_name: "clocks".into(),
+        overflow: Some(raceway::Overflow::Block),
+        embedded_capacity: 1 << 20,
+        flush_timeout: std::time::Duration::from_secs(300),
+        ..raceway::Config::default()
+    };
+    let guard = raceway::init(config).expect("init");
+    let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let counter = Arc::new(Mutex::new(0i64));
+    let data = Arc::new(Shared(UnsafeCell::new(0)));
+    let server = server_runtime.block_on(raceway_tests::server::Server::start(served(counter.clone(), data)));
+    let client_runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let clients: Vec<reqwest::Client> = (0..concurrent).map(|_| reqwest::Client::new()).collect();
+    let paths: Vec<String> = paths.collect();
+    for wave in paths.chunks(concurrent) {
+        client_runtime.block_on(async {
+            let sent = clients.iter().zip(wave).map(|(client, path)| {
+                let url = format!("{}{path}", server.url);
+                async move { client.get(url).send().await.expect("the request is served").status() }
+            });
+            for status in futures_util::future::join_all(sent).await {
+                assert!(status.is_success(), "{status}");
+            }
+        });
+        guard.flush().expect("flush");
+    }
+    server_runtime.block_on(server.stop());
+    let locked = paths.iter().filter(|p| p.starts_with("/work/")).count();
+    assert_eq!(*counter.lock().unwrap(), locked as i64);
+    guard.flush().expect("flush");
+    let stats = guard.stats();
+    assert_eq!(stats.dropped, 0, "{stats:?}");
+    let report = guard.report();
+    let events = guard.collected_events();
+    drop(guard);
+    (events, report)
+}
+
+#[test]
+fn the_10000th_request_through_the_layer_and_a_shared_lock_has_a_clock_no_bigger_than_the_10th() {
+    let events = layer_requests_through_one_lock(1);
+    let (tenth, last) = (write_clock_len(&events, 10), write_clock_len(&events, REQUESTS));
+    assert!(last <= tenth, "the 10,000th request's clock has {last} entries, the 10th's {tenth}");
+    let longest = events.iter().map(|e| e.causality_vector.len()).max().unwrap();
+    assert!(longest <= 8, "an event lists {longest} components");
+}
+
+#[test]
+fn concurrent_requests_through_the_layer_and_a_shared_lock_keep_clocks_bounded_by_those_alive() {
+    let events = layer_requests_through_one_lock(CONCURRENT);
+    let (tenth_wave, last) = (write_clock_len(&events, 10 * CONCURRENT), write_clock_len(&events, REQUESTS));
+    // A wave's requests, those of the wave before that the analysis still
+    // remembers, the server's own executions.
+    let bound = 2 * CONCURRENT + 8;
+    assert!(tenth_wave <= bound && last <= bound, "the 160th request's clock has {tenth_wave}, the 10,000th's {last}");
+    let longest = events.iter().map(|e| e.causality_vector.len()).max().unwrap();
+    assert!(longest <= bound, "an event lists {longest} components");
+}
+
+#[test]
+fn a_write_the_analysis_still_remembers_races_with_a_request_served_long_after() {
+    // The first request's unsynchronized write stays the variable's last
+    // write while hundreds of requests go through the lock and retire:
+    // its component stays, and the last request's write races with it.
+    let paths = std::iter::once("/unlocked/1".to_string())
+        .chain((1..=500).map(|i| format!("/work/{i}")))
+        .chain(std::iter::once("/unlocked/2".to_string()));
+    let (_, report) = through_the_layer(paths, 1);
+    let races: Vec<(RaceKind, bool, String)> =
+        report.races().iter().map(|r| (r.kind(), r.is_predicted(), r.accesses()[0].execution.clone())).collect();
+    assert_eq!(races.len(), 1, "{report}");
+    assert_eq!(races[0].0, RaceKind::DataRace, "{report}");
+    assert!(!races[0].1, "the two writes are not ordered: an observed race, {report}");
+    assert!(races[0].2.starts_with("GET /unlocked/1#"), "{report}");
+}
+
+#[test]
+fn a_write_ordered_through_the_lock_long_before_stays_ordered_after_hundreds_of_requests_retire() {
+    // The first request writes under the lock; hundreds of requests go
+    // through the lock and retire; the last one writes under the lock
+    // again. The first write is still remembered, so its component stays
+    // in the clocks and the lock orders the two: no race.
+    let paths = std::iter::once("/locked/1".to_string())
+        .chain((1..=500).map(|i| format!("/work/{i}")))
+        .chain(std::iter::once("/locked/2".to_string()));
+    let (events, report) = through_the_layer(paths, 1);
+    assert!(report.is_clean(), "{report}");
+    let longest = events.iter().map(|e| e.causality_vector.len()).max().unwrap();
+    assert!(longest <= 8, "an event lists {longest} components");
+}
