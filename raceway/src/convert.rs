@@ -52,6 +52,9 @@ pub(crate) struct Ending {
     /// handed on to a joiner: the analysis may then retire the component
     /// (see `crate::retirement`).
     pub(crate) freed: Option<Arc<str>>,
+    /// Whether that component was the execution's own from its start (no
+    /// earlier execution, since joined, used the slot).
+    pub(crate) own_slot: bool,
 }
 
 pub(crate) struct Converter {
@@ -207,8 +210,9 @@ impl Converter {
     /// `freed`: its component, when its slot was freed as it ended.
     pub(crate) fn end(&mut self, exec: u64, freed: Option<u64>) -> Option<Ending> {
         let thread_id = self.execs.remove(&exec).map(|state| state.thread_id.to_string());
+        let own_slot = freed == Some(exec);
         let freed = freed.map(|c| self.components.remove(&c).unwrap_or_else(|| crate::component::name(c)));
-        (thread_id.is_some() || freed.is_some()).then_some(Ending { thread_id, freed })
+        (thread_id.is_some() || freed.is_some()).then_some(Ending { thread_id, freed, own_slot })
     }
 
     /// Converts one record: an event, or the end of an execution.
@@ -488,7 +492,9 @@ mod tests {
         assert!(ending.freed.is_some_and(|c| c.ends_with("/7")), "its slot was freed: its component may retire");
         assert!(converter.end(7, None).is_none(), "forgotten");
         let unseen = converter.end(9, Some(9)).expect("a freed slot, even of an execution none of whose events came");
-        assert!(unseen.thread_id.is_none() && unseen.freed.is_some());
+        assert!(unseen.thread_id.is_none() && unseen.freed.is_some() && unseen.own_slot);
+        let reused = converter.end(10, Some(4)).expect("a freed slot that an earlier execution had");
+        assert!(reused.freed.is_some_and(|c| c.ends_with("/4")) && !reused.own_slot);
     }
 
     #[test]

@@ -667,8 +667,12 @@ fn discard(lost: &mut Vec<Record>, lost_ends: &Mutex<Vec<(u64, Option<u64>)>>, r
                     crate::event::Kind::ExecEnd { freed } => freed,
                     _ => None,
                 };
+                // Only a slot that was its own from the start (no earlier
+                // execution's remembered access can carry its component).
                 let retired = retires
-                    && freed.is_some_and(|component| crate::retirement::ended_undelivered(record.exec, component));
+                    && freed.is_some_and(|component| {
+                        component == record.exec && crate::retirement::ended_undelivered(record.exec, component)
+                    });
                 // A freed component that did not retire here waits for the
                 // analysis's sweep: its end must reach it.
                 let cap = if retires && freed.is_some() && !retired { MAX_LOST_FREED } else { MAX_LOST_ENDS };
@@ -838,6 +842,12 @@ mod tests {
         assert!(crate::retirement::is_retired(undelivered), "nothing of it can reach an analysis");
         assert!(!crate::retirement::is_retired(delivered), "the analysis decides: it may remember an access");
         assert_eq!(*lock(&ends), [(undelivered, Some(undelivered)), (delivered, Some(delivered))]);
+        // A reused slot (an earlier execution, joined, had it) waits for the
+        // analysis, which may remember that execution's accesses.
+        let (reuser, slot) = (2_100_000_003u64, 2_100_000_004u64);
+        let mut lost = vec![record(reuser, Kind::ExecEnd { freed: Some(slot) })];
+        discard(&mut lost, &ends, true);
+        assert!(!crate::retirement::is_retired(slot));
     }
 
     /// Pushes a chunk of records, each carrying a context delta with a

@@ -183,10 +183,11 @@ pub(crate) fn delivered(exec: u64) {
     DELIVERED.insert(exec);
 }
 
-/// Execution `exec` ended, freeing the slot of `component`, and the chunk
-/// with its end was dropped: if none of its records ever went into a
-/// channel, no analysis can remember anything of it, and its component
-/// retires now (without waiting for an analysis to sweep).
+/// Execution `exec` ended, freeing the slot of `component` that was its
+/// own from the start (no earlier execution had it), and the chunk with
+/// its end was dropped: if none of its records ever went into a channel,
+/// no analysis can remember anything of it, and its component retires now
+/// (without waiting for an analysis to sweep).
 pub(crate) fn ended_undelivered(exec: u64, component: u64) -> bool {
     let in_range = exec < CHUNK_BITS * CHUNKS as u64;
     let undelivered = in_range && !DELIVERED.contains(exec);

@@ -67,10 +67,8 @@ impl Analysis {
         }
     }
 
-    /// Forgets ended executions once nothing of theirs can still be held,
-    /// and retires the components that the analysis no longer needs
-    /// (`force`: whatever a sweep costs; see `crate::retirement`).
-    fn apply_ended(&mut self, force: bool) {
+    /// Forgets ended executions once nothing of theirs can still be held.
+    fn apply_ended(&mut self) {
         if self.reorder.oldest().is_none() {
             for ending in self.ended.drain(..) {
                 if let Some(thread_id) = &ending.thread_id {
@@ -81,6 +79,14 @@ impl Analysis {
                 }
             }
         }
+    }
+
+    /// Retires the components that the analysis no longer needs (`force`:
+    /// whatever a sweep costs; see `crate::retirement`). Only on the
+    /// exporter's thread, right after it submitted its partial batch: an
+    /// ended execution's last events may wait there, and must be analyzed
+    /// before its component can be swept.
+    fn retire(&mut self, force: bool) {
         for component in self.analyzer.retire_components(force) {
             if let Some(id) = crate::component::local(&component) {
                 crate::retirement::retire(id);
@@ -100,7 +106,7 @@ impl EmbeddedStore {
         let mut analysis = lock(&self.analysis);
         let held = analysis.reorder.drain();
         analysis.observe_all(held);
-        analysis.apply_ended(true);
+        analysis.apply_ended();
         analysis.analyzer.report()
     }
 }
@@ -150,9 +156,10 @@ impl Sink for EmbeddedSink {
         match ending {
             // None of its events came (all were dropped with their chunks,
             // and nothing of it can still arrive: its end came after
-            // them): nothing of it is remembered, so its component
-            // retires now, without waiting for the window.
-            Ending { thread_id: None, freed: Some(component) } => {
+            // them), and its slot was its own from the start: nothing of
+            // its component is remembered, so it retires now, without
+            // waiting for the window.
+            Ending { thread_id: None, freed: Some(component), own_slot: true } => {
                 if let Some(id) = crate::component::local(&component) {
                     crate::retirement::retire(id);
                 }
@@ -169,7 +176,8 @@ impl Sink for EmbeddedSink {
         let mut analysis = lock(&self.store.analysis);
         let held = analysis.reorder.drain();
         analysis.observe_all(held);
-        analysis.apply_ended(force);
+        analysis.apply_ended();
+        analysis.retire(force);
     }
 
     /// Due once [`ENDINGS_PER_TICK`] executions ended since the last tick:
