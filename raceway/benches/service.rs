@@ -22,7 +22,13 @@
 //!
 //! After the timings, `clocks` serves requests in stages (1k, then to 10k,
 //! 100k and, with `RACEWAY_SERVICE_BENCH_MAX=1000000`, 1M) through the
-//! HTTP sink and prints the bytes per event the receiver got in each stage.
+//! HTTP sink and prints the bytes per event the receiver got in each stage;
+//! `clocks-embedded` does the same with the embedded default and prints
+//! the bytes and clock entries of the last events the collector kept.
+//!
+//! The embedded configurations take the `RACEWAY_*` variables
+//! (`Config::from_env`): none set is the default; `RACEWAY_OVERFLOW=block`
+//! measures it without drops.
 //!
 //! Every process is stopped, saying so, above 3 GiB of RSS or 10 minutes:
 //! its configuration then has no figure.
@@ -52,7 +58,8 @@ const MAX_BODY: usize = 2 << 20;
 fn main() {
     match std::env::var(MODE).ok().as_deref() {
         None => parent(),
-        Some("clocks") => clocks(),
+        Some("clocks") => clocks("http"),
+        Some("clocks-embedded") => clocks("embedded"),
         Some(mode) => timed(mode),
     }
 }
@@ -64,7 +71,7 @@ fn parent() {
     // `cargo test --benches` runs bench binaries with `--test`: one quick
     // pass of each configuration is enough there.
     let exe = std::env::current_exe().expect("the bench's own path");
-    for mode in ["none", "embedded", "http", "clocks"] {
+    for mode in ["none", "embedded", "http", "clocks", "clocks-embedded"] {
         let status = Command::new(&exe).args(&args).env(MODE, mode).status().expect("start the bench's child");
         assert!(status.success(), "the {mode} configuration failed: {status}");
     }
@@ -269,7 +276,9 @@ fn rss_mib() -> f64 {
 fn install(mode: &str) -> (Option<raceway::RacewayGuard>, Option<(Arc<Received>, tokio::runtime::Runtime)>) {
     match mode {
         "none" => (None, None),
-        "embedded" => (Some(raceway::init(Config::default()).expect("raceway::init")), None),
+        "embedded" => {
+            (Some(raceway::init(Config::from_env().expect("RACEWAY_* settings")).expect("raceway::init")), None)
+        }
         "http" => {
             let (addr, received, rt) = receiver();
             let config = Config {
@@ -321,10 +330,14 @@ fn timed(mode: &str) {
     std::process::exit(0);
 }
 
-/// Bytes per event delivered, stage by stage, as requests accumulate.
-fn clocks() {
-    let max: u64 = std::env::var("RACEWAY_SERVICE_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let max = if is_test_run() { 1_000 } else { max };
+/// Bytes per event, stage by stage, as requests accumulate: delivered to
+/// the receiver (`http`), or as the embedded collector keeps them (their
+/// JSON, and their clock's entries).
+fn clocks(sink: &str) {
+    if sink == "embedded" {
+        return clocks_embedded();
+    }
+    let max = clock_stages_max();
     watch("clocks");
     let (guard, receiver) = install("http");
     let (received, _rt) = receiver.expect("the receiver");
@@ -352,6 +365,56 @@ fn clocks() {
         (events, bytes) = (e, b);
     }
     eprintln!("service bench [clocks]: pipeline counters {}", guard.stats());
+    let _ = std::io::stderr().flush();
+    std::mem::forget(guard);
+    std::process::exit(0);
+}
+
+/// The last clock stage: 100k requests, 1M with
+/// `RACEWAY_SERVICE_BENCH_MAX=1000000`, 1k in a test run.
+fn clock_stages_max() -> u64 {
+    let max: u64 = std::env::var("RACEWAY_SERVICE_BENCH_MAX").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    if is_test_run() {
+        1_000
+    } else {
+        max
+    }
+}
+
+/// [`clocks`] with the embedded default: after each stage (and a flush,
+/// so that the analysis has caught up), the JSON size and clock entries of
+/// the last events the collector kept.
+fn clocks_embedded() {
+    /// Events of each stage's end that are measured.
+    const SAMPLE: usize = 10_000;
+    let max = clock_stages_max();
+    watch("clocks-embedded");
+    let (guard, _) = install("embedded");
+    let guard = guard.expect("the client");
+    let (addr, _server) = serve(true);
+    let mut load = Load::connect(addr);
+    let rss_start = rss_mib();
+    for stage in [1_000u64, 10_000, 100_000, 1_000_000].into_iter().filter(|s| *s <= max) {
+        let asked = stage.saturating_sub(load.sent);
+        let took = load.run(asked);
+        let rate = asked as f64 / took.as_secs_f64().max(1e-9);
+        let _ = guard.flush();
+        let events = guard.collected_events();
+        let sample = &events[events.len().saturating_sub(SAMPLE)..];
+        let bytes: usize = sample.iter().map(|e| serde_json::to_vec(e).map_or(0, |j| j.len())).sum();
+        let entries: usize = sample.iter().map(|e| e.causality_vector.len()).sum();
+        let longest = sample.iter().map(|e| e.causality_vector.len()).max().unwrap_or(0);
+        let n = sample.len().max(1) as f64;
+        eprintln!(
+            "service bench [clocks-embedded]: after {} requests: {:.0} bytes per event, {:.1} clock entries per              event (longest {longest}) over the last {} events; {rate:.0} req/s in the stage, RSS {:.0} MiB              (started at {rss_start:.0}); pipeline counters {}",
+            load.sent,
+            bytes as f64 / n,
+            entries as f64 / n,
+            sample.len(),
+            rss_mib(),
+            guard.stats()
+        );
+    }
     let _ = std::io::stderr().flush();
     std::mem::forget(guard);
     std::process::exit(0);
