@@ -97,11 +97,12 @@
 //! components of ended executions that nothing remembered refers to any
 //! more are swept from the prediction's order, and leave the runtime's
 //! clocks (`crate::retirement`), so the clocks that events carry stay as
-//! small as the executions alive and remembered. Variables are not forgotten: a `Traced` key or a name
-//! counts once, but an unkeyed place is known by its address, so a program
-//! that tracks short-lived unkeyed places grows the analysis with every
-//! new address (and a reused address is taken for the same variable). Give
-//! shared state a `Traced` key in long-running embedded use.
+//! small as the executions alive and remembered. Variables are not
+//! forgotten: a `Traced` key or a name counts once, but an unkeyed place
+//! is known by its address, so a program that tracks short-lived unkeyed
+//! places grows the analysis with every new address (and a reused address
+//! is taken for the same variable). Give shared state a `Traced` key in
+//! long-running embedded use.
 
 mod access;
 mod clock_lookup;
