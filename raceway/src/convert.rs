@@ -496,14 +496,4 @@ mod tests {
         let reused = converter.end(10, Some(4)).expect("a freed slot that an earlier execution had");
         assert!(reused.freed.is_some_and(|c| c.ends_with("/4")) && !reused.own_slot);
     }
-
-    #[test]
-    fn a_slot_is_handed_on_or_freed_once() {
-        let joined = ExecInfo::new(1, "joined".into(), 1, None);
-        assert!(joined.hand_on_slot() && joined.hand_on_slot());
-        assert!(!joined.free_slot(), "a joiner holds its slot");
-        let ended = ExecInfo::new(2, "ended".into(), 1, None);
-        assert!(ended.free_slot());
-        assert!(!ended.hand_on_slot(), "ended before its final clock was taken: no joiner reuses it");
-    }
 }

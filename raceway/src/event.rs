@@ -460,6 +460,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_slot_is_handed_on_or_freed_once() {
+        let joined = ExecInfo::new(1, "joined".into(), 1, None);
+        assert!(joined.hand_on_slot() && joined.hand_on_slot());
+        assert!(!joined.free_slot(), "a joiner holds its slot");
+        let ended = ExecInfo::new(2, "ended".into(), 1, None);
+        assert!(ended.free_slot());
+        assert!(!ended.hand_on_slot(), "ended before its final clock was taken: no joiner reuses it");
+    }
+
+    #[test]
     fn a_place_packs_its_address_and_size() {
         let place = Place::new(0x7fff_1234_5678, 24);
         assert_eq!((place.addr(), place.size()), (0x7fff_1234_5678, 24));

@@ -754,6 +754,12 @@ impl Outlet {
         Arc::ptr_eq(&self.pipeline, pipeline)
     }
 
+    /// Whether its pipeline's analysis retires components (see
+    /// `crate::retirement`).
+    pub(crate) fn retires(&self) -> bool {
+        self.pipeline.retires
+    }
+
     pub(crate) fn pipeline_id(&self) -> usize {
         self.pipeline.id
     }

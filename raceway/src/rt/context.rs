@@ -539,11 +539,12 @@ impl ThreadState {
             let ts = Timebase::get().now();
             let end = || Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd { freed } };
             outlet.push(end, |_| {});
-            if freed.is_some() {
+            if freed.is_some() && outlet.retires() {
                 // Its component leaves the clocks only once the analysis
                 // has seen its end: sent now rather than when the buffer
                 // fills, or a busy service's clocks list every request the
-                // buffers hold.
+                // buffers hold. (Where nothing retires, the buffer fills as
+                // usual.)
                 outlet.hand_off();
             }
         }
