@@ -246,15 +246,18 @@ fn concurrent_requests_through_the_layer_and_a_shared_lock_keep_clocks_bounded_b
     assert!(longest <= bound, "an event lists {longest} components");
 }
 
+/// `{route}/1`, 500 requests through the shared lock, then `{route}/2`.
+fn around_500_locked_requests(route: &str) -> impl Iterator<Item = String> {
+    let first = std::iter::once(format!("{route}/1"));
+    first.chain((1..=500).map(|i| format!("/work/{i}"))).chain(std::iter::once(format!("{route}/2")))
+}
+
 #[test]
 fn a_write_the_analysis_still_remembers_races_with_a_request_served_long_after() {
     // The first request's unsynchronized write stays the variable's last
     // write while hundreds of requests go through the lock and retire:
     // its component stays, and the last request's write races with it.
-    let paths = std::iter::once("/unlocked/1".to_string())
-        .chain((1..=500).map(|i| format!("/work/{i}")))
-        .chain(std::iter::once("/unlocked/2".to_string()));
-    let (_, report) = through_the_layer(paths, 1);
+    let (_, report) = through_the_layer(around_500_locked_requests("/unlocked"), 1);
     let races: Vec<(RaceKind, bool, String)> =
         report.races().iter().map(|r| (r.kind(), r.is_predicted(), r.accesses()[0].execution.clone())).collect();
     assert_eq!(races.len(), 1, "{report}");
@@ -269,10 +272,7 @@ fn a_write_ordered_through_the_lock_long_before_stays_ordered_after_hundreds_of_
     // through the lock and retire; the last one writes under the lock
     // again. The first write is still remembered, so its component stays
     // in the clocks and the lock orders the two: no race.
-    let paths = std::iter::once("/locked/1".to_string())
-        .chain((1..=500).map(|i| format!("/work/{i}")))
-        .chain(std::iter::once("/locked/2".to_string()));
-    let (events, report) = through_the_layer(paths, 1);
+    let (events, report) = through_the_layer(around_500_locked_requests("/locked"), 1);
     assert!(report.is_clean(), "{report}");
     let longest = events.iter().map(|e| e.causality_vector.len()).max().unwrap();
     assert!(longest <= 8, "an event lists {longest} components");
