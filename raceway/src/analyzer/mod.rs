@@ -106,6 +106,7 @@
 
 mod access;
 mod clock_lookup;
+mod dense_clock;
 mod detection;
 mod predict;
 mod reorder;

@@ -62,8 +62,10 @@
 //!
 //! Memory is per live execution, per lock and variable, not per event.
 
-use crate::clock::VectorClock;
+use super::dense_clock::DenseClock;
 use rustc_hash::FxHashMap as HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -105,15 +107,21 @@ impl<'a> EventClocks<'a> {
 }
 
 /// Component names as small numbers, so that the order's clocks are
-/// [`VectorClock`]s: found by the string's address first (the converter
-/// and the JSON reader share one string per component), by content else.
+/// [`DenseClock`]s indexed by them: found by the string's address first
+/// (the converter and the JSON reader share one string per component), by
+/// content else. The ids of retired components are given again (the
+/// smallest first), once [`Order::retire`] has taken them out of every
+/// clock: so the ids, and the clocks' lengths, stay as few as the
+/// components the analysis still remembers.
 #[derive(Default)]
 struct Components {
     by_name: HashMap<Arc<str>, u64>,
     /// Keeps the string alive, so that its address stays its own.
     by_address: HashMap<usize, (Arc<str>, u64)>,
-    /// The last id given.
+    /// The last id given (0 is never one).
     next: u64,
+    /// Ids of retired components, free to give again.
+    free: BinaryHeap<Reverse<u64>>,
 }
 
 impl Components {
@@ -122,10 +130,13 @@ impl Components {
         if let Some((_, id)) = self.by_address.get(&address) {
             return *id;
         }
-        let next = &mut self.next;
-        let id = *self.by_name.entry(name.clone()).or_insert_with(|| {
-            *next += 1;
-            *next
+        let (next, free) = (&mut self.next, &mut self.free);
+        let id = *self.by_name.entry(name.clone()).or_insert_with(|| match free.pop() {
+            Some(Reverse(id)) => id,
+            None => {
+                *next += 1;
+                *next
+            }
         });
         if self.by_address.len() >= MAX_BY_ADDRESS {
             self.by_address.clear();
@@ -134,13 +145,20 @@ impl Components {
         id
     }
 
-    /// Forgets `names`; the ids they had (ids are not reused).
-    fn forget(&mut self, names: &[Arc<str>]) -> rustc_hash::FxHashSet<u64> {
-        let ids: rustc_hash::FxHashSet<u64> = names.iter().filter_map(|name| self.by_name.remove(name)).collect();
+    /// Forgets `names`: the ids they had, which [`free`](Components::free)
+    /// lets be given again.
+    fn forget(&mut self, names: &[Arc<str>]) -> Vec<u64> {
+        let ids: Vec<u64> = names.iter().filter_map(|name| self.by_name.remove(name)).collect();
         if !ids.is_empty() {
-            self.by_address.retain(|_, (_, id)| !ids.contains(id));
+            let gone: rustc_hash::FxHashSet<u64> = ids.iter().copied().collect();
+            self.by_address.retain(|_, (_, id)| !gone.contains(id));
         }
         ids
+    }
+
+    /// Lets `ids`, forgotten and in no clock any more, be given again.
+    fn free(&mut self, ids: &[u64]) {
+        self.free.extend(ids.iter().map(|&id| Reverse(id)));
     }
 
     /// The id of a component seen before; `None` for one no clock named.
@@ -160,8 +178,8 @@ struct ExecOrder {
     component: u64,
     /// Its vector clock and hard clock as of its last event (without its
     /// own component), and their fingerprint.
-    clock: VectorClock,
-    hard: VectorClock,
+    clock: DenseClock,
+    hard: DenseClock,
     fingerprint: Option<u64>,
     /// The components of its last wire clock and their ids, by position:
     /// clocks list components in much the same order from one event to the
@@ -170,10 +188,10 @@ struct ExecOrder {
     /// What conflict edges into the execution ordered before it: each entry
     /// the execution's own count at an edge's target and the knowledge from
     /// then on (cumulative, ascending).
-    checkpoints: Vec<(u64, Arc<VectorClock>)>,
+    checkpoints: Vec<(u64, Arc<DenseClock>)>,
     /// What other executions' conflict edges made happen before this one,
     /// as far as its clock has seen them (happens-before after the edge).
-    seen: VectorClock,
+    seen: DenseClock,
     /// Critical sections open, innermost last.
     open: Vec<Section>,
     /// Per lock, the number of the execution's acquisitions so far.
@@ -181,18 +199,18 @@ struct ExecOrder {
 }
 
 impl ExecOrder {
-    fn knowledge(&self) -> Option<&VectorClock> {
+    fn knowledge(&self) -> Option<&DenseClock> {
         self.checkpoints.last().map(|(_, k)| &**k)
     }
 
     /// What the execution knew through conflict edges at its own count `at`.
-    fn knowledge_at(&self, at: u64) -> Option<&VectorClock> {
+    fn knowledge_at(&self, at: u64) -> Option<&DenseClock> {
         let i = self.checkpoints.partition_point(|(from, _)| *from <= at);
         i.checked_sub(1).map(|i| &*self.checkpoints[i].1)
     }
 
     /// An edge into the execution at its own count `at`, from `source`.
-    fn add_edge(&mut self, at: u64, source: &VectorClock) {
+    fn add_edge(&mut self, at: u64, source: &DenseClock) {
         if self.knowledge().is_some_and(|k| source.le(k)) {
             return;
         }
@@ -227,29 +245,126 @@ struct Section {
 struct LockOrder {
     /// Per variable: the join of the clocks at the releases of sections
     /// that read it, and of those that wrote it.
-    vars: HashMap<Arc<str>, (VectorClock, VectorClock)>,
-    /// Per execution (by component): its last sections' acquisition and
-    /// release counts and clocks at release.
-    recent: HashMap<u64, VecDeque<(u64, u64, Arc<VectorClock>)>>,
+    vars: HashMap<Arc<str>, (DenseClock, DenseClock)>,
+    /// Per execution (by component, sorted): its last sections.
+    recent: Vec<Recent>,
     /// The executions of `recent`, oldest first.
     arrival: VecDeque<u64>,
     /// The last release clocks of executions let go from `recent`: a
     /// source of every later release (more order, never less).
-    evicted: VectorClock,
+    evicted: DenseClock,
     /// The clock of the last release (with the releaser's own component),
     /// and what its releasers knew through conflict edges: what an
     /// acquisition learns of them, as WCP hands its clock over a lock.
-    released: Arc<VectorClock>,
-    knowledge: VectorClock,
+    released: Arc<DenseClock>,
+    knowledge: DenseClock,
     /// The join of the clocks at the releases of *opaque* sections: those
     /// with no tracked access, whose contents raceway cannot see (state
     /// the lock guards but nothing tracks, such as a flag set with
     /// `*guard = true`). Nothing may be reordered past them: they order
     /// every later section, as every earlier one orders them.
-    opaque: VectorClock,
+    opaque: DenseClock,
     /// The join of the clocks at every release: what an opaque section
     /// comes after.
-    every_release: VectorClock,
+    every_release: DenseClock,
+}
+
+/// An execution's last critical sections on a lock, for rule (b): their
+/// counts kept inline, so that the loop over every execution's reads one
+/// array and touches a clock only to join it.
+struct Recent {
+    component: u64,
+    /// Acquisition and release counts of the kept sections, oldest first.
+    counts: [(u64, u64); RECENT_SECTIONS],
+    /// Their clocks at release, in the same order.
+    clocks: [Option<Arc<DenseClock>>; RECENT_SECTIONS],
+    len: usize,
+}
+
+impl Recent {
+    fn new(component: u64) -> Self {
+        Recent { component, counts: [(0, 0); RECENT_SECTIONS], clocks: Default::default(), len: 0 }
+    }
+
+    /// The clock at the release of the latest kept section acquired at or
+    /// before `known` (the oldest kept standing for any older one), when
+    /// that release is not known: what a release ordered after that
+    /// acquisition must come after. `None` when nothing kept is known to
+    /// be acquired, or every release that is, is known.
+    fn unknown_release(&self, known: u64) -> Option<&Arc<DenseClock>> {
+        let counts = &self.counts[..self.len];
+        if counts.first().map_or(true, |&(acquired, _)| known < acquired) {
+            return None;
+        }
+        // Releases ascend: the last one known means all are.
+        if counts.last().map_or(true, |&(_, released)| known >= released) {
+            return None;
+        }
+        let at = counts.iter().rposition(|&(acquired, _)| acquired <= known)?;
+        (known < counts[at].1).then(|| self.clocks[at].as_ref()).flatten()
+    }
+
+    /// Takes the oldest section's clock out when a new section would push
+    /// it out and nothing else holds it: its allocation is reused for the
+    /// new one.
+    fn reusable(&mut self) -> Option<Arc<DenseClock>> {
+        if self.len < RECENT_SECTIONS || self.clocks[0].as_ref().is_some_and(|c| Arc::strong_count(c) > 1) {
+            return None;
+        }
+        let clock = self.clocks[0].take();
+        self.remove_oldest();
+        clock
+    }
+
+    fn remove_oldest(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        self.counts.copy_within(1..self.len, 0);
+        self.clocks[..self.len].rotate_left(1);
+        self.len -= 1;
+        self.clocks[self.len] = None;
+    }
+
+    fn push(&mut self, acquired: u64, released: u64, clock: Arc<DenseClock>) {
+        if self.len == RECENT_SECTIONS {
+            self.remove_oldest();
+        }
+        self.counts[self.len] = (acquired, released);
+        self.clocks[self.len] = Some(clock);
+        self.len += 1;
+    }
+
+    /// The clock at the last kept release.
+    fn last(mut self) -> Option<Arc<DenseClock>> {
+        self.len.checked_sub(1).and_then(|at| self.clocks[at].take())
+    }
+}
+
+impl LockOrder {
+    /// Where execution `component`'s recent sections are (or would go).
+    fn find_recent(&self, component: u64) -> Result<usize, usize> {
+        self.recent.binary_search_by_key(&component, |r| r.component)
+    }
+
+    /// Execution `component`'s recent sections, made if need be.
+    fn recent_of(&mut self, component: u64) -> &mut Recent {
+        let at = match self.find_recent(component) {
+            Ok(at) => at,
+            Err(at) => {
+                self.recent.insert(at, Recent::new(component));
+                at
+            }
+        };
+        &mut self.recent[at]
+    }
+
+    /// Lets execution `component`'s recent sections go: the clock at its
+    /// last release.
+    fn forget_recent(&mut self, component: u64) -> Option<Arc<DenseClock>> {
+        let at = self.find_recent(component).ok()?;
+        self.recent.remove(at).last()
+    }
 }
 
 /// Which critical section of each lock an access was made in.
@@ -264,9 +379,11 @@ pub(crate) struct Order {
     knowers: HashMap<u64, u64>,
     /// What ended executions knew through conflict edges: taken as known
     /// to every later event.
-    everyone: VectorClock,
+    everyone: DenseClock,
     /// The sections of an access outside every critical section.
     outside: Sections,
+    /// A clock's allocation, reused from one event to the next.
+    scratch_clock: DenseClock,
 }
 
 impl Default for Order {
@@ -276,8 +393,9 @@ impl Default for Order {
             execs: HashMap::default(),
             locks: HashMap::default(),
             knowers: HashMap::default(),
-            everyone: VectorClock::new(),
+            everyone: DenseClock::default(),
             outside: Arc::new([]),
+            scratch_clock: DenseClock::default(),
         }
     }
 }
@@ -301,44 +419,39 @@ impl Order {
         let mut state = self.execs.remove(&exec).expect("made above");
         state.fingerprint = Some(fingerprint);
         let learnt = &clocks.clock[..clocks.clock.len() - 1];
-        let components = &mut self.components;
-        let mut ids = std::mem::take(&mut state.wire_ids);
-        let mut entries = Vec::with_capacity(learnt.len());
-        let mut hard_entries = Vec::with_capacity(learnt.len());
-        // The hard list names components in the clock's order (the
-        // converter makes it so): walked beside it, no lookups.
-        let mut hard_at = 0;
-        for (i, (c, n)) in learnt.iter().enumerate() {
-            let id = match ids.get(i) {
-                Some((known, id)) if Arc::ptr_eq(known, c) => *id,
-                _ => {
-                    let id = components.id(c);
-                    if i < ids.len() {
-                        ids[i] = (c.clone(), id);
-                    } else {
-                        ids.push((c.clone(), id));
-                    }
-                    id
-                }
-            };
-            entries.push((id, *n));
-            match clocks.hard.get(hard_at) {
-                Some((h, hn)) if Arc::ptr_eq(h, c) || **h == **c => {
-                    hard_at += 1;
-                    if *hn > 0 {
-                        hard_entries.push((id, (*hn).min(*n)));
-                    }
-                }
-                _ => hard_entries.push((id, *n)),
+        // The components' ids, by position: carried over where the wire
+        // clock lists the same component in the same place (most events).
+        let ids = &mut state.wire_ids;
+        for (i, (c, _)) in learnt.iter().enumerate() {
+            match ids.get(i) {
+                Some((known, _)) if Arc::ptr_eq(known, c) => {}
+                Some(_) => ids[i] = (c.clone(), self.components.id(c)),
+                None => ids.push((c.clone(), self.components.id(c))),
             }
         }
         ids.truncate(learnt.len());
-        state.wire_ids = ids;
-        let clock = VectorClock::from_entries(entries);
-        let mut hard = VectorClock::from_entries(hard_entries);
+        // The clock, and the hard count of each component: the hard list
+        // names components in the clock's order (the converter makes it
+        // so), so it is walked beside it; a component it does not name was
+        // learnt through hard edges only.
+        let mut clock = std::mem::take(&mut self.scratch_clock);
+        clock.clear();
+        let mut hard = std::mem::take(&mut state.hard);
+        hard.clear();
+        let mut hard_at = 0;
+        for ((c, n), (_, id)) in learnt.iter().zip(&state.wire_ids) {
+            clock.observe(*id, *n);
+            match clocks.hard.get(hard_at) {
+                Some((h, hn)) if Arc::ptr_eq(h, c) || **h == **c => {
+                    hard_at += 1;
+                    hard.observe(*id, (*hn).min(*n));
+                }
+                _ => hard.observe(*id, *n),
+            }
+        }
         // Any left in another order: looked up.
         for (c, n) in &clocks.hard[hard_at..] {
-            let id = components.id(c);
+            let id = self.components.id(c);
             hard.lower(id, *n);
         }
         // What the clock learnt: others' conflict knowledge at the counts it
@@ -347,28 +460,21 @@ impl Order {
         if let Some(lock) = lock {
             state.seen.join(&lock.knowledge);
         }
-        // The entries that advanced: a merge walk of the old and new clocks.
-        let old = state.clock.entries();
-        let released = lock.map_or(&[][..], |l| l.released.entries());
-        let (mut at_old, mut at_released) = (0, 0);
-        for &(c, n) in clock.entries() {
-            while at_old < old.len() && old[at_old].0 < c {
-                at_old += 1;
-            }
-            while at_released < released.len() && released[at_released].0 < c {
-                at_released += 1;
-            }
-            let before = old.get(at_old).filter(|e| e.0 == c).map_or(0, |e| e.1);
-            let covered = released.get(at_released).filter(|e| e.0 == c).map_or(0, |e| e.1);
-            if n <= before.max(covered) {
-                continue;
-            }
-            let Some(other) = self.knowers.get(&c).filter(|&&o| o != exec) else { continue };
-            if let Some(k) = self.execs.get(other).and_then(|o| o.knowledge_at(n)) {
-                state.seen.join(k);
+        // The components that advanced past what the execution and the
+        // lock's last release knew: their executions' conflict knowledge.
+        let released = lock.map(|l| &*l.released);
+        if !self.knowers.is_empty() {
+            for ((_, n), &(_, c)) in learnt.iter().zip(&state.wire_ids) {
+                if *n <= state.clock.get(c).max(released.map_or(0, |r| r.get(c))) {
+                    continue;
+                }
+                let Some(other) = self.knowers.get(&c).filter(|&&o| o != exec) else { continue };
+                if let Some(k) = self.execs.get(other).and_then(|o| o.knowledge_at(*n)) {
+                    state.seen.join(k);
+                }
             }
         }
-        state.clock = clock;
+        self.scratch_clock = std::mem::replace(&mut state.clock, clock);
         state.hard = hard;
         self.execs.insert(exec, state);
         at
@@ -377,7 +483,7 @@ impl Order {
     /// A lock acquisition by execution `exec`.
     pub(crate) fn acquired(&mut self, exec: u64, lock: &str, clocks: &EventClocks<'_>) {
         let at = self.sync(exec, clocks, Some(lock));
-        let opaque = self.locks.get(lock).filter(|l| !l.opaque.entries().is_empty()).map(|l| l.opaque.clone());
+        let opaque = self.locks.get(lock).filter(|l| !l.opaque.is_empty()).map(|l| l.opaque.clone());
         let state = self.execs.entry(exec).or_default();
         if let Some(opaque) = opaque {
             // After an opaque section: ordered as a hard edge would.
@@ -397,14 +503,20 @@ impl Order {
         let Some(i) = state.open.iter().rposition(|s| &*s.lock == lock) else { return };
         let section = state.open.remove(i);
         let own = state.component;
-        let mut at_release = state.clock.clone();
-        at_release.observe(own, at);
         let lock_order = self.locks.entry(section.lock.clone()).or_default();
+        // The clock at this release (the oldest kept one's allocation
+        // reused when this release pushes it out).
+        let reused = lock_order.find_recent(own).ok().and_then(|at| lock_order.recent[at].reusable());
+        let mut at_release = reused.unwrap_or_default();
+        match Arc::get_mut(&mut at_release) {
+            Some(clock) => clock.clone_from(&state.clock),
+            None => at_release = Arc::new(state.clock.clone()),
+        }
+        Arc::make_mut(&mut at_release).observe(own, at);
         let opaque = section.reads.is_empty() && section.writes.is_empty();
         // An opaque section comes after every earlier section (its
         // contents are unknown: it may read what any of them wrote).
-        let before_opaque =
-            (opaque && !lock_order.every_release.entries().is_empty()).then(|| lock_order.every_release.clone());
+        let before_opaque = (opaque && !lock_order.every_release.is_empty()).then(|| lock_order.every_release.clone());
         lock_order.every_release.join(&at_release);
         if opaque {
             lock_order.opaque.join(&at_release);
@@ -421,54 +533,35 @@ impl Order {
         }
         // Rule (b): an earlier section of another execution whose
         // acquisition is ordered before this release ends before it.
-        let mut source = if lock_order.evicted.entries().is_empty() { None } else { Some(lock_order.evicted.clone()) };
+        let mut source = if lock_order.evicted.is_empty() { None } else { Some(lock_order.evicted.clone()) };
         if let Some(before) = before_opaque {
-            source.get_or_insert_with(VectorClock::new).join(&before);
+            source.get_or_insert_with(DenseClock::default).join(&before);
         }
-        let recent = std::mem::take(&mut lock_order.recent);
         let state = self.execs.get(&exec).expect("synced above");
-        // Everything ordered before this release, as one clock.
-        let mut before = state.hard.clone();
-        before.join(&state.seen);
-        before.join(&self.everyone);
-        if let Some(k) = state.knowledge() {
-            before.join(k);
-        }
-        for (other, sections) in &recent {
-            if *other == own {
+        // Everything ordered before this release, read a component at a
+        // time: both lists are sorted by component, so one walk.
+        let none = DenseClock::default();
+        let before = [&state.hard, &state.seen, &self.everyone, state.knowledge().unwrap_or(&none)];
+        for other in &lock_order.recent {
+            if other.component == own {
                 continue;
             }
-            let Some(oldest) = sections.front() else { continue };
-            let known = before.get(*other);
-            if known < oldest.0 {
-                continue;
-            }
-            // The latest kept section acquired at or before what is known;
-            // the oldest kept stands for any older one. Nothing to add when
-            // its release is known already (what knows it knows its clock).
-            let (_, released, clock) = sections.iter().rev().find(|(acq, _, _)| *acq <= known).unwrap_or(oldest);
-            if known < *released {
-                source.get_or_insert_with(VectorClock::new).join(clock);
+            let known = before.iter().map(|clock| clock.get(other.component)).max().unwrap_or(0);
+            if let Some(clock) = other.unknown_release(known) {
+                source.get_or_insert_with(DenseClock::default).join(clock);
             }
         }
-        let lock_order = self.locks.get_mut(&section.lock).expect("made above");
-        lock_order.recent = recent;
-        if !lock_order.recent.contains_key(&own) {
+        if lock_order.find_recent(own).is_err() {
             if lock_order.arrival.len() >= RECENT_EXECUTIONS {
                 if let Some(gone) = lock_order.arrival.pop_front() {
-                    if let Some((_, _, last)) = lock_order.recent.remove(&gone).and_then(|mut s| s.pop_back()) {
+                    if let Some(last) = lock_order.forget_recent(gone) {
                         lock_order.evicted.join(&last);
                     }
                 }
             }
             lock_order.arrival.push_back(own);
         }
-        let mine = lock_order.recent.entry(own).or_default();
-        if mine.len() >= RECENT_SECTIONS {
-            mine.pop_front();
-        }
-        let at_release = Arc::new(at_release);
-        mine.push_back((section.acquired_at, at, at_release.clone()));
+        lock_order.recent_of(own).push(section.acquired_at, at, at_release.clone());
         lock_order.released = at_release;
         if let Some(source) = source {
             if let Some(state) = self.execs.get_mut(&exec) {
@@ -486,13 +579,13 @@ impl Order {
         if state.open.is_empty() {
             return self.outside.clone();
         }
-        let mut source: Option<VectorClock> = None;
+        let mut source: Option<DenseClock> = None;
         for section in &mut state.open {
             if let Some((reads, writes)) = self.locks.get(&section.lock).and_then(|l| l.vars.get(var)) {
                 let known = state.checkpoints.last().map(|(_, k)| &**k);
                 for from in [Some(writes), write.then_some(reads)].into_iter().flatten() {
-                    if known.map_or(!from.entries().is_empty(), |k| !from.le(k)) {
-                        source.get_or_insert_with(VectorClock::new).join(from);
+                    if known.map_or(!from.is_empty(), |k| !from.le(k)) {
+                        source.get_or_insert_with(DenseClock::default).join(from);
                     }
                 }
             }
@@ -562,11 +655,12 @@ impl Order {
         if ids.is_empty() {
             return;
         }
-        let keep = |c: u64| !ids.contains(&c);
-        let prune = |clock: &mut VectorClock| clock.retain(keep);
-        let prune_shared = |clock: &mut Arc<VectorClock>| {
-            if clock.entries().iter().any(|&(c, _)| !keep(c)) {
-                Arc::make_mut(clock).retain(keep);
+        let gone: rustc_hash::FxHashSet<u64> = ids.iter().copied().collect();
+        let keep = |c: u64| !gone.contains(&c);
+        let prune = |clock: &mut DenseClock| clock.forget(&ids);
+        let prune_shared = |clock: &mut Arc<DenseClock>| {
+            if ids.iter().any(|&c| clock.get(c) > 0) {
+                Arc::make_mut(clock).forget(&ids);
             }
         };
         for state in self.execs.values_mut() {
@@ -576,10 +670,14 @@ impl Order {
             state.checkpoints.iter_mut().for_each(|(_, k)| prune_shared(k));
             state.wire_ids.clear();
             state.fingerprint = None;
+            if !keep(state.component) {
+                // Not an id of its any more (set again at its next event).
+                state.component = 0;
+            }
         }
         for lock in self.locks.values_mut() {
             for gone in lock.arrival.iter().copied().filter(|c| !keep(*c)).collect::<Vec<_>>() {
-                if let Some((_, _, last)) = lock.recent.remove(&gone).and_then(|mut s| s.pop_back()) {
+                if let Some(last) = lock.forget_recent(gone) {
                     lock.evicted.join(&last);
                 }
             }
@@ -588,8 +686,8 @@ impl Order {
                 prune(reads);
                 prune(writes);
             }
-            for sections in lock.recent.values_mut() {
-                sections.iter_mut().for_each(|(_, _, clock)| prune_shared(clock));
+            for recent in &mut lock.recent {
+                recent.clocks.iter_mut().flatten().for_each(prune_shared);
             }
             prune(&mut lock.evicted);
             prune_shared(&mut lock.released);
@@ -599,6 +697,8 @@ impl Order {
         }
         self.knowers.retain(|c, _| keep(*c));
         prune(&mut self.everyone);
+        // In no clock here any more: the ids can name other components.
+        self.components.free(&ids);
     }
 
     /// Execution `exec` ended: what it knew stays, for everyone.
