@@ -40,9 +40,11 @@ impl DenseClock {
         }
     }
 
-    /// Forgets every count, keeping the allocation.
+    /// Forgets every count, keeping the allocation and the length (so
+    /// that counts set again in any order do not grow it a step at a
+    /// time).
     pub(crate) fn clear(&mut self) {
-        self.counts.clear();
+        self.counts.fill(0);
     }
 
     /// Forgets the counts of components `ids`.

@@ -7,7 +7,7 @@ use super::access::{AccessRecord, ExecIdentity};
 use super::clock_lookup::{Clock, Hint};
 use super::predict::{EventClocks, Order, Sections};
 use super::report::explain::{explain_race, explain_violation, schedule_race, schedule_violation};
-use super::report::store::Races;
+use super::report::store::{Races, HAPPENED};
 use super::report::{RaceKind, Report};
 use crate::event::AccessType;
 use crate::wire::{
@@ -215,7 +215,7 @@ impl UnknownEdges {
                 &p.rec,
                 None,
                 (false, false),
-                None,
+                HAPPENED,
                 || explain_race(&p.name, &p.prev, &p.rec),
             );
         }
@@ -488,7 +488,7 @@ impl Analyzer {
                         let function = function.as_deref().unwrap_or("the region");
                         explain_violation(kind, name, p, r, &rec, function, unsync, false)
                     };
-                    races.record(kind, (&variable, name), r, &rec, Some(p), (unsync, ordered), None, why);
+                    races.record(kind, (&variable, name), r, &rec, Some(p), (unsync, ordered), HAPPENED, why);
                     violated = Some(r.id);
                 } else if predicting {
                     // Predicted: another execution's access that ran before
@@ -501,7 +501,7 @@ impl Analyzer {
                     });
                     if let Some(r) = predicted {
                         let function = function.as_deref().unwrap_or("the region");
-                        let schedule = schedule_violation(kind, name, p, r, &rec);
+                        let schedule = || schedule_violation(kind, name, p, r, &rec);
                         let why = || explain_violation(kind, name, p, r, &rec, function, false, true);
                         races.record(
                             kind,
@@ -540,7 +540,7 @@ impl Analyzer {
                     continue;
                 }
                 let function = pair.function.as_deref().unwrap_or("the region");
-                let schedule = schedule_violation(kind, name, p, &rec, c);
+                let schedule = || schedule_violation(kind, name, p, &rec, c);
                 let why = || explain_violation(kind, name, p, &rec, c, function, false, true);
                 races.record(kind, (&variable, name), &rec, c, Some(p), (false, false), Some((schedule, false)), why);
             }
@@ -558,12 +558,19 @@ impl Analyzer {
         {
             if !prev.happens_before(&clock) {
                 if !unknown_edges.explains(&variable, name, prev, &rec) {
-                    races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, (false, false), None, || {
-                        explain_race(name, prev, &rec)
-                    });
+                    races.record(
+                        RaceKind::DataRace,
+                        (&variable, name),
+                        prev,
+                        &rec,
+                        None,
+                        (false, false),
+                        HAPPENED,
+                        || explain_race(name, prev, &rec),
+                    );
                 }
             } else if predicting && !prev.locks.iter().any(|l| rec.locks.contains(l)) && !kept_before(prev, false) {
-                let schedule = schedule_race(name, prev, &rec);
+                let schedule = || schedule_race(name, prev, &rec);
                 races.record(
                     RaceKind::DataRace,
                     (&variable, name),
@@ -657,7 +664,7 @@ impl Analyzer {
                         rec,
                         None,
                         (false, false),
-                        None,
+                        HAPPENED,
                         || explain_race(name, prev, rec),
                     );
                 }

@@ -196,6 +196,8 @@ struct ExecOrder {
     open: Vec<Section>,
     /// Per lock, the number of the execution's acquisitions so far.
     acquisitions: HashMap<Arc<str>, u64>,
+    /// The sections of its accesses while `open` stays as it is.
+    sections: Option<Sections>,
 }
 
 impl ExecOrder {
@@ -205,8 +207,12 @@ impl ExecOrder {
 
     /// What the execution knew through conflict edges at its own count `at`.
     fn knowledge_at(&self, at: u64) -> Option<&DenseClock> {
+        self.shared_knowledge_at(at).map(|k| &**k)
+    }
+
+    fn shared_knowledge_at(&self, at: u64) -> Option<&Arc<DenseClock>> {
         let i = self.checkpoints.partition_point(|(from, _)| *from <= at);
-        i.checked_sub(1).map(|i| &*self.checkpoints[i].1)
+        i.checked_sub(1).map(|i| &self.checkpoints[i].1)
     }
 
     /// An edge into the execution at its own count `at`, from `source`.
@@ -382,8 +388,10 @@ pub(crate) struct Order {
     everyone: DenseClock,
     /// The sections of an access outside every critical section.
     outside: Sections,
-    /// A clock's allocation, reused from one event to the next.
+    /// A clock's allocation, and the conflict knowledge an event's clock
+    /// learns, reused from one event to the next.
     scratch_clock: DenseClock,
+    scratch_edges: Vec<(u64, u64)>,
 }
 
 impl Default for Order {
@@ -396,6 +404,7 @@ impl Default for Order {
             everyone: DenseClock::default(),
             outside: Arc::new([]),
             scratch_clock: DenseClock::default(),
+            scratch_edges: Vec::new(),
         }
     }
 }
@@ -416,8 +425,9 @@ impl Order {
         if state.fingerprint == Some(fingerprint) {
             return at;
         }
-        let mut state = self.execs.remove(&exec).expect("made above");
         state.fingerprint = Some(fingerprint);
+        let Order { components, execs, locks, knowers, scratch_clock, scratch_edges, .. } = self;
+        let state = execs.get_mut(&exec).expect("made above");
         let learnt = &clocks.clock[..clocks.clock.len() - 1];
         // The components' ids, by position: carried over where the wire
         // clock lists the same component in the same place (most events).
@@ -425,58 +435,57 @@ impl Order {
         for (i, (c, _)) in learnt.iter().enumerate() {
             match ids.get(i) {
                 Some((known, _)) if Arc::ptr_eq(known, c) => {}
-                Some(_) => ids[i] = (c.clone(), self.components.id(c)),
-                None => ids.push((c.clone(), self.components.id(c))),
+                Some(_) => ids[i] = (c.clone(), components.id(c)),
+                None => ids.push((c.clone(), components.id(c))),
             }
         }
         ids.truncate(learnt.len());
-        // The clock, and the hard count of each component: the hard list
-        // names components in the clock's order (the converter makes it
-        // so), so it is walked beside it; a component it does not name was
-        // learnt through hard edges only.
-        let mut clock = std::mem::take(&mut self.scratch_clock);
+        // What the clock learnt: others' conflict knowledge at the counts it
+        // now has of them (what a lock's releases knew comes with it).
+        let lock = over_lock.and_then(|l| locks.get(l));
+        if let Some(lock) = lock {
+            state.seen.join(&lock.knowledge);
+        }
+        let released = lock.map(|l| &*l.released);
+        // The clock and the hard clock, made again; the hard list names
+        // components in the clock's order (the converter makes it so), so
+        // it is walked beside it; a component it does not name was learnt
+        // through hard edges only. And the components that advanced past
+        // what the execution and the lock's last release knew: their
+        // executions' conflict knowledge is to be learnt.
+        let mut clock = std::mem::take(scratch_clock);
         clock.clear();
-        let mut hard = std::mem::take(&mut state.hard);
+        let hard = &mut state.hard;
         hard.clear();
+        scratch_edges.clear();
         let mut hard_at = 0;
-        for ((c, n), (_, id)) in learnt.iter().zip(&state.wire_ids) {
-            clock.observe(*id, *n);
+        for ((c, n), &(_, id)) in learnt.iter().zip(&state.wire_ids) {
+            clock.observe(id, *n);
             match clocks.hard.get(hard_at) {
                 Some((h, hn)) if Arc::ptr_eq(h, c) || **h == **c => {
                     hard_at += 1;
-                    hard.observe(*id, (*hn).min(*n));
+                    hard.observe(id, (*hn).min(*n));
                 }
-                _ => hard.observe(*id, *n),
+                _ => hard.observe(id, *n),
+            }
+            if knowers.is_empty() || *n <= state.clock.get(id).max(released.map_or(0, |r| r.get(id))) {
+                continue;
+            }
+            if let Some(&other) = knowers.get(&id).filter(|&&o| o != exec) {
+                scratch_edges.push((other, *n));
             }
         }
         // Any left in another order: looked up.
         for (c, n) in &clocks.hard[hard_at..] {
-            let id = self.components.id(c);
-            hard.lower(id, *n);
+            hard.lower(components.id(c), *n);
         }
-        // What the clock learnt: others' conflict knowledge at the counts it
-        // now has of them (what a lock's releases knew comes with it).
-        let lock = over_lock.and_then(|l| self.locks.get(l));
-        if let Some(lock) = lock {
-            state.seen.join(&lock.knowledge);
-        }
-        // The components that advanced past what the execution and the
-        // lock's last release knew: their executions' conflict knowledge.
-        let released = lock.map(|l| &*l.released);
-        if !self.knowers.is_empty() {
-            for ((_, n), &(_, c)) in learnt.iter().zip(&state.wire_ids) {
-                if *n <= state.clock.get(c).max(released.map_or(0, |r| r.get(c))) {
-                    continue;
-                }
-                let Some(other) = self.knowers.get(&c).filter(|&&o| o != exec) else { continue };
-                if let Some(k) = self.execs.get(other).and_then(|o| o.knowledge_at(*n)) {
-                    state.seen.join(k);
-                }
+        *scratch_clock = std::mem::replace(&mut state.clock, clock);
+        for &(other, n) in scratch_edges.iter() {
+            if let Some(k) = execs.get(&other).and_then(|o| o.shared_knowledge_at(n)) {
+                let k = k.clone();
+                execs.get_mut(&exec).expect("made above").seen.join(&k);
             }
         }
-        self.scratch_clock = std::mem::replace(&mut state.clock, clock);
-        state.hard = hard;
-        self.execs.insert(exec, state);
         at
     }
 
@@ -490,9 +499,14 @@ impl Order {
             state.add_edge(at, &opaque);
             self.knowers.insert(state.component, exec);
         }
-        let lock: Arc<str> = Arc::from(lock);
+        // One string per lock, shared by its sections and counts.
+        let lock = match state.acquisitions.get_key_value(lock) {
+            Some((name, _)) => name.clone(),
+            None => Arc::from(lock),
+        };
         *state.acquisitions.entry(lock.clone()).or_insert(0) += 1;
         state.open.push(Section { lock, acquired_at: at, reads: Vec::new(), writes: Vec::new() });
+        state.sections = None;
     }
 
     /// A lock release by execution `exec`: the section's accesses become
@@ -502,6 +516,7 @@ impl Order {
         let Some(state) = self.execs.get_mut(&exec) else { return };
         let Some(i) = state.open.iter().rposition(|s| &*s.lock == lock) else { return };
         let section = state.open.remove(i);
+        state.sections = None;
         let own = state.component;
         let lock_order = self.locks.entry(section.lock.clone()).or_default();
         // The clock at this release (the oldest kept one's allocation
@@ -594,11 +609,11 @@ impl Order {
                 list.push(var.clone());
             }
         }
-        let sections: Sections = state
-            .open
-            .iter()
-            .map(|s| (s.lock.clone(), state.acquisitions.get(&s.lock).copied().unwrap_or(0)))
-            .collect();
+        let (open, acquisitions) = (&state.open, &state.acquisitions);
+        let sections = state.sections.get_or_insert_with(|| {
+            open.iter().map(|s| (s.lock.clone(), acquisitions.get(&s.lock).copied().unwrap_or(0))).collect()
+        });
+        let sections = sections.clone();
         if let Some(source) = source {
             state.add_edge(at, &source);
             self.knowers.insert(state.component, exec);
@@ -712,5 +727,44 @@ impl Order {
                 self.everyone.join(k);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The clocks of one event of an execution whose clock has only its
+    /// own component.
+    fn own(component: &Arc<str>, n: u64) -> Vec<(Arc<str>, u64)> {
+        vec![(component.clone(), n)]
+    }
+
+    #[test]
+    fn a_retired_components_id_names_a_new_component_with_no_order_left_from_the_old() {
+        let mut order = Order::default();
+        let [a, b, c]: [Arc<str>; 3] = ["svc#1/1", "svc#1/2", "svc#1/3"].map(Arc::from);
+        let x: Arc<str> = Arc::from("x");
+        // `a` writes x under lock L, and ends.
+        order.acquired(1, "L", &EventClocks::new(&own(&a, 1), &[]));
+        order.accessed(1, &x, true, &EventClocks::new(&own(&a, 2), &[]));
+        order.released(1, "L", &EventClocks::new(&own(&a, 3), &[]));
+        order.ended(1);
+        let old = order.components.find(&a).expect("a has an id");
+        order.retire(std::slice::from_ref(&a));
+        assert_eq!(order.components.find(&a), None);
+        // `b`, unordered with everything, is given a's id again.
+        order.accessed(2, &x, true, &EventClocks::new(&own(&b, 1), &[]));
+        assert_eq!(order.components.find(&b), Some(old));
+        // `c` writes x under L: rule (a) orders it after a's section, and
+        // what was a's at that id must not now order b's write before it.
+        order.acquired(3, "L", &EventClocks::new(&own(&c, 1), &[]));
+        let write = own(&c, 2);
+        order.accessed(3, &x, true, &EventClocks::new(&write, &[]));
+        assert!(!order.ordered(&(b.clone(), 1), 3, &EventClocks::new(&write, &[]), false));
+        // A component seen for the first time after that gets a new id.
+        let d: Arc<str> = Arc::from("svc#1/4");
+        order.accessed(4, &x, false, &EventClocks::new(&own(&d, 1), &[]));
+        assert_eq!(order.components.find(&d), Some(old + 2));
     }
 }

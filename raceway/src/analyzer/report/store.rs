@@ -35,12 +35,18 @@ impl RaceKey {
     }
 }
 
+/// The `schedule` of a race that happened.
+pub(crate) const HAPPENED: Option<(fn() -> String, bool)> = None;
+
 impl Races {
     /// Records a race on `variable` (reported as `name`) between `first`
     /// and `second`, or counts it again: `unsync` when the pair is also a
-    /// data race, `ordered` when `first` happens before `second`.
+    /// data race, `ordered` when `first` happens before `second`;
+    /// `schedule`, for a predicted race, makes the schedule that exhibits
+    /// it (made, like the explanation, only for a race not recorded yet),
+    /// and says whether the interleaved access runs first in it.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn record(
+    pub(crate) fn record<S: FnOnce() -> String>(
         &mut self,
         kind: RaceKind,
         (variable, name): (&Arc<str>, &str),
@@ -48,7 +54,7 @@ impl Races {
         second: &AccessRecord,
         start: Option<&AccessRecord>,
         (unsync, ordered): (bool, bool),
-        schedule: Option<(String, bool)>,
+        schedule: Option<(S, bool)>,
         explanation: impl FnOnce() -> String,
     ) {
         let (loc1, loc2) = (&first.location, &second.location);
@@ -101,7 +107,7 @@ impl Races {
             explanation,
             predicted: schedule.is_some(),
             interleaved_ran_first: schedule.as_ref().is_some_and(|(_, first)| *first),
-            schedule: schedule.map(|(s, _)| s),
+            schedule: schedule.map(|(s, _)| s()),
             accesses: [to_access(first), to_access(second)],
             region_start: start.map(to_access),
             happens_before: ordered,
