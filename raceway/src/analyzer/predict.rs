@@ -61,6 +61,9 @@
 //! execution on a lock and otherwise takes the oldest kept.
 //!
 //! Memory is per live execution, per lock and variable, not per event.
+//! The clocks here are [`DenseClock`]s over small component ids, reused
+//! once a retired component has left every clock: each is as long as the
+//! highest id alive, which the executions still remembered set.
 
 use super::dense_clock::DenseClock;
 use rustc_hash::FxHashMap as HashMap;
