@@ -556,8 +556,8 @@ impl Order {
             source.get_or_insert_with(DenseClock::default).join(&before);
         }
         let state = self.execs.get(&exec).expect("synced above");
-        // Everything ordered before this release, read a component at a
-        // time: both lists are sorted by component, so one walk.
+        // Everything ordered before this release: its four parts, read at
+        // each other execution's component.
         let none = DenseClock::default();
         let before = [&state.hard, &state.seen, &self.everyone, state.knowledge().unwrap_or(&none)];
         for other in &lock_order.recent {
