@@ -120,21 +120,10 @@ impl VectorClock {
         if other.entries.is_empty() {
             return;
         }
-        // In lockstep while both list the same components in the same
-        // places (the most common case: clocks that met before).
-        let aligned = self.entries.iter_mut().zip(&other.entries).take_while(|(a, b)| a.0 == b.0);
-        let mut done = 0;
-        for (a, b) in aligned {
-            a.1 = a.1.max(b.1);
-            done += 1;
-        }
-        if done == other.entries.len() {
-            return;
-        }
-        // In place when every component of `other` is already here: no
-        // allocation.
-        let mut at = done;
-        let in_place = other.entries[done..].iter().all(|&(e, n)| {
+        // In place when every component of `other` is already here (the
+        // common case: clocks that met before): no allocation.
+        let mut at = 0;
+        let in_place = other.entries.iter().all(|&(e, n)| {
             while at < self.entries.len() && self.entries[at].0 < e {
                 at += 1;
             }
@@ -183,23 +172,7 @@ impl VectorClock {
     /// Whether every component is at most the other's: `self` happens before
     /// or equals `other`.
     pub fn le(&self, other: &VectorClock) -> bool {
-        // In lockstep while both list the same components in the same
-        // places, then a walk.
-        let aligned = self.entries.iter().zip(&other.entries).take_while(|(a, b)| a.0 == b.0);
-        let mut done = 0;
-        for (a, b) in aligned {
-            if a.1 > b.1 {
-                return false;
-            }
-            done += 1;
-        }
-        let mut at = done;
-        self.entries[done..].iter().all(|&(e, n)| {
-            while other.entries.get(at).is_some_and(|&(o, _)| o < e) {
-                at += 1;
-            }
-            n <= other.entries.get(at).filter(|&&(o, _)| o == e).map_or(0, |&(_, m)| m)
-        })
+        self.entries.iter().all(|&(e, n)| n <= other.get(e))
     }
 
     /// The `(execution, count)` entries, sorted by execution.
