@@ -556,32 +556,21 @@ impl Analyzer {
         for prev in
             earlier.filter(|prev| Some(prev.id) != violated && prev.exec != exec && !(prev.atomic && rec.atomic))
         {
-            if !prev.happens_before(&clock) {
-                if !unknown_edges.explains(&variable, name, prev, &rec) {
-                    races.record(
-                        RaceKind::DataRace,
-                        (&variable, name),
-                        prev,
-                        &rec,
-                        None,
-                        (false, false),
-                        HAPPENED,
-                        || explain_race(name, prev, &rec),
-                    );
-                }
-            } else if predicting && !prev.locks.iter().any(|l| rec.locks.contains(l)) && !kept_before(prev, false) {
-                let schedule = || schedule_race(name, prev, &rec);
-                races.record(
-                    RaceKind::DataRace,
-                    (&variable, name),
-                    prev,
-                    &rec,
-                    None,
-                    (false, true),
-                    Some((schedule, true)),
-                    || explain_race(name, prev, &rec),
-                );
+            // Unordered in this run: a race that happened (unless an edge
+            // raceway did not see may order it). Ordered only through a
+            // lock hand-off that a feasible reordering undoes: predicted.
+            let happened = !prev.happens_before(&clock);
+            let predicted = !happened
+                && predicting
+                && !prev.locks.iter().any(|l| rec.locks.contains(l))
+                && !kept_before(prev, false);
+            if (happened && unknown_edges.explains(&variable, name, prev, &rec)) || (!happened && !predicted) {
+                continue;
             }
+            let schedule = predicted.then_some((|| schedule_race(name, prev, &rec), true));
+            races.record(RaceKind::DataRace, (&variable, name), prev, &rec, None, (false, !happened), schedule, || {
+                explain_race(name, prev, &rec)
+            });
         }
 
         // State for what comes next: the variable's history, and the
