@@ -153,7 +153,7 @@ impl OpenCheck {
     fn end_root(&mut self) -> Arc<Session> {
         rt::end(&self.root);
         // The placeholder left in its place counts in no session.
-        drop(std::mem::replace(&mut self.root, ExecContext::new(String::new(), 0)));
+        drop(std::mem::replace(&mut self.root, ExecContext::placeholder(0)));
         self.session.clone()
     }
 

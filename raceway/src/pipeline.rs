@@ -15,7 +15,7 @@
 //! ([`Overflow::Drop`]), or the caller waits for room ([`Overflow::Block`]:
 //! `raceway::check` sessions, `file://` endpoints by default).
 
-use crate::config::{Config, Overflow};
+use crate::config::{Config, Endpoint, Overflow};
 use crate::event::Record;
 use crate::sink::Deadline;
 use crate::stats::{Counters, Stats};
@@ -131,6 +131,10 @@ pub(crate) struct Pipeline {
     /// Whether its analysis (the embedded collector's) retires components
     /// (see `crate::retirement`).
     retires: bool,
+    /// Whether its executions continue the slots of ended executions that
+    /// nobody joined (its analysis, the Raceway server's, is elsewhere:
+    /// see `rt::slots`).
+    reuses_slots: bool,
     data: Sender<Chunk>,
     control: Sender<Control>,
     /// Emptied buffers on their way back to the threads: a stack, so that
@@ -272,6 +276,7 @@ impl Pipeline {
             id: NEXT_PIPELINE.fetch_add(1, Ordering::Relaxed),
             overflow,
             retires: config.endpoint.is_none(),
+            reuses_slots: matches!(config.endpoint, Some(Endpoint::Http(_))),
             config,
             data,
             control,
@@ -293,6 +298,12 @@ impl Pipeline {
             retired_dropped: AtomicU64::new(0),
         });
         (pipeline, Outputs { data: data_rx, control: control_rx })
+    }
+
+    /// Whether its executions continue the slots of ended executions that
+    /// nobody joined (see `rt::slots`).
+    pub(crate) fn reuses_slots(&self) -> bool {
+        self.reuses_slots
     }
 
     #[inline]
@@ -758,6 +769,12 @@ impl Outlet {
     /// `crate::retirement`).
     pub(crate) fn retires(&self) -> bool {
         self.pipeline.retires
+    }
+
+    /// Whether its pipeline's executions continue the slots of ended
+    /// executions that nobody joined (see `rt::slots`).
+    pub(crate) fn reuses_slots(&self) -> bool {
+        self.pipeline.reuses_slots
     }
 
     pub(crate) fn pipeline_id(&self) -> usize {

@@ -76,10 +76,14 @@
 //! stay in the clocks until it does. `BENCHMARKS.md` has the figures.
 //!
 //! Only an analysis in this process retires (the embedded collector and
-//! `raceway::check`); with the HTTP or file sinks nothing is retired and
-//! clocks grow as before (an analysis elsewhere, the server's, keeps every
-//! event and cannot say what it no longer needs). Components of other
-//! processes are never retired here.
+//! `raceway::check`). An analysis elsewhere (the server's) keeps every
+//! event and cannot say what it no longer needs: with the HTTP sink, the
+//! slots of executions nobody joined are reused instead (`rt::slots`,
+//! "Executions nobody joins, when the analysis is elsewhere"); with the
+//! `file://` sink, whose events `raceway analyze` reads later and
+//! predicts from, nothing is retired or reused and clocks grow with the
+//! executions that met. Components of other processes are never retired
+//! here.
 
 use crate::clock::VectorClock;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};

@@ -9,7 +9,7 @@
 
 use super::install;
 use super::session::Session;
-use super::slots::{Ended, Token, Tokens};
+use super::slots::{Ended, Token, Tokens, FREE_SLOTS};
 use crate::clock::{Timebase, VectorClock};
 use crate::event::{process_trace_id, ContextDelta, ExecInfo, Kind, LockRef, Record, Site, Span};
 use crate::pipeline::{Outlet, Pipeline};
@@ -104,9 +104,17 @@ impl ExecContext {
         ExecContext::in_span(name, trace_id, None)
     }
 
-    /// A new execution in `span` of trace `trace_id`.
+    /// A new execution in `span` of trace `trace_id`: in a slot that an
+    /// ended execution nobody joined freed, where the installed pipeline
+    /// reuses those (see [`super::slots`]), else in a fresh one.
     pub(crate) fn in_span(name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
-        ExecContext::in_slot(name, trace_id, span, None)
+        ExecContext::in_slot(name, trace_id, span, FREE_SLOTS.take(install::reusing_pipeline))
+    }
+
+    /// An execution that stands in for one running elsewhere: it takes no
+    /// freed slot (it seldom records).
+    pub(crate) fn placeholder(trace_id: u128) -> Self {
+        ExecContext::in_slot(String::new(), trace_id, None, None)
     }
 
     /// A new execution in `span`, in the slot of `token` (a joined
@@ -539,6 +547,11 @@ impl ThreadState {
             let ts = Timebase::get().now();
             let end = || Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd { freed } };
             outlet.push(end, |_| {});
+            if freed.is_some() && outlet.reuses_slots() {
+                // Its slot, at its final count, for a new execution: that
+                // starts after this end (see `super::slots`).
+                FREE_SLOTS.give(outlet.pipeline_id(), Token { slot: ctx.component(), count: ctx.seq });
+            }
             if freed.is_some() && outlet.retires() {
                 // Its component leaves the clocks only once the analysis
                 // has seen its end: sent now rather than when the buffer
@@ -588,6 +601,7 @@ pub(crate) fn spawn_child(name: String, site: Site) -> ExecContext {
         (t.current.trace_id(), t.current.span().cloned(), t.current.session.clone(), token, spare)
     })
     .unwrap_or_else(|| (process_trace_id(), None, None, None, None));
+    let token = token.or_else(|| FREE_SLOTS.take(install::reusing_pipeline));
     let mut child = ExecContext::in_slot(name, trace, span, token);
     child.tokens.receive(spare.into_iter().collect());
     if let Some(session) = session {
@@ -723,7 +737,7 @@ pub(crate) fn run_as<R>(ctx: &mut ExecContext, f: impl FnOnce() -> R) -> R {
 /// this thread waits ([`enter`] puts it back).
 #[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 pub(crate) fn take_current() -> ExecContext {
-    let mut placeholder = ExecContext::new(String::new(), process_trace_id());
+    let mut placeholder = ExecContext::placeholder(process_trace_id());
     with_thread(|t| std::mem::swap(&mut t.current, &mut placeholder));
     placeholder
 }

@@ -44,6 +44,17 @@ pub(crate) fn installed() -> Option<Arc<Pipeline>> {
     slot().clone()
 }
 
+/// The installed pipeline, when its executions may continue the slots of
+/// executions nobody joined (its analysis is elsewhere: the HTTP sink's)
+/// and no `raceway::check` session is open (a session's analysis predicts
+/// the races such reuse would hide): see `super::slots`.
+pub(crate) fn reusing_pipeline() -> Option<usize> {
+    let slot = slot();
+    let pipeline = slot.as_ref().filter(|p| p.reuses_slots())?;
+    // The installed pipeline is the only listener.
+    (ACTIVE.load(Ordering::SeqCst) == 1).then_some(pipeline.id)
+}
+
 /// Changes whenever the installed pipeline does.
 #[inline]
 pub(crate) fn generation() -> u64 {

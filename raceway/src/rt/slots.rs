@@ -56,12 +56,35 @@
 //! another's start, so any slot a new request took would order the old
 //! request's events before it without cause, hiding races. Through a
 //! shared lock each request's clock would then list every earlier
-//! request's component. Their components are *retired* instead, once the
-//! analysis no longer needs them: see `crate::retirement`. (A slot whose
-//! execution ended before its final clock was taken is freed, never
-//! handed on: `ExecInfo::free_slot`.)
+//! request's component. Where the analysis runs in this process (the
+//! embedded collector, `raceway::check`), their components are *retired*
+//! instead, once the analysis no longer needs them: see
+//! `crate::retirement`. (A slot whose execution ended before its final
+//! clock was taken is freed, never handed on: `ExecInfo::free_slot`.)
+//!
+//! # Executions nobody joins, when the analysis is elsewhere
+//!
+//! Nothing in the process can retire for an analysis it does not run:
+//! the Raceway server keeps every event and compares any two. There,
+//! with the HTTP sink ([`FreeSlots`]), a freed slot goes to a
+//! process-wide pool, with its final count, and the next execution made
+//! with no slot of its own (a request, a detached task, a thread) takes
+//! it: clocks list the executions alive at once, not every one served.
+//! The order this adds runs from the old execution's end to the new one's
+//! start, which follow each other in real time (the slot entered the pool
+//! at the end): it is consistent with every run of the program, so it
+//! makes no report up, and it never orders two executions that overlap
+//! (an execution's slot is taken only after it ended), so it hides no
+//! race between them. It does hide, from the server, a race between two
+//! executions that nothing ordered but one of which ended before the
+//! other began: the race that only a reordering exhibits, which the
+//! server does not look for. The `file://` sink, analyzed later by
+//! `raceway analyze`, which predicts such races, and the analyses in this
+//! process never reuse a slot this way.
 
 use crate::clock::VectorClock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// What an execution leaves for whoever joins it: its final clock, and the
 /// slots (with their final counts) the joiner may give to its next
@@ -107,5 +130,91 @@ impl Tokens {
     /// All of them, for the holder's own joiner.
     pub(crate) fn take_all(&mut self) -> Vec<Token> {
         std::mem::take(&mut self.0)
+    }
+}
+
+/// Freed slots the pool keeps at most; beyond, the oldest are let go
+/// (their slots are never used again: nothing is ordered by them).
+pub(crate) const MAX_FREE_SLOTS: usize = 65_536;
+
+/// The slots freed by executions that nobody joined, in pipelines whose
+/// analysis is elsewhere (see the [module docs](self)): each with the
+/// pipeline whose executions may take it.
+pub(crate) struct FreeSlots {
+    tokens: Mutex<std::collections::VecDeque<(usize, Token)>>,
+    /// How many it holds, read without the lock by every execution made.
+    len: AtomicUsize,
+}
+
+/// The process's pool.
+pub(crate) static FREE_SLOTS: FreeSlots = FreeSlots::new();
+
+impl FreeSlots {
+    pub(crate) const fn new() -> Self {
+        FreeSlots { tokens: Mutex::new(std::collections::VecDeque::new()), len: AtomicUsize::new(0) }
+    }
+
+    /// `token`'s execution ended, and nobody took its final clock: a new
+    /// execution of `pipeline` may continue its slot.
+    pub(crate) fn give(&self, pipeline: usize, token: Token) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        if tokens.len() >= MAX_FREE_SLOTS {
+            tokens.pop_front();
+        }
+        tokens.push_back((pipeline, token));
+        self.len.store(tokens.len(), Ordering::Release);
+    }
+
+    /// A slot for a new execution of `pipeline` (the one installed, with
+    /// no `check` session open: see [`super::install::reusing_pipeline`]),
+    /// the one freed last. Slots of other pipelines (an earlier client's)
+    /// are let go.
+    pub(crate) fn take(&self, pipeline: impl FnOnce() -> Option<usize>) -> Option<Token> {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let pipeline = pipeline()?;
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = loop {
+            match tokens.pop_back() {
+                Some((of, token)) if of == pipeline => break Some(token),
+                Some(_) => continue,
+                None => break None,
+            }
+        };
+        self.len.store(tokens.len(), Ordering::Release);
+        taken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_freed_slot_goes_to_a_new_execution_of_its_pipeline_only() {
+        let pool = FreeSlots::new();
+        assert_eq!(pool.take(|| Some(1)), None);
+        pool.give(1, Token { slot: 10, count: 5 });
+        pool.give(2, Token { slot: 20, count: 7 });
+        pool.give(1, Token { slot: 30, count: 9 });
+        // Nothing is taken without a pipeline that reuses.
+        assert_eq!(pool.take(|| None), None);
+        // The last freed of the pipeline first; another pipeline's slot
+        // found on the way is let go.
+        assert_eq!(pool.take(|| Some(1)), Some(Token { slot: 30, count: 9 }));
+        assert_eq!(pool.take(|| Some(1)), Some(Token { slot: 10, count: 5 }));
+        assert_eq!(pool.take(|| Some(1)), None);
+        assert_eq!(pool.take(|| Some(2)), None);
+    }
+
+    #[test]
+    fn the_pool_keeps_the_newest_slots_when_full() {
+        let pool = FreeSlots::new();
+        for slot in 0..MAX_FREE_SLOTS as u64 + 3 {
+            pool.give(1, Token { slot, count: 1 });
+        }
+        assert_eq!(pool.len.load(Ordering::Relaxed), MAX_FREE_SLOTS);
+        assert_eq!(pool.take(|| Some(1)).map(|t| t.slot), Some(MAX_FREE_SLOTS as u64 + 2));
     }
 }
