@@ -430,3 +430,39 @@ fn a_write_ordered_through_the_lock_stays_ordered_for_the_server_after_hundreds_
     let longest = events.iter().map(|e| e.clock.len()).max().unwrap();
     assert!(longest <= 8, "an event lists {longest} components");
 }
+
+#[test]
+fn requests_to_a_file_keep_their_own_slots_so_that_the_analysis_later_finds_their_race() {
+    // Serial requests through the layer to a `file://` endpoint, the first
+    // two writing the shared variable without a lock: nothing orders them,
+    // and `raceway analyze` (here its analyzer) must find their race,
+    // which the second continuing the first one's slot would have hidden.
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("raceway-clocks-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("events.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let config = raceway::Config {
+        service_name: "clocks".into(),
+        endpoint: Some(raceway::Endpoint::File(path.clone())),
+        flush_timeout: std::time::Duration::from_secs(300),
+        ..raceway::Config::default()
+    };
+    let guard = raceway::init(config).expect("init");
+    let paths = (1..=2).map(|i| format!("/unlocked/{i}")).chain((1..=50).map(|i| format!("/work/{i}")));
+    serve(paths, 1, || {});
+    guard.flush().expect("flush");
+    assert_eq!(guard.stats().dropped, 0, "{}", guard.stats());
+    drop(guard);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let events: Vec<Event> = text.lines().map(|line| serde_json::from_str(line).expect("an event")).collect();
+    let own: std::collections::HashSet<&str> =
+        events.iter().filter_map(|e| e.causality_vector.last()).map(|(c, _)| &**c).collect();
+    assert!(own.len() >= 52, "every request has a slot of its own: {} slots", own.len());
+    let report = raceway::analyzer::analyze(events);
+    let races: Vec<(RaceKind, bool)> = report.races().iter().map(|r| (r.kind(), r.is_predicted())).collect();
+    // Not ordered by any recorded edge: a race that happened, as through
+    // the embedded analysis.
+    assert_eq!(races, [(RaceKind::DataRace, false)], "{report}");
+}
