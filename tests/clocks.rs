@@ -168,6 +168,14 @@ fn served(counter: Arc<Mutex<i64>>, data: Arc<Shared>, pair: Arc<tokio::sync::Ba
             }),
         )
         .route(
+            "/detached/{i}",
+            axum::routing::get(|State((counter, _, _)): All, Path(_i): Path<u64>| async move {
+                // A task nobody joins: its handle is dropped at once.
+                drop(raceway::task::spawn(work(counter)));
+                "ok"
+            }),
+        )
+        .route(
             "/pair/{i}",
             axum::routing::get(|State((_, data, pair)): All, Path(i): Path<i64>| async move {
                 write(&data, i);
@@ -215,7 +223,12 @@ fn serve(paths: impl Iterator<Item = String>, concurrent: usize, flush: impl Fn(
         flush();
     }
     server_runtime.block_on(server.stop());
-    let locked = paths.iter().filter(|p| p.starts_with("/work/")).count();
+    // The detached tasks' updates, which their requests did not wait for.
+    let detached = paths.iter().filter(|p| p.starts_with("/detached/")).count() as i64;
+    while detached > 0 && *counter.lock().unwrap() < detached {
+        std::thread::yield_now();
+    }
+    let locked = paths.iter().filter(|p| p.starts_with("/work/") || p.starts_with("/detached/")).count();
     assert_eq!(*counter.lock().unwrap(), locked as i64);
 }
 
@@ -465,4 +478,84 @@ fn requests_to_a_file_keep_their_own_slots_so_that_the_analysis_later_finds_thei
     // Not ordered by any recorded edge: a race that happened, as through
     // the embedded analysis.
     assert_eq!(races, [(RaceKind::DataRace, false)], "{report}");
+}
+
+/// The clock length of the counter's write of `value` (the updates are
+/// serialized by the lock: the `value`th update writes `value`).
+fn counter_write_clock_len(events: &[Event], value: i64) -> usize {
+    let write = events
+        .iter()
+        .find(|e| {
+            matches!(&e.kind, EventKind::StateChange { access_type, new_value, variable, .. }
+                if access_type.is_write() && new_value.to_json() == value && variable.starts_with("*value"))
+        })
+        .unwrap_or_else(|| panic!("an update wrote {value}"));
+    write.causality_vector.len()
+}
+
+/// Detached tasks (handles dropped) spawned by requests, one request at a
+/// time.
+const DETACHED: i64 = 2_000;
+
+#[test]
+fn detached_tasks_of_requests_through_a_shared_lock_leave_the_clocks_once_they_end() {
+    // Each request spawns a task that updates the counter under the shared
+    // lock, and drops its handle: nobody joins those tasks, so their slots
+    // are freed when they end and retire, instead of staying in every
+    // clock that learns through the lock.
+    let (events, report) = through_the_layer((1..=DETACHED).map(|i| format!("/detached/{i}")), 1);
+    assert!(report.is_clean(), "every update is under the lock: {report}");
+    let (tenth, last) = (counter_write_clock_len(&events, 10), counter_write_clock_len(&events, DETACHED));
+    eprintln!("clock entries of detached tasks' updates: 10th {tenth}, {DETACHED}th {last}");
+    assert!(last <= tenth + 2, "the {DETACHED}th detached task's update lists {last} components, the 10th's {tenth}");
+}
+
+#[test]
+fn detached_tasks_of_requests_to_the_server_reuse_slots_once_they_end() {
+    let events = to_the_server((1..=DETACHED).map(|i| format!("/detached/{i}")), 1);
+    let longest = events.iter().map(|e| e.clock.len()).max().unwrap();
+    let slots = slots_used(&events);
+    eprintln!("detached tasks to the server: longest clock {longest}, slots {slots}");
+    assert!(slots <= 16, "{slots} slots for {DETACHED} requests and their tasks");
+    assert!(longest <= 16, "an event lists {longest} components");
+}
+
+#[test]
+fn detached_threads_through_a_shared_lock_leave_the_clocks_once_they_end() {
+    // Threads spawned one after the other, each updating the counter under
+    // the shared lock, whose handles are dropped: nobody joins them.
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let config = raceway::Config {
+        service_name: "clocks".into(),
+        overflow: Some(raceway::Overflow::Block),
+        embedded_capacity: 1 << 20,
+        flush_timeout: std::time::Duration::from_secs(300),
+        ..raceway::Config::default()
+    };
+    let guard = raceway::init(config).expect("init");
+    let counter = Arc::new(Mutex::new(0i64));
+    let done = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    for i in 1..=500 {
+        let (counter, finished) = (counter.clone(), done.clone());
+        drop(raceway::thread::spawn(move || {
+            let mut guard = counter.lock().unwrap();
+            let value: &mut i64 = &mut guard;
+            let seen = tracked!(*value);
+            tracked!(*value = seen + 1);
+            drop(guard);
+            finished.store(i, std::sync::atomic::Ordering::Release);
+        }));
+        // Not a recorded edge: the threads stay unordered but for the lock.
+        while done.load(std::sync::atomic::Ordering::Acquire) < i {
+            std::thread::yield_now();
+        }
+        guard.flush().expect("flush");
+    }
+    let report = guard.report();
+    let events = guard.collected_events();
+    drop(guard);
+    assert!(report.is_clean(), "{report}");
+    let (tenth, last) = (counter_write_clock_len(&events, 10), counter_write_clock_len(&events, 500));
+    eprintln!("clock entries of detached threads' updates: 10th {tenth}, 500th {last}");
+    assert!(last <= tenth + 2, "the 500th detached thread's update lists {last} components, the 10th's {tenth}");
 }

@@ -196,6 +196,10 @@ pub(crate) struct Span {
     /// `service_name` (several services in one process).
     pub service: Option<Arc<str>>,
 }
+/// No execution: execution ids start at 1. The execution of a record
+/// that only frees a slot ([`Kind::ExecEnd`]).
+pub(crate) const NO_EXECUTION: u64 = 0;
+
 /// The trace that executions outside any request belong to: one per process.
 pub(crate) fn process_trace_id() -> u128 {
     static TRACE: OnceLock<u128> = OnceLock::new();
@@ -367,7 +371,10 @@ pub(crate) enum Kind {
     HttpResponse(Box<HttpResponseEvent>),
     /// Not exported: the execution ended, so the background thread can forget
     /// its state. `freed`: its component, when its slot was freed (not
-    /// handed on to a joiner), which the analysis may retire.
+    /// handed on to a joiner), which the analysis may retire. With
+    /// [`NO_EXECUTION`] as its execution, only the slot is freed: one of an
+    /// execution that ended earlier and that, it turned out, nobody joins
+    /// (its handle was dropped).
     ExecEnd {
         freed: Option<u64>,
     },

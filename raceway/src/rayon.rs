@@ -3,7 +3,7 @@
 //! thread picks them up; `join` and the end of `scope` join them back.
 
 use crate::rt::{self, ExecContext};
-use crate::task::{store, take, Finish};
+use crate::task::Finish;
 use std::panic::Location;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -17,8 +17,9 @@ fn run<R>(mut ctx: ExecContext, finish: &Finish, f: impl FnOnce() -> R) -> R {
     impl Drop for End<'_> {
         fn drop(&mut self) {
             if let Some(mut ctx) = self.0.take() {
-                store(self.1, ctx.ended());
+                let ended = ctx.ended();
                 rt::end(&ctx);
+                self.1.store(ended);
             }
         }
     }
@@ -42,8 +43,8 @@ where
     let (id_a, id_b) = (ctx_a.id(), ctx_b.id());
     let (fa, fb) = (Finish::default(), Finish::default());
     let result = rayon::join(|| run(ctx_a, &fa, oper_a), || run(ctx_b, &fb, oper_b));
-    rt::join_child(id_a, take(&fa), site);
-    rt::join_child(id_b, take(&fb), site);
+    rt::join_child(id_a, fa.take(), site);
+    rt::join_child(id_b, fb.take(), site);
     result
 }
 
@@ -54,7 +55,8 @@ where
     F: FnOnce() + Send + 'static,
 {
     let ctx = child(Location::caller());
-    rayon::spawn(move || run(ctx, &Finish::default(), func));
+    // Nothing joins it: its slots are freed as it ends.
+    rayon::spawn(move || run(ctx, &Finish::unjoined(), func));
 }
 
 /// A scope for pool jobs; see [`rayon::Scope`].
@@ -109,7 +111,7 @@ where
     rt::enter(caller);
     let finished = std::mem::take(&mut *finished.lock().unwrap_or_else(PoisonError::into_inner));
     for (exec, finish) in finished {
-        if let Some(ended) = take(&finish) {
+        if let Some(ended) = finish.take() {
             rt::join_child(exec, Some(ended), site);
         }
     }

@@ -24,7 +24,8 @@
 //!
 //! 1. its execution ended, and its slot was not handed on to a joiner (a
 //!    joined execution's component lives on in its successor; see
-//!    `ExecInfo::free_slot`);
+//!    `ExecInfo::free_slot`), or it was handed on to a handle that was
+//!    dropped without joining (`rt::free_unjoined`);
 //! 2. the analysis that received its events has analyzed all of them (it
 //!    applies an end only after every earlier event left its reordering
 //!    window);

@@ -19,15 +19,105 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 /// Where a finished execution leaves its end (final clock and slots) for
-/// whoever joins it.
-pub(crate) type Finish = Arc<Mutex<Option<Ended>>>;
+/// whoever joins it. The side that joins holds a [`Joiner`]: when it goes
+/// without joining (a handle dropped, a task detached), the end is
+/// *unjoined*, and its slots are freed (see `rt::free_unjoined`).
+#[derive(Clone, Default)]
+pub(crate) struct Finish(Arc<Mutex<Join>>);
 
-pub(crate) fn store(finish: &Finish, ended: Ended) {
-    *finish.lock().unwrap_or_else(PoisonError::into_inner) = Some(ended);
+/// Where an end is between its execution and its joiner.
+#[derive(Default)]
+enum Join {
+    /// The execution has not ended, and may still be joined.
+    #[default]
+    Waiting,
+    /// It ended, and its end waits for the join.
+    Ended(Ended),
+    /// Its end was joined.
+    Taken,
+    /// Nobody will join it.
+    Unjoined,
 }
 
-pub(crate) fn take(finish: &Finish) -> Option<Ended> {
-    finish.lock().unwrap_or_else(PoisonError::into_inner).take()
+impl Finish {
+    /// For an execution that nothing joins (`rayon::spawn`): its slots are
+    /// freed as it ends.
+    #[cfg_attr(not(feature = "rayon"), allow(dead_code))]
+    pub(crate) fn unjoined() -> Self {
+        Finish(Arc::new(Mutex::new(Join::Unjoined)))
+    }
+
+    /// The side that joins.
+    pub(crate) fn joiner(&self) -> Joiner {
+        Joiner(self.clone())
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Join> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Leaves the end of the execution for its joiner, or frees its slots
+    /// when nobody will join it.
+    pub(crate) fn store(&self, ended: Ended) {
+        let mut state = self.state();
+        if matches!(*state, Join::Unjoined) {
+            drop(state);
+            rt::free_unjoined(ended);
+        } else {
+            *state = Join::Ended(ended);
+        }
+    }
+
+    /// The end, for the join: `None` when the execution has not left it
+    /// (yet).
+    pub(crate) fn take(&self) -> Option<Ended> {
+        let mut state = self.state();
+        match std::mem::replace(&mut *state, Join::Taken) {
+            Join::Ended(ended) => Some(ended),
+            other => {
+                *state = other;
+                None
+            }
+        }
+    }
+
+    /// Nobody will join: an end already left is freed now, one to come
+    /// when it comes.
+    fn abandon(&self) {
+        let mut state = self.state();
+        match std::mem::replace(&mut *state, Join::Unjoined) {
+            Join::Ended(ended) => {
+                drop(state);
+                rt::free_unjoined(ended);
+            }
+            Join::Taken => *state = Join::Taken,
+            Join::Waiting | Join::Unjoined => {}
+        }
+    }
+}
+
+impl std::fmt::Debug for Finish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finish").finish_non_exhaustive()
+    }
+}
+
+/// The joining side of a [`Finish`]: dropped without taking the end, it
+/// leaves the end unjoined.
+#[derive(Debug)]
+pub(crate) struct Joiner(Finish);
+
+impl Joiner {
+    /// The end, for the join (see [`Finish::take`]).
+    pub(crate) fn take(&self) -> Option<Ended> {
+        self.0.take()
+    }
+}
+
+impl Drop for Joiner {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
 }
 
 /// How an execution's end is joined back.
@@ -76,7 +166,7 @@ fn finish(mut ctx: ExecContext, join: &JoinBack) -> Option<(u64, Ended)> {
     rt::end(&ctx);
     match join {
         JoinBack::Handle(finish) => {
-            store(finish, clock);
+            finish.store(clock);
             None
         }
         JoinBack::Awaiter(_) => Some((id, clock)),
@@ -214,7 +304,7 @@ mod tokio_task {
         let finish = Finish::default();
         let execution = Execution::new(future, None, || JoinBack::Handle(finish.clone()), site);
         let exec = execution.id().unwrap_or_default();
-        JoinHandle { inner: rt::spawning_own(|| tokio::spawn(execution)), exec, finish, site }
+        JoinHandle { inner: rt::spawning_own(|| tokio::spawn(execution)), exec, finish: finish.joiner(), site }
     }
 
     /// Runs `f` on tokio's blocking pool as a new execution; see
@@ -244,7 +334,7 @@ mod tokio_task {
                 result
             })
         });
-        JoinHandle { inner, exec, finish, site }
+        JoinHandle { inner, exec, finish: finish.joiner(), site }
     }
 
     /// A set of tasks, each a new execution; see [`tokio::task::JoinSet`].
@@ -254,7 +344,7 @@ mod tokio_task {
     pub struct JoinSet<T> {
         inner: tokio::task::JoinSet<T>,
         /// The execution and final clock of each task, by tokio's id.
-        tasks: std::collections::HashMap<tokio::task::Id, (u64, Finish)>,
+        tasks: std::collections::HashMap<tokio::task::Id, (u64, Joiner)>,
         site: &'static Location<'static>,
     }
 
@@ -291,7 +381,7 @@ mod tokio_task {
         /// Records the join of the task with tokio id `id`.
         fn joined(&mut self, id: tokio::task::Id) {
             if let Some((exec, finish)) = self.tasks.remove(&id) {
-                rt::join_child(exec, take(&finish), self.site);
+                rt::join_child(exec, finish.take(), self.site);
             }
         }
     }
@@ -321,7 +411,7 @@ mod tokio_task {
             let execution = Execution::new(task, None, || JoinBack::Handle(finish.clone()), site);
             let exec = execution.id().unwrap_or_default();
             let handle = rt::spawning_own(|| self.inner.spawn(execution));
-            self.tasks.insert(handle.id(), (exec, finish));
+            self.tasks.insert(handle.id(), (exec, finish.joiner()));
             handle
         }
 
@@ -371,7 +461,7 @@ mod tokio_task {
     pub struct JoinHandle<T> {
         inner: tokio::task::JoinHandle<T>,
         exec: u64,
-        finish: Finish,
+        finish: Joiner,
         site: &'static Location<'static>,
     }
 
@@ -399,7 +489,7 @@ mod tokio_task {
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
             let poll = Pin::new(&mut self.inner).poll(cx);
             if poll.is_ready() {
-                rt::join_child(self.exec, take(&self.finish), self.site);
+                rt::join_child(self.exec, self.finish.take(), self.site);
             }
             poll
         }

@@ -7,7 +7,7 @@
 //! threads joined at the end of [`scope`].
 
 use crate::rt::{self, ExecContext};
-use crate::task::{store, take, Finish};
+use crate::task::{Finish, Joiner};
 use std::io;
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -21,7 +21,7 @@ struct OnFinish(Finish);
 impl Drop for OnFinish {
     fn drop(&mut self) {
         if let Some(ended) = rt::current_ended() {
-            store(&self.0, ended);
+            self.0.store(ended);
         }
     }
 }
@@ -107,7 +107,7 @@ impl Builder {
         let exec = ctx.id();
         let finish = Finish::default();
         let inner = self.std().spawn(child_main(ctx, finish.clone(), f))?;
-        Ok(JoinHandle { inner, exec, finish })
+        Ok(JoinHandle { inner, exec, finish: finish.joiner() })
     }
 
     /// Spawns a scoped thread as a new execution; see
@@ -137,7 +137,9 @@ impl Builder {
 pub struct JoinHandle<T> {
     inner: std::thread::JoinHandle<T>,
     exec: u64,
-    finish: Finish,
+    /// Dropped without a join (the thread detached), it frees the thread's
+    /// slots.
+    finish: Joiner,
 }
 
 impl<T> JoinHandle<T> {
@@ -148,7 +150,7 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> std::thread::Result<T> {
         let site = Location::caller();
         let result = self.inner.join();
-        rt::join_child(self.exec, take(&self.finish), site);
+        rt::join_child(self.exec, self.finish.take(), site);
         result
     }
 
@@ -227,7 +229,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     pub fn join(self) -> std::thread::Result<T> {
         let site = Location::caller();
         let result = self.inner.join();
-        rt::join_child(self.exec, take(&self.finish), site);
+        rt::join_child(self.exec, self.finish.take(), site);
         result
     }
 
@@ -264,7 +266,7 @@ where
     // Threads not joined explicitly were joined by std at the end of the
     // scope: record those joins.
     for (exec, finish) in state.finished.into_inner().unwrap_or_else(PoisonError::into_inner) {
-        if let Some(ended) = take(&finish) {
+        if let Some(ended) = finish.take() {
             rt::join_child(exec, Some(ended), site);
         }
     }

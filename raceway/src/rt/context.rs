@@ -11,7 +11,7 @@ use super::install;
 use super::session::Session;
 use super::slots::{Ended, Token, Tokens, FREE_SLOTS};
 use crate::clock::{Timebase, VectorClock};
-use crate::event::{process_trace_id, ContextDelta, ExecInfo, Kind, LockRef, Record, Site, Span};
+use crate::event::{process_trace_id, ContextDelta, ExecInfo, Kind, LockRef, Record, Site, Span, NO_EXECUTION};
 use crate::pipeline::{Outlet, Pipeline};
 use crate::retirement;
 use std::cell::RefCell;
@@ -78,6 +78,9 @@ pub(crate) struct ExecContext {
     /// Whether `session` counts this execution among the live ones it
     /// waits for.
     counted: bool,
+    /// The pipeline whose pool of freed slots gave it its slot (see
+    /// [`super::slots`]): given back if it never records.
+    pooled: Option<usize>,
 }
 
 /// An execution's memory-fence state (the C++/Rust model's fences).
@@ -96,6 +99,14 @@ impl Drop for ExecContext {
         if let (Some(session), true) = (&self.session, self.counted) {
             session.execution_ended(self.info.id);
         }
+        // A slot from the pool that recorded nothing (an execution made for
+        // a call that records nothing, a placeholder) goes back, or every
+        // such execution would cost the pool a slot.
+        if let Some(pipeline) = self.pooled.filter(|_| self.announced == 0) {
+            if self.info.free_slot() {
+                FREE_SLOTS.give(pipeline, Token { slot: self.component(), count: self.seq });
+            }
+        }
     }
 }
 
@@ -108,7 +119,20 @@ impl ExecContext {
     /// ended execution nobody joined freed, where the installed pipeline
     /// reuses those (see [`super::slots`]), else in a fresh one.
     pub(crate) fn in_span(name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
-        ExecContext::in_slot(name, trace_id, span, FREE_SLOTS.take(install::reusing_pipeline))
+        ExecContext::in_pooled_slot(name, trace_id, span)
+    }
+
+    /// A new execution in a slot from the pool of freed slots, if the
+    /// installed pipeline reuses them and one is free; else in a fresh one.
+    fn in_pooled_slot(name: String, trace_id: u128, span: Option<Arc<Span>>) -> Self {
+        match FREE_SLOTS.take(install::reusing_pipeline) {
+            Some((pipeline, token)) => {
+                let mut ctx = ExecContext::in_slot(name, trace_id, span, Some(token));
+                ctx.pooled = Some(pipeline);
+                ctx
+            }
+            None => ExecContext::in_slot(name, trace_id, span, None),
+        }
     }
 
     /// An execution that stands in for one running elsewhere: it takes no
@@ -141,6 +165,7 @@ impl ExecContext {
             session: None,
             fences: None,
             counted: false,
+            pooled: None,
         }
     }
 
@@ -216,7 +241,7 @@ impl ExecContext {
         }
         slots.extend(self.tokens.take_all());
         self.retired = true;
-        Ended { clock, slots }
+        Ended { clock, slots, pipeline: self.announced }
     }
 
     pub(crate) fn trace_id(&self) -> u128 {
@@ -601,8 +626,10 @@ pub(crate) fn spawn_child(name: String, site: Site) -> ExecContext {
         (t.current.trace_id(), t.current.span().cloned(), t.current.session.clone(), token, spare)
     })
     .unwrap_or_else(|| (process_trace_id(), None, None, None, None));
-    let token = token.or_else(|| FREE_SLOTS.take(install::reusing_pipeline));
-    let mut child = ExecContext::in_slot(name, trace, span, token);
+    let mut child = match token {
+        Some(token) => ExecContext::in_slot(name, trace, span, Some(token)),
+        None => ExecContext::in_pooled_slot(name, trace, span),
+    };
     child.tokens.receive(spare.into_iter().collect());
     if let Some(session) = session {
         child.join_session(session, Some(site));
@@ -742,10 +769,47 @@ pub(crate) fn take_current() -> ExecContext {
     placeholder
 }
 
+/// The end of an execution that nobody will join (its handle was dropped,
+/// or it was spawned detached): the slots it left (its own, and those of
+/// the executions it joined) are freed, as those of an execution nobody
+/// joined are at its end. With the HTTP sink they go to the pool (see
+/// [`super::slots`]); with an analysis in this process, a record tells it,
+/// so that it may retire them once it remembers nothing of them (see
+/// `crate::retirement`). Only through this thread's connection to the
+/// pipeline that received the execution's events: on another (a thread
+/// that never recorded there), the slots stay, as before.
+pub(crate) fn free_unjoined(ended: Ended) {
+    if ended.slots.is_empty() || ended.pipeline == 0 {
+        return;
+    }
+    // Raw, as `end`.
+    with_thread_raw(|t| {
+        let Some(outlet) = t.outlet.as_ref().filter(|o| o.pipeline_id() == ended.pipeline) else { return };
+        if outlet.reuses_slots() {
+            for token in &ended.slots {
+                FREE_SLOTS.give(ended.pipeline, *token);
+            }
+        } else if outlet.retires() {
+            for token in &ended.slots {
+                let ts = Timebase::get().now();
+                let freed = Some(token.slot);
+                let end = || Record { ts, exec: NO_EXECUTION, seq: 0, delta: None, kind: Kind::ExecEnd { freed } };
+                outlet.push(end, |_| {});
+            }
+            // As at an end that frees its slot: sent now, so that the
+            // analysis retires it soon.
+            outlet.hand_off();
+        }
+    });
+}
+
 /// Records that the (task) execution `ctx` ended, so the background thread
 /// can forget it.
 pub(crate) fn end(ctx: &ExecContext) {
-    with_thread(|t| t.end_execution(ctx));
+    // Raw: only the thread's connection to the pipeline is used; inside a
+    // tokio task that `ctx` ran as, the lookup must not make the task a
+    // plain task's execution.
+    with_thread_raw(|t| t.end_execution(ctx));
 }
 
 /// An execution's clock at one point, shared with the execution rather

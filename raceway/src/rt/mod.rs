@@ -28,8 +28,8 @@ mod slots;
 mod synchronize;
 
 pub(crate) use context::{
-    current_ended, emit, emit_at, emit_to, end, enter, hand_off_to, join_child, run_as, spawn_child, trace_context,
-    ExecContext, Snapshot,
+    current_ended, emit, emit_at, emit_to, end, enter, free_unjoined, hand_off_to, join_child, run_as, spawn_child,
+    trace_context, ExecContext, Snapshot,
 };
 // Used only by front-ends behind cargo features.
 #[cfg(feature = "reqwest")]

@@ -36,8 +36,11 @@
 //! - A token has one holder at a time (the running owner, the final clock
 //!   left for the join, the joiner), moved, never copied: two executions
 //!   never extend one slot at once. An execution whose end nobody joins
-//!   keeps its slot forever, as before: without a join nothing is known
-//!   to come after it.
+//!   keeps its slot, as before: without a join nothing is known to come
+//!   after it. When it turns out that nobody will join it (its handle is
+//!   dropped: a detached task or thread, `rayon::spawn`), its slots are
+//!   freed as those of an execution nobody joins (below), at its end or at
+//!   the drop, whichever comes last (`task::Joiner`, `rt::free_unjoined`).
 //! - After its final clock is taken, an execution's counter stops (a
 //!   thread's thread-local destructors may still record): those events
 //!   come before the join all the same, and keep the final count.
@@ -93,6 +96,9 @@ use std::sync::{Mutex, PoisonError};
 pub(crate) struct Ended {
     pub(crate) clock: VectorClock,
     pub(crate) slots: Vec<Token>,
+    /// The pipeline that received the execution's events (0 for none):
+    /// the one told when nobody joins it and its slots are freed.
+    pub(crate) pipeline: usize,
 }
 
 /// A slot whose events all happen before its holder's next event, with the
@@ -169,7 +175,7 @@ impl FreeSlots {
     /// no `check` session open: see [`super::install::reusing_pipeline`]),
     /// the one freed last. Slots of other pipelines (an earlier client's)
     /// are let go.
-    pub(crate) fn take(&self, pipeline: impl FnOnce() -> Option<usize>) -> Option<Token> {
+    pub(crate) fn take(&self, pipeline: impl FnOnce() -> Option<usize>) -> Option<(usize, Token)> {
         if self.len.load(Ordering::Acquire) == 0 {
             return None;
         }
@@ -177,7 +183,7 @@ impl FreeSlots {
         let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
         let taken = loop {
             match tokens.pop_back() {
-                Some((of, token)) if of == pipeline => break Some(token),
+                Some((of, token)) if of == pipeline => break Some((of, token)),
                 Some(_) => continue,
                 None => break None,
             }
@@ -202,8 +208,8 @@ mod tests {
         assert_eq!(pool.take(|| None), None);
         // The last freed of the pipeline first; another pipeline's slot
         // found on the way is let go.
-        assert_eq!(pool.take(|| Some(1)), Some(Token { slot: 30, count: 9 }));
-        assert_eq!(pool.take(|| Some(1)), Some(Token { slot: 10, count: 5 }));
+        assert_eq!(pool.take(|| Some(1)), Some((1, Token { slot: 30, count: 9 })));
+        assert_eq!(pool.take(|| Some(1)), Some((1, Token { slot: 10, count: 5 })));
         assert_eq!(pool.take(|| Some(1)), None);
         assert_eq!(pool.take(|| Some(2)), None);
     }
@@ -215,6 +221,6 @@ mod tests {
             pool.give(1, Token { slot, count: 1 });
         }
         assert_eq!(pool.len.load(Ordering::Relaxed), MAX_FREE_SLOTS);
-        assert_eq!(pool.take(|| Some(1)).map(|t| t.slot), Some(MAX_FREE_SLOTS as u64 + 2));
+        assert_eq!(pool.take(|| Some(1)).map(|(_, t)| t.slot), Some(MAX_FREE_SLOTS as u64 + 2));
     }
 }
