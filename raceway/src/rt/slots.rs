@@ -74,16 +74,19 @@
 //! with no slot of its own (a request, a detached task, a thread) takes
 //! it: clocks list the executions alive at once, not every one served.
 //! The order this adds runs from the old execution's end to the new one's
-//! start, which follow each other in real time (the slot entered the pool
-//! at the end): it is consistent with every run of the program, so it
-//! makes no report up, and it never orders two executions that overlap
-//! (an execution's slot is taken only after it ended), so it hides no
-//! race between them. It does hide, from the server, a race between two
-//! executions that nothing ordered but one of which ended before the
-//! other began: the race that only a reordering exhibits, which the
-//! server does not look for. The `file://` sink, analyzed later by
-//! `raceway analyze`, which predicts such races, and the analyses in this
-//! process never reuse a slot this way.
+//! start, which follow each other in real time in this run (the slot
+//! entered the pool at the end): it makes no report up, and it never
+//! orders two executions that overlap (an execution's slot is taken only
+//! after it ended), so it hides no race between them. It can hide, from
+//! the server, a race between two executions that nothing ordered but that
+//! did not overlap (the second continued the first's slot, directly or
+//! through others). One exception to "taken only after it ended": a
+//! thread's thread-local destructors may record after its end, at its
+//! final count, which a new execution in its slot then appears to have
+//! seen (rare, and only with the HTTP sink). The `file://` sink, analyzed
+//! later by `raceway analyze`, which predicts the races between executions
+//! that did not overlap, and the analyses in this process never reuse a
+//! slot this way.
 
 use crate::clock::VectorClock;
 use std::sync::atomic::{AtomicUsize, Ordering};
