@@ -232,10 +232,10 @@ fn serve(paths: impl Iterator<Item = String>, concurrent: usize, flush: impl Fn(
     assert_eq!(*counter.lock().unwrap(), locked as i64);
 }
 
-/// Sends the requests for `paths` through the layer, `concurrent` at a
-/// time, flushing after every wave; the events and the report.
-fn through_the_layer(paths: impl Iterator<Item = String>, concurrent: usize) -> (Vec<Event>, raceway::Report) {
-    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+/// The embedded default installed, waiting for room rather than dropping
+/// and keeping every event, so that the figures are those of a complete
+/// run.
+fn embedded_default() -> raceway::RacewayGuard {
     let config = raceway::Config {
         service_name: "clocks".into(),
         overflow: Some(raceway::Overflow::Block),
@@ -243,7 +243,14 @@ fn through_the_layer(paths: impl Iterator<Item = String>, concurrent: usize) -> 
         flush_timeout: std::time::Duration::from_secs(300),
         ..raceway::Config::default()
     };
-    let guard = raceway::init(config).expect("init");
+    raceway::init(config).expect("init")
+}
+
+/// Sends the requests for `paths` through the layer, `concurrent` at a
+/// time, flushing after every wave; the events and the report.
+fn through_the_layer(paths: impl Iterator<Item = String>, concurrent: usize) -> (Vec<Event>, raceway::Report) {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = embedded_default();
     serve(paths, concurrent, || guard.flush().expect("flush"));
     guard.flush().expect("flush");
     let stats = guard.stats();
@@ -525,14 +532,7 @@ fn detached_threads_through_a_shared_lock_leave_the_clocks_once_they_end() {
     // Threads spawned one after the other, each updating the counter under
     // the shared lock, whose handles are dropped: nobody joins them.
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let config = raceway::Config {
-        service_name: "clocks".into(),
-        overflow: Some(raceway::Overflow::Block),
-        embedded_capacity: 1 << 20,
-        flush_timeout: std::time::Duration::from_secs(300),
-        ..raceway::Config::default()
-    };
-    let guard = raceway::init(config).expect("init");
+    let guard = embedded_default();
     let counter = Arc::new(Mutex::new(0i64));
     let done = Arc::new(std::sync::atomic::AtomicI64::new(0));
     for i in 1..=500 {

@@ -222,6 +222,14 @@ pub(crate) struct Record {
 }
 
 impl Record {
+    /// The end of execution `exec` at its own count `seq` (the
+    /// [`Kind::ExecEnd`] record): `freed`, its slot's component when
+    /// nobody takes its final clock. With [`NO_EXECUTION`] (and count 0),
+    /// only the slot `freed` is freed.
+    pub(crate) fn exec_end(ts: u64, exec: u64, seq: u64, freed: Option<u64>) -> Record {
+        Record { ts, exec, seq, delta: None, kind: Kind::ExecEnd { freed } }
+    }
+
     /// Whether the record becomes a wire event (and counts as accepted).
     pub(crate) fn is_exported(&self) -> bool {
         !matches!(self.kind, Kind::ExecEnd { .. })

@@ -570,8 +570,7 @@ impl ThreadState {
             // its component may be retired (see `crate::retirement`).
             let freed = ctx.info.free_slot().then_some(ctx.component());
             let ts = Timebase::get().now();
-            let end = || Record { ts, exec: ctx.id(), seq: ctx.seq, delta: None, kind: Kind::ExecEnd { freed } };
-            outlet.push(end, |_| {});
+            outlet.push(|| Record::exec_end(ts, ctx.id(), ctx.seq, freed), |_| {});
             if freed.is_some() && outlet.reuses_slots() {
                 // Its slot, at its final count, for a new execution: that
                 // starts after this end (see `super::slots`).
@@ -792,9 +791,7 @@ pub(crate) fn free_unjoined(ended: Ended) {
         } else if outlet.retires() {
             for token in &ended.slots {
                 let ts = Timebase::get().now();
-                let freed = Some(token.slot);
-                let end = || Record { ts, exec: NO_EXECUTION, seq: 0, delta: None, kind: Kind::ExecEnd { freed } };
-                outlet.push(end, |_| {});
+                outlet.push(|| Record::exec_end(ts, NO_EXECUTION, 0, Some(token.slot)), |_| {});
             }
             // As at an end that frees its slot: sent now, so that the
             // analysis retires it soon.
