@@ -196,6 +196,7 @@ pub(crate) struct Span {
     /// `service_name` (several services in one process).
     pub service: Option<Arc<str>>,
 }
+
 /// No execution: execution ids start at 1. The execution of a record
 /// that only frees a slot ([`Kind::ExecEnd`]).
 pub(crate) const NO_EXECUTION: u64 = 0;
