@@ -82,6 +82,10 @@ const RECENT_EXECUTIONS: usize = 64;
 /// found by content again).
 const MAX_BY_ADDRESS: usize = 1 << 17;
 
+/// What tells an execution's clocks at one event from those at its last
+/// (see [`EventClocks::fingerprint`]).
+type Fingerprint = [u64; 3];
+
 /// One event's clocks, as the order reads them.
 pub(crate) struct EventClocks<'a> {
     /// The vector clock (its own component last).
@@ -100,12 +104,24 @@ impl<'a> EventClocks<'a> {
         self.clock.last()
     }
 
-    /// A fingerprint of what the clock learnt: counts only grow, so an
-    /// unchanged sum (of both clocks) is an unchanged clock.
-    fn fingerprint(&self) -> u64 {
+    /// A fingerprint of what the clock learnt, in both clocks: the sum of
+    /// the counts, and the sum and the xor of the component strings'
+    /// addresses. While the components stay the same, counts only grow,
+    /// so an unchanged sum is unchanged counts; a component that leaves
+    /// (retired) or comes changes the addresses' sum and xor, whatever the
+    /// counts do. (The previous event's strings are kept alive by
+    /// `ExecOrder::wire_ids`, so no new component can have the address of
+    /// one that left.)
+    fn fingerprint(&self) -> Fingerprint {
         let learnt = &self.clock[..self.clock.len().saturating_sub(1)];
-        let sum = |entries: &[(Arc<str>, u64)]| entries.iter().fold(0u64, |s, (_, n)| s.wrapping_add(*n));
-        sum(learnt).wrapping_add(sum(self.hard).rotate_left(32)).wrapping_add(learnt.len() as u64)
+        let sum = |entries: &[(Arc<str>, u64)]| {
+            entries.iter().fold([0u64; 3], |[n, added, xored], (c, count)| {
+                let address = Arc::as_ptr(c) as *const u8 as u64;
+                [n.wrapping_add(*count), added.wrapping_add(address), xored ^ address]
+            })
+        };
+        let ([n, added, xored], [hn, hadded, hxored]) = (sum(learnt), sum(self.hard));
+        [n.wrapping_add(hn.rotate_left(32)), added.wrapping_add(hadded.rotate_left(32)), xored ^ hxored.rotate_left(32)]
     }
 }
 
@@ -183,7 +199,7 @@ struct ExecOrder {
     /// own component), and their fingerprint.
     clock: DenseClock,
     hard: DenseClock,
-    fingerprint: Option<u64>,
+    fingerprint: Option<Fingerprint>,
     /// The components of its last wire clock and their ids, by position:
     /// clocks list components in much the same order from one event to the
     /// next, so most are found by comparing pointers.
@@ -741,6 +757,30 @@ mod tests {
     /// own component.
     fn own(component: &Arc<str>, n: u64) -> Vec<(Arc<str>, u64)> {
         vec![(component.clone(), n)]
+    }
+
+    #[test]
+    fn a_clock_that_swaps_one_component_for_another_at_the_same_count_is_synced_again() {
+        // An execution's clock lists x at 4; at its next event x has left
+        // it (retired) and y came in at the same count: nothing else
+        // changed, so the counts' sum and length are the same.
+        let mut order = Order::default();
+        let [own, x, y]: [Arc<str>; 3] = ["svc#1/1", "svc#1/2", "svc#1/3"].map(Arc::from);
+        let v: Arc<str> = Arc::from("v");
+        let first = vec![(x.clone(), 4), (own.clone(), 1)];
+        order.accessed(1, &v, true, &EventClocks::new(&first, &[]));
+        let second = vec![(y.clone(), 4), (own.clone(), 2)];
+        order.accessed(1, &v, true, &EventClocks::new(&second, &[]));
+        assert!(order.ordered(&(y.clone(), 4), 1, &EventClocks::new(&second, &[]), false), "y's 4th event is before");
+        // And a hard list that loses an entry whose hard count was 0 (the
+        // component now learnt through a hard edge too).
+        let third = vec![(y.clone(), 4), (own.clone(), 3)];
+        order.accessed(1, &v, true, &EventClocks::new(&third, &[(y.clone(), 0)]));
+        let fourth = vec![(y.clone(), 4), (own.clone(), 4)];
+        order.accessed(1, &v, true, &EventClocks::new(&fourth, &[]));
+        let state = order.execs.get(&1).expect("synced");
+        let id = order.components.find(&y).expect("y has an id");
+        assert_eq!(state.hard.get(id), 4, "y is hard-ordered at 4 now");
     }
 
     #[test]
